@@ -1,0 +1,21 @@
+using System.CommandLine;
+using Quest.Cli.Commands;
+
+// The `quest` command line: one sub-command per stage of the recipe. Each command group lives in its own file
+// under Commands/ and only wires options to the library; the logic is in the library.
+var root = new RootCommand("Quest.Notebooks: build, train and study deep research agents (QUEST recipe) on a laptop CPU.");
+foreach (var command in new[]
+{
+    RubricCommands.Create(),      // quest rubric show|score
+    CorpusCommands.Create(),      // quest corpus fetch|build|info
+    SearchCommands.Create(),      // quest search "…"
+    AgentCommands.CreateAsk(),    // quest ask "…"
+    AgentCommands.CreateRollout(),// quest rollout --tasks …
+    SynthCommands.Create(),       // quest synth / export
+    TrainCommands.Create(),       // quest train pretrain|sft
+    BenchCommands.Create(),       // quest bench search|train|generate
+})
+{
+    root.Subcommands.Add(command);
+}
+return await root.Parse(args).InvokeAsync();

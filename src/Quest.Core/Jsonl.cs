@@ -1,0 +1,61 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Quest.Core;
+
+/// <summary>
+/// JSON-lines files: one record per line. Appends are whole lines written with one call and flushed, so a crash
+/// can at worst leave a torn last line, which <see cref="Read{T}"/> reports or (for resume) ignores.
+/// </summary>
+public static class Jsonl
+{
+    /// <summary>Shared serializer settings: camel-case off (field names are written as declared), compact.</summary>
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = false,
+    };
+
+    private static readonly object AppendLock = new();
+
+    /// <summary>Appends one record as a single line and flushes it to disk. Safe across threads of one process.</summary>
+    public static void Append<T>(string path, T record, JsonSerializerOptions? options = null)
+    {
+        var line = JsonSerializer.Serialize(record, options ?? Options) + "\n";
+        var bytes = Encoding.UTF8.GetBytes(line);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        lock (AppendLock)
+        {
+            using var fs = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+            fs.Write(bytes);
+            fs.Flush(flushToDisk: true);
+        }
+    }
+
+    /// <summary>
+    /// Reads every record. A line that does not parse throws <see cref="QuestInputException"/> naming the file and
+    /// line, unless it is the last line and <paramref name="tolerateTornTail"/> is set (an interrupted append).
+    /// </summary>
+    public static IEnumerable<T> Read<T>(string path, bool tolerateTornTail = false, JsonSerializerOptions? options = null)
+    {
+        var lines = File.ReadAllLines(path, Encoding.UTF8);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            T? value;
+            try
+            {
+                value = JsonSerializer.Deserialize<T>(line, options ?? Options);
+            }
+            catch (JsonException ex)
+            {
+                bool last = lines.Skip(i + 1).All(string.IsNullOrWhiteSpace);
+                if (last && tolerateTornTail) yield break;
+                throw new QuestInputException(path, i + 1, ex.BytePositionInLine + 1, $"invalid JSON line: {ex.Message}", "one JSON object per line", ex);
+            }
+            if (value is null)
+                throw new QuestInputException(path, i + 1, null, "null record", "a JSON object");
+            yield return value;
+        }
+    }
+}

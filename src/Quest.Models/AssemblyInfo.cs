@@ -1,0 +1,2 @@
+namespace Quest.Models;
+// Placeholder so the project builds before its first type lands.
