@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Quest.Core;
+
+namespace Quest.Models.Tokenization;
+
+/// <summary>One chat message: a role (<c>system</c>, <c>user</c>, <c>assistant</c>, <c>tool</c>) and its text.</summary>
+/// <param name="Role">The speaker.</param>
+/// <param name="Content">The text.</param>
+public sealed record ChatMessageText(
+    [property: JsonPropertyName("role")] string Role,
+    [property: JsonPropertyName("content")] string Content);
+
+/// <summary>A rendered conversation: token ids plus, per token, whether the assistant produced it.</summary>
+/// <param name="Ids">Token ids.</param>
+/// <param name="AssistantMask">True where the token was written by the assistant (loss is taken there in SFT).</param>
+public sealed record ChatEncoding(int[] Ids, bool[] AssistantMask)
+{
+    /// <summary>Number of assistant tokens.</summary>
+    public int AssistantTokenCount => AssistantMask.Count(m => m);
+}
+
+/// <summary>
+/// The Qwen-style chat template: every turn is <c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c>. The
+/// assistant's tokens are its content plus the closing <c>&lt;|im_end|&gt;</c> (so the model learns to stop);
+/// the header <c>&lt;|im_start|&gt;assistant\n</c> and the trailing newline are prompt. Tool results are user
+/// turns (QUEST's protocol), so the <c>tool</c> role renders as <c>user</c>.
+/// </summary>
+public sealed class ChatTemplate(QuestTokenizer tokenizer)
+{
+    /// <summary>The tokenizer.</summary>
+    public QuestTokenizer Tokenizer { get; } = tokenizer;
+
+    /// <summary>The role name written into the turn header.</summary>
+    public static string RenderRole(string role) => role.ToLowerInvariant() switch
+    {
+        "tool" => "user",
+        var r => r,
+    };
+
+    /// <summary>The conversation as text (what <see cref="Encode"/> tokenizes).</summary>
+    public static string Render(IEnumerable<ChatMessageText> messages, bool addGenerationPrompt = false)
+    {
+        var sb = new StringBuilder();
+        foreach (var m in messages)
+            sb.Append(Protocol.ImStart).Append(RenderRole(m.Role)).Append('\n').Append(m.Content).Append(Protocol.ImEnd).Append('\n');
+        if (addGenerationPrompt) sb.Append(Protocol.ImStart).Append("assistant\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Renders <paramref name="messages"/> to ids with the assistant mask. With <paramref name="addGenerationPrompt"/>
+    /// an open <c>&lt;|im_start|&gt;assistant\n</c> header is appended for the model to continue.
+    /// Message content is encoded with special tokens recognised (the protocol tags in content become single tokens).
+    /// </summary>
+    public ChatEncoding Encode(IEnumerable<ChatMessageText> messages, bool addGenerationPrompt = false)
+    {
+        var ids = new List<int>();
+        var mask = new List<bool>();
+        int imStart = Tokenizer.SpecialTokens[Protocol.ImStart], imEnd = Tokenizer.SpecialTokens[Protocol.ImEnd];
+        var newline = Tokenizer.EncodeOrdinary("\n");
+        void Add(IEnumerable<int> t, bool m) { foreach (var i in t) { ids.Add(i); mask.Add(m); } }
+        foreach (var msg in messages)
+        {
+            bool assistant = RenderRole(msg.Role) == "assistant";
+            Add([imStart], false);
+            Add(Tokenizer.EncodeOrdinary(RenderRole(msg.Role) + "\n"), false);
+            Add(Tokenizer.Encode(msg.Content), assistant);
+            Add([imEnd], assistant);
+            Add(newline, false);
+        }
+        if (addGenerationPrompt)
+        {
+            Add([imStart], false);
+            Add(Tokenizer.EncodeOrdinary("assistant\n"), false);
+        }
+        return new ChatEncoding([.. ids], [.. mask]);
+    }
+
+    /// <summary>
+    /// Reads chat transcripts from a JSONL file: one <c>{"messages":[{"role":…,"content":…},…]}</c> object per line
+    /// (a bare array of messages per line is accepted too). Bad lines throw <see cref="QuestInputException"/>.
+    /// </summary>
+    public static List<List<ChatMessageText>> ReadTranscripts(string path)
+    {
+        var result = new List<List<ChatMessageText>>();
+        var lines = File.ReadAllLines(path);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i])) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(lines[i]);
+                var arr = doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement
+                    : doc.RootElement.TryGetProperty("messages", out var m) ? m
+                    : throw new QuestInputException(path, i + 1, null, "no \"messages\" array", "{\"messages\":[{\"role\":…,\"content\":…}]}");
+                var msgs = new List<ChatMessageText>();
+                foreach (var e in arr.EnumerateArray())
+                {
+                    var role = e.TryGetProperty("role", out var r) ? r.GetString() : null;
+                    var content = e.TryGetProperty("content", out var c) ? c.GetString() : null;
+                    if (role is null || content is null)
+                        throw new QuestInputException(path, i + 1, null, "message without role or content", "{\"role\":\"user|assistant|system|tool\",\"content\":\"…\"}");
+                    msgs.Add(new ChatMessageText(role, content));
+                }
+                result.Add(msgs);
+            }
+            catch (JsonException ex)
+            {
+                throw new QuestInputException(path, i + 1, ex.BytePositionInLine + 1, $"invalid JSON: {ex.Message}", "one JSON object per line", ex);
+            }
+        }
+        return result;
+    }
+}
