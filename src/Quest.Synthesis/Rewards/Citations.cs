@@ -1,0 +1,245 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.AI;
+
+namespace Quest.Synthesis.Rewards;
+
+/// <summary>A (claim, source) pair extracted from an answer's inline citations.</summary>
+/// <param name="Claim">The sentence (bullet, table cell) the citation is attached to, with citation markers removed.</param>
+/// <param name="Url">The cited source.</param>
+public sealed record CitedClaim(string Claim, string Url);
+
+/// <summary>Support label of one (claim, source) pair, as in QUEST's validate prompt.</summary>
+public enum SupportLabel
+{
+    /// <summary>The page states the claim's facts (in full or in part, rounding allowed).</summary>
+    Supported,
+    /// <summary>The page does not state them.</summary>
+    Unsupported,
+    /// <summary>The page could not be read; left out of the valid rate.</summary>
+    Unknown,
+}
+
+/// <summary>A checked pair.</summary>
+/// <param name="Claim">The pair.</param>
+/// <param name="Label">Support label.</param>
+/// <param name="Overlap">Evidence overlap (share of the claim's content words found on the page), or -1 from a judge.</param>
+public sealed record CheckedClaim(CitedClaim Claim, SupportLabel Label, double Overlap);
+
+/// <summary>Result of the inline-citation check of one answer.</summary>
+public sealed record CitationReport
+{
+    /// <summary>Whether the answer has any inline citation marker (a markdown link to http(s) or a bracket number).</summary>
+    public bool HasInlineCitations { get; init; }
+    /// <summary>Every checked pair.</summary>
+    public IReadOnlyList<CheckedClaim> Pairs { get; init; } = [];
+    /// <summary>Supported pairs.</summary>
+    public int Supported => Pairs.Count(p => p.Label == SupportLabel.Supported);
+    /// <summary>Unsupported pairs.</summary>
+    public int Unsupported => Pairs.Count(p => p.Label == SupportLabel.Unsupported);
+    /// <summary>Pairs whose page could not be read.</summary>
+    public int Unknown => Pairs.Count(p => p.Label == SupportLabel.Unknown);
+    /// <summary>QUEST's valid rate: supported / (supported + unsupported); 0 when nothing was decidable or nothing was cited.</summary>
+    public double ValidRate => Supported + Unsupported == 0 ? 0 : (double)Supported / (Supported + Unsupported);
+}
+
+/// <summary>Decides whether a cited page supports a claim.</summary>
+public interface ISupportChecker
+{
+    /// <summary>Labels every pair (pairs citing the same url are checked against one fetch of the page).</summary>
+    Task<IReadOnlyList<CheckedClaim>> CheckAsync(IReadOnlyList<CitedClaim> pairs, CancellationToken ct = default);
+}
+
+/// <summary>
+/// Extracts inline citations: markdown links <c>[text](http…)</c> and bracket numbers <c>[n]</c>, <c>[1, 3]</c>, <c>[2-4]</c>
+/// resolved through a reference list (<c>[n] … url</c>, <c>[n]: url</c>, or <c>n. … url</c> under a References/Sources heading).
+/// A claim is the sentence, bullet or table cell the marker sits in. A report with only a reference list and no inline
+/// markers has no pairs (QUEST's "no_inline" case).
+/// </summary>
+public static partial class CitationExtractor
+{
+    [GeneratedRegex(@"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")] private static partial Regex MdLink();
+    [GeneratedRegex(@"\[(\d+(?:\s*[,;\-–]\s*\d+)*)\](?!\()")] private static partial Regex BracketNum();
+    [GeneratedRegex(@"^\s*\[(\d+)\]:?\s*(.*)$")] private static partial Regex RefLineBracket();
+    [GeneratedRegex(@"^\s*(\d+)[.)]\s+(.*)$")] private static partial Regex RefLineNumbered();
+    [GeneratedRegex(@"https?://[^\s)\]>]+")] private static partial Regex AnyUrl();
+    [GeneratedRegex(@"^\s*(#+\s*|\*\*)?\s*(references|sources|bibliography|citations|works cited)\b", RegexOptions.IgnoreCase)] private static partial Regex RefHeading();
+    [GeneratedRegex(@"(?<=[.!?])\s+(?=[A-Z0-9\[""'(])")] private static partial Regex SentenceSplit();
+
+    /// <summary>True when the answer has an inline marker (QUEST's test before its no-inline penalty).</summary>
+    public static bool HasInlineMarkers(string answer) => Extract(answer).Count > 0 || MdLink().IsMatch(answer);
+
+    /// <summary>Reference list: number → url.</summary>
+    public static IReadOnlyDictionary<int, string> ReferenceList(string answer)
+    {
+        var refs = new Dictionary<int, string>();
+        bool inRefs = false;
+        foreach (var line in answer.Split('\n'))
+        {
+            if (RefHeading().IsMatch(line)) { inRefs = true; continue; }
+            var m = RefLineBracket().Match(line);
+            if (!m.Success && inRefs) m = RefLineNumbered().Match(line);
+            if (!m.Success) continue;
+            var url = AnyUrl().Match(m.Groups[2].Value);
+            if (url.Success) refs[int.Parse(m.Groups[1].Value)] = url.Value.TrimEnd('.', ',', ';');
+        }
+        return refs;
+    }
+
+    /// <summary>All (claim, url) pairs, deduplicated, in order of appearance.</summary>
+    public static IReadOnlyList<CitedClaim> Extract(string answer)
+    {
+        var refs = ReferenceList(answer);
+        var pairs = new List<CitedClaim>();
+        var seen = new HashSet<(string, string)>();
+        bool inRefs = false;
+        foreach (var rawLine in answer.Split('\n'))
+        {
+            if (RefHeading().IsMatch(rawLine)) { inRefs = true; continue; }
+            if (inRefs) continue;
+            var rl = RefLineBracket().Match(rawLine);
+            if (rl.Success && refs.TryGetValue(int.Parse(rl.Groups[1].Value), out var refUrl) && rawLine.Contains(refUrl, StringComparison.Ordinal))
+                continue; // a reference-list line, not a claim
+            foreach (var cell in rawLine.Split('|'))
+            foreach (var unit in SentenceSplit().Split(cell))
+            {
+                var urls = new List<string>();
+                foreach (Match m in MdLink().Matches(unit)) urls.Add(m.Groups[2].Value);
+                foreach (Match m in BracketNum().Matches(unit))
+                    foreach (var n in Numbers(m.Groups[1].Value))
+                        if (refs.TryGetValue(n, out var u)) urls.Add(u);
+                if (urls.Count == 0) continue;
+                var claim = CleanClaim(unit);
+                if (claim.Length == 0) continue;
+                foreach (var u in urls)
+                    if (seen.Add((claim, u))) pairs.Add(new CitedClaim(claim, u));
+            }
+        }
+        return pairs;
+    }
+
+    /// <summary>The claim text with citation markers removed (link text kept unless it is just "source" or a number).</summary>
+    public static string CleanClaim(string unit)
+    {
+        var s = MdLink().Replace(unit, m =>
+        {
+            var t = m.Groups[1].Value.Trim();
+            return Regex.IsMatch(t, @"^(\d+|source|src|link|ref|here|page)$", RegexOptions.IgnoreCase) ? "" : t;
+        });
+        s = BracketNum().Replace(s, "");
+        s = Regex.Replace(s, @"^\s*([-*+]|\d+[.)])\s+", "");
+        s = s.Replace("**", "").Replace("`", "");
+        s = Regex.Replace(s, @"\s+", " ").Trim();
+        s = Regex.Replace(s, @"\s+([.,;:!?])", "$1");
+        return s.Trim(' ', '#', '|');
+    }
+
+    private static IEnumerable<int> Numbers(string spec)
+    {
+        foreach (var part in Regex.Split(spec, @"\s*[,;]\s*"))
+        {
+            var r = Regex.Match(part, @"^(\d+)\s*[\-–]\s*(\d+)$");
+            if (r.Success)
+            {
+                int a = int.Parse(r.Groups[1].Value), b = int.Parse(r.Groups[2].Value);
+                for (int i = a; i <= Math.Min(b, a + 50); i++) yield return i;
+            }
+            else if (int.TryParse(part.Trim(), out var n)) yield return n;
+        }
+    }
+}
+
+/// <summary>
+/// Programmatic support check by evidence overlap: a claim is supported when at least <see cref="Threshold"/> of its
+/// content words (lower-cased words and numbers, stop words removed) occur in the cited page's text. A page that
+/// cannot be read gives <see cref="SupportLabel.Unknown"/>.
+/// </summary>
+public sealed class OverlapSupportChecker(Func<string, CancellationToken, Task<string?>> pageText, double threshold = 0.7) : ISupportChecker
+{
+    /// <summary>Minimum share of the claim's content words found on the page.</summary>
+    public double Threshold { get; } = threshold;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<CheckedClaim>> CheckAsync(IReadOnlyList<CitedClaim> pairs, CancellationToken ct = default)
+    {
+        var pages = new Dictionary<string, HashSet<string>?>();
+        var result = new List<CheckedClaim>();
+        foreach (var p in pairs)
+        {
+            if (!pages.TryGetValue(p.Url, out var words))
+            {
+                var text = await pageText(p.Url, ct).ConfigureAwait(false);
+                pages[p.Url] = words = text is null ? null : TextOverlap.Words(text).ToHashSet();
+            }
+            if (words is null) { result.Add(new CheckedClaim(p, SupportLabel.Unknown, 0)); continue; }
+            var overlap = TextOverlap.Coverage(p.Claim, words);
+            result.Add(new CheckedClaim(p, overlap >= Threshold ? SupportLabel.Supported : SupportLabel.Unsupported, overlap));
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// Support check by an LLM judge (QUEST's validate step): one call per url with the page text (cut to 100 KB) and the
+/// numbered statements; the judge answers a JSON list of labels.
+/// </summary>
+public sealed class JudgeSupportChecker(IChatClient judge, Func<string, CancellationToken, Task<string?>> pageText) : ISupportChecker
+{
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<CheckedClaim>> CheckAsync(IReadOnlyList<CitedClaim> pairs, CancellationToken ct = default)
+    {
+        var labels = new Dictionary<CitedClaim, SupportLabel>();
+        foreach (var group in pairs.GroupBy(p => p.Url))
+        {
+            var text = await pageText(group.Key, ct).ConfigureAwait(false);
+            var items = group.ToList();
+            if (text is null) { foreach (var c in items) labels[c] = SupportLabel.Unknown; continue; }
+            if (text.Length > 100_000) text = text[..100_000];
+            var prompt = "You verify inline citations. For each numbered statement, decide whether the reference page supports it "
+                + "(its facts are stated in full or in part; rounding allowed). Answer only a JSON array of labels, one per statement, "
+                + "each \"supported\", \"unsupported\" or \"unknown\".\n\nReference page (" + group.Key + "):\n" + text + "\n\nStatements:\n"
+                + string.Join("\n", items.Select((c, i) => $"{i + 1}. {c.Claim}"));
+            List<string>? parsed = null;
+            try
+            {
+                var resp = await judge.GetResponseAsync(prompt, new ChatOptions { Temperature = 0 }, ct).ConfigureAwait(false);
+                var s = resp.Text; int a = s.IndexOf('['), b = s.LastIndexOf(']');
+                if (a >= 0 && b > a) parsed = JsonSerializer.Deserialize<List<string>>(s[a..(b + 1)]);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or HttpRequestException) { parsed = null; }
+            for (int i = 0; i < items.Count; i++)
+            {
+                var l = parsed is not null && i < parsed.Count ? parsed[i].Trim().ToLowerInvariant() : "unknown";
+                labels[items[i]] = l == "supported" ? SupportLabel.Supported : l == "unsupported" ? SupportLabel.Unsupported : SupportLabel.Unknown;
+            }
+        }
+        return pairs.Select(p => new CheckedClaim(p, labels[p], -1)).ToList();
+    }
+}
+
+/// <summary>Word-overlap helpers shared by the support checker and the verifiers.</summary>
+public static partial class TextOverlap
+{
+    private static readonly HashSet<string> Stop = new(StringComparer.Ordinal)
+    {
+        "a","an","the","of","in","on","at","to","for","by","with","and","or","is","are","was","were","be","been","it","its",
+        "this","that","these","those","as","from","which","who","whom","whose","has","have","had","not","but","also","than",
+        "into","onto","their","there","they","he","she","his","her","them","so","such","can","may","one","s","according",
+    };
+
+    [GeneratedRegex(@"[\p{L}\p{N}]+")] private static partial Regex Word();
+
+    /// <summary>Lower-cased content words of a text (stop words removed).</summary>
+    public static IEnumerable<string> Words(string text)
+    {
+        foreach (Match m in Word().Matches(text.ToLowerInvariant()))
+            if (!Stop.Contains(m.Value)) yield return m.Value;
+    }
+
+    /// <summary>Share of the distinct content words of <paramref name="claim"/> found in <paramref name="pageWords"/> (1 for an empty claim).</summary>
+    public static double Coverage(string claim, IReadOnlySet<string> pageWords)
+    {
+        var w = Words(claim).Distinct().ToList();
+        return w.Count == 0 ? 1 : (double)w.Count(pageWords.Contains) / w.Count;
+    }
+}
