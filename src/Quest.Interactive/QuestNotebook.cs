@@ -1,0 +1,77 @@
+using System.Reflection;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace Quest.Interactive;
+
+/// <summary>
+/// Notebook set-up. Every notebook's first code cell ends with <c>QuestNotebook.Init();</c>:
+/// <code>
+/// #r "../artifacts/lib/Quest.Interactive.dll"
+/// using Quest.Interactive;
+/// QuestNotebook.Init();
+/// </code>
+/// It registers the HTML formatters of the kit (figures, and every <see cref="INotebookFormatters"/> in this assembly:
+/// rubric trees, transcripts...), so a cell whose last expression is one of those objects renders as HTML in the
+/// in-process kernel, in Polyglot Notebooks and in Jupyter's .NET kernel alike. Calling it again is harmless.
+/// </summary>
+public static class QuestNotebook
+{
+    private static readonly object s_gate = new();
+    private static bool s_done;
+
+    /// <summary>Registers the formatters (once per process). Returns a short line naming what was registered.</summary>
+    public static string Init()
+    {
+        lock (s_gate)
+        {
+            if (s_done) return "Quest.Interactive formatters already registered.";
+            var names = new List<string>();
+            foreach (var registration in Registrations())
+            {
+                registration.Register();
+                names.Add(registration.GetType().Name);
+            }
+            s_done = true;
+            return $"Quest.Interactive ready ({string.Join(", ", names)}).";
+        }
+    }
+
+    /// <summary>
+    /// Registers <paramref name="toHtml"/> as the text/html rendering of <typeparamref name="T"/> and makes HTML its
+    /// preferred output (for <see cref="INotebookFormatters"/> implementations and notebooks' own types).
+    /// </summary>
+    public static void RegisterHtml<T>(Func<T, string> toHtml)
+    {
+        ArgumentNullException.ThrowIfNull(toHtml);
+        Formatter.Register<T>((value, writer) => writer.Write(toHtml(value)), HtmlFormatter.MimeType);
+        Formatter.SetPreferredMimeTypesFor(typeof(T), HtmlFormatter.MimeType);
+    }
+
+    /// <summary>The registrations <see cref="Init"/> runs: every non-abstract <see cref="INotebookFormatters"/> in this assembly, by type name.</summary>
+    private static IEnumerable<INotebookFormatters> Registrations() =>
+        typeof(QuestNotebook).Assembly.GetTypes()
+            .Where(t => typeof(INotebookFormatters).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .OrderBy(t => t.FullName, StringComparer.Ordinal)
+            .Select(t => (INotebookFormatters)Activator.CreateInstance(t, nonPublic: true)!);
+}
+
+/// <summary>
+/// A set of formatter registrations that <see cref="QuestNotebook.Init"/> runs. Implement it (a class with a
+/// parameterless constructor, may be internal) next to the display code of a room, e.g.
+/// <c>internal sealed class RubricFormatters : INotebookFormatters { public void Register() =&gt; QuestNotebook.RegisterHtml&lt;RubricTree&gt;(t =&gt; RubricHtml.Tree(t)); }</c>.
+/// </summary>
+public interface INotebookFormatters
+{
+    /// <summary>Registers formatters (called once per process).</summary>
+    void Register();
+}
+
+/// <summary>Formatters for the chart types.</summary>
+internal sealed class ChartFormatters : INotebookFormatters
+{
+    public void Register()
+    {
+        QuestNotebook.RegisterHtml<PlotlyFigure>(f => f.ToHtml());
+        Formatter.Register<PlotlyFigure>((f, w) => w.Write(f.ToString()), PlainTextFormatter.MimeType);
+    }
+}
