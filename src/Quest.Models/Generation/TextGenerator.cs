@@ -1,0 +1,245 @@
+using Quest.Models.Tokenization;
+using Quest.Models.Transformer;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Quest.Models.Generation;
+
+/// <summary>How to sample.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>Most tokens to generate per sequence (also capped by the model's max_seq_len).</summary>
+    public int MaxNewTokens { get; init; } = 256;
+    /// <summary>Softmax temperature; 0 = greedy (argmax).</summary>
+    public double Temperature { get; init; } = 1.0;
+    /// <summary>Nucleus sampling: keep the smallest set of tokens whose probability reaches TopP (1 = off).</summary>
+    public double TopP { get; init; } = 1.0;
+    /// <summary>Keep only the K most likely tokens (0 = off).</summary>
+    public int TopK { get; init; }
+    /// <summary>Generation stops when the text contains one of these; the text is cut before it.</summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+    /// <summary>Token ids that end a sequence (kept in TokenIds, not in Text). Null: &lt;|im_end|&gt; and &lt;|endoftext|&gt;.</summary>
+    public IReadOnlyList<int>? StopTokenIds { get; init; }
+    /// <summary>Seed of the sampler (null: nondeterministic). Same seed, same prompts, same options → same output.</summary>
+    public long? Seed { get; init; }
+    /// <summary>Use the key/value cache (false recomputes the whole prefix every step; for checks and benchmarks).</summary>
+    public bool UseKvCache { get; init; } = true;
+}
+
+/// <summary>Why a sequence ended.</summary>
+public enum FinishReason
+{
+    /// <summary>A stop token was sampled.</summary>
+    StopToken,
+    /// <summary>A stop sequence appeared in the text.</summary>
+    StopSequence,
+    /// <summary>MaxNewTokens (or the context window) was reached.</summary>
+    Length,
+}
+
+/// <summary>One generated continuation.</summary>
+/// <param name="PromptIds">The prompt.</param>
+/// <param name="TokenIds">Every sampled token (including a final stop token).</param>
+/// <param name="Logprobs">Per sampled token, log p(token | prefix) under the model at temperature 1 with no
+/// top-k/top-p filtering: what RL importance ratios need.</param>
+/// <param name="Text">The decoded text, cut before a stop sequence, without the stop token.</param>
+/// <param name="Finish">Why it ended.</param>
+public sealed record GeneratedSequence(int[] PromptIds, int[] TokenIds, float[] Logprobs, string Text, FinishReason Finish);
+
+/// <summary>
+/// Batched autoregressive sampling with a key/value cache. Prompts of different lengths are left-padded; padding
+/// is masked out and rotary positions count only real tokens, so each sequence gets exactly what it would get alone.
+/// </summary>
+public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokenizer)
+{
+    /// <summary>The model.</summary>
+    public QuestTransformer Model { get; } = model;
+    /// <summary>The tokenizer.</summary>
+    public QuestTokenizer Tokenizer { get; } = tokenizer;
+
+    /// <summary>Generates a continuation of one text prompt (special tokens in it are recognised).</summary>
+    public GeneratedSequence Generate(string prompt, GenerationOptions? options = null, CancellationToken ct = default) =>
+        Generate([Tokenizer.Encode(prompt)], options, ct)[0];
+
+    /// <summary>Generates a continuation for every prompt, all in one batch.</summary>
+    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new GenerationOptions();
+        if (prompts.Count == 0) return [];
+        if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token");
+        int B = prompts.Count, L = prompts.Max(p => p.Length);
+        if (L >= Model.Config.MaxSeqLen) throw new ArgumentException($"a prompt of {L} tokens leaves no room in max_seq_len {Model.Config.MaxSeqLen}");
+        int maxNew = Math.Min(options.MaxNewTokens, Model.Config.MaxSeqLen - L);
+        var stopIds = new HashSet<int>(options.StopTokenIds ?? new[] { Tokenizer.ImEndId, Tokenizer.EndOfTextId }.Where(i => i >= 0));
+        int pad = Math.Max(0, Tokenizer.EndOfTextId);
+        var device = Model.Device;
+        Generator? gen = options.Seed is long s ? new Generator((ulong)s, device) : null;
+
+        var outIds = Enumerable.Range(0, B).Select(_ => new List<int>()).ToArray();
+        var outLp = Enumerable.Range(0, B).Select(_ => new List<float>()).ToArray();
+        var finish = new FinishReason?[B];
+        var texts = new string?[B];
+        int capacity = L + maxNew;
+
+        using var _ = no_grad();
+        bool wasTraining = Model.training;
+        Model.eval();
+        try
+        {
+            // left-padded prompt, validity (which key positions are real tokens) and positions
+            var idsArr = new long[B * L];
+            var validArr = new bool[B * capacity];
+            var nextPos = new long[B];
+            for (int b = 0; b < B; b++)
+            {
+                var p = prompts[b];
+                int off = L - p.Length;
+                for (int t = 0; t < L; t++)
+                {
+                    idsArr[b * L + t] = t < off ? pad : p[t - off];
+                    validArr[b * capacity + t] = t >= off;
+                }
+                nextPos[b] = p.Length;
+            }
+            using var valid = tensor(validArr, [B, capacity], device: device);
+            using var allIds = tensor(idsArr, [B, L], device: device);
+            using var cache = options.UseKvCache ? Model.NewCache(B, capacity) : null;
+            var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
+
+            Tensor lastLogits;
+            using (var scope = NewDisposeScope())
+            {
+                var v = valid.narrow(1, 0, L);
+                var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
+                var mask = PrefillMask(v, L, device);
+                var logits = Model.Forward(allIds, pos, mask, cache);
+                lastLogits = logits.select(1, L - 1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+            }
+
+            for (int step = 0; step < maxNew; step++)
+            {
+                ct.ThrowIfCancellationRequested();
+                long[] next;
+                float[] lps;
+                using (var scope = NewDisposeScope())
+                {
+                    var (tok, lp) = Sample(lastLogits, options, gen);
+                    next = tok.cpu().data<long>().ToArray();
+                    lps = lp.cpu().data<float>().ToArray();
+                }
+                lastLogits.Dispose();
+                bool allDone = true;
+                for (int b = 0; b < B; b++)
+                {
+                    if (finish[b] is not null) { next[b] = pad; continue; }
+                    outIds[b].Add((int)next[b]);
+                    outLp[b].Add(lps[b]);
+                    if (stopIds.Contains((int)next[b])) { finish[b] = FinishReason.StopToken; continue; }
+                    if (options.StopSequences.Count > 0)
+                    {
+                        var text = Tokenizer.Decode(outIds[b]);
+                        int cut = FirstStop(text, options.StopSequences);
+                        if (cut >= 0) { finish[b] = FinishReason.StopSequence; texts[b] = text[..cut]; continue; }
+                    }
+                    allDone = false;
+                }
+                if (allDone || step == maxNew - 1) break;
+                history.Add(next);
+                using var scope2 = NewDisposeScope();
+                int S = L + step + 1;   // keys after appending this token
+                valid.narrow(1, S - 1, 1).fill_(true);
+                var posT = tensor(nextPos, [B, 1], device: device);
+                for (int b = 0; b < B; b++) nextPos[b]++;
+                if (cache is not null)
+                {
+                    var stepIds = tensor(next, [B, 1], device: device);
+                    var mask = valid.narrow(1, 0, S).view(B, 1, 1, S);
+                    var logits = Model.Forward(stepIds, posT, mask, cache);
+                    lastLogits = logits.select(1, 0).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+                }
+                else
+                {
+                    // full recompute of prompt + everything generated so far
+                    int n = history.Count;
+                    var genArr = new long[B * n];
+                    for (int i = 0; i < n; i++) for (int b = 0; b < B; b++) genArr[b * n + i] = history[i][b];
+                    var gen2 = tensor(genArr, [B, n], device: device);
+                    var full = cat([allIds, gen2], 1);
+                    var v = valid.narrow(1, 0, S);
+                    var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
+                    var logits = Model.Forward(full, pos, PrefillMask(v, S, device), null);
+                    lastLogits = logits.select(1, S - 1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+                }
+            }
+        }
+        finally
+        {
+            if (wasTraining) Model.train();
+            gen?.Dispose();
+        }
+
+        var result = new GeneratedSequence[B];
+        for (int b = 0; b < B; b++)
+        {
+            var ids = outIds[b];
+            var f = finish[b] ?? FinishReason.Length;
+            var text = texts[b] ?? Tokenizer.Decode(f == FinishReason.StopToken ? ids.Take(ids.Count - 1) : ids);
+            result[b] = new GeneratedSequence(prompts[b], [.. ids], [.. outLp[b]], text, f);
+        }
+        return result;
+    }
+
+    /// <summary>Causal mask restricted to real (non-padding) keys; every query may also see itself so no row is empty.</summary>
+    internal static Tensor PrefillMask(Tensor valid, long S, Device device)
+    {
+        long B = valid.shape[0];
+        var causal = ones([S, S], dtype: ScalarType.Bool, device: device).tril();
+        var keys = valid.view(B, 1, 1, S);
+        var self = eye(S, dtype: ScalarType.Bool, device: device);
+        return causal.view(1, 1, S, S).logical_and(keys).logical_or(self.view(1, 1, S, S));
+    }
+
+    /// <summary>Samples one token per row of <paramref name="logits"/> <c>[B, V]</c>; returns (tokens, raw log-probs of them).</summary>
+    internal static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions o, Generator? gen)
+    {
+        var logp = F.log_softmax(logits, -1);
+        Tensor tok;
+        if (o.Temperature <= 0)
+        {
+            tok = logits.argmax(-1);
+        }
+        else
+        {
+            var l = logits / o.Temperature;
+            if (o.TopK > 0 && o.TopK < l.shape[1])
+            {
+                var kth = l.topk(o.TopK, -1).values.narrow(1, o.TopK - 1, 1);
+                l = l.masked_fill(l.lt(kth), double.NegativeInfinity);
+            }
+            if (o.TopP < 1.0)
+            {
+                var (sorted, idx) = l.sort(-1, descending: true);
+                var probs = F.softmax(sorted, -1);
+                var before = probs.cumsum(-1) - probs;            // mass of strictly more likely tokens
+                var drop = before.gt(o.TopP);                     // keep the first token always
+                var dropOrig = drop.scatter(1, idx, drop);   // idx is a permutation: back to vocabulary order
+                l = l.masked_fill(dropOrig, double.NegativeInfinity);
+            }
+            tok = multinomial(F.softmax(l, -1), 1, false, gen).squeeze(1);
+        }
+        return (tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1));
+    }
+
+    private static int FirstStop(string text, IReadOnlyList<string> stops)
+    {
+        int best = -1;
+        foreach (var s in stops)
+        {
+            if (s.Length == 0) continue;
+            int i = text.IndexOf(s, StringComparison.Ordinal);
+            if (i >= 0 && (best < 0 || i < best)) best = i;
+        }
+        return best;
+    }
+}

@@ -1,0 +1,300 @@
+using Quest.Models.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Quest.Models.Transformer;
+
+/// <summary>RMSNorm (TorchSharp 0.107 has none): <c>x · rsqrt(mean(x²) + eps) · weight</c>, computed in float32.</summary>
+public sealed class RMSNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double _eps;
+
+    /// <summary>Creates the norm over the last dimension of size <paramref name="dim"/>.</summary>
+    public RMSNorm(long dim, double eps) : base(nameof(RMSNorm))
+    {
+        weight = nn.Parameter(ones(dim));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var xf = x.to_type(ScalarType.Float32);
+        var y = xf * rsqrt(xf.pow(2).mean([-1L], keepdim: true) + _eps);
+        return (y.to_type(x.dtype) * weight).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Key/value cache for incremental decoding: per layer a <c>[batch, kv_heads, capacity, head_dim]</c> buffer,
+/// filled up to <see cref="Length"/>.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    internal readonly Tensor[] K, V;
+
+    /// <summary>Positions filled so far (the same for every sequence in the batch; padding is masked).</summary>
+    public int Length { get; internal set; }
+    /// <summary>Maximum positions.</summary>
+    public int Capacity { get; }
+    /// <summary>Batch size.</summary>
+    public int Batch { get; }
+
+    /// <summary>Allocates an empty cache for <paramref name="config"/>.</summary>
+    public KvCache(ModelConfig config, int batch, int capacity, Device device, ScalarType dtype = ScalarType.Float32)
+    {
+        Batch = batch; Capacity = capacity;
+        K = new Tensor[config.Layers]; V = new Tensor[config.Layers];
+        for (int i = 0; i < config.Layers; i++)
+        {
+            K[i] = zeros([batch, config.KvHeads, capacity, config.HeadDim], dtype: dtype, device: device);
+            V[i] = zeros([batch, config.KvHeads, capacity, config.HeadDim], dtype: dtype, device: device);
+        }
+    }
+
+    /// <summary>Frees the buffers.</summary>
+    public void Dispose()
+    {
+        foreach (var t in K) t.Dispose();
+        foreach (var t in V) t.Dispose();
+    }
+}
+
+/// <summary>Causal self-attention with rotary positions and grouped-query heads.</summary>
+public sealed class Attention : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear q_proj, k_proj, v_proj, o_proj;
+    private readonly int _heads, _kvHeads, _headDim;
+
+    internal Attention(ModelConfig c) : base(nameof(Attention))
+    {
+        _heads = c.Heads; _kvHeads = c.KvHeads; _headDim = c.HeadDim;
+        q_proj = nn.Linear(c.DModel, c.Heads * c.HeadDim, hasBias: false);
+        k_proj = nn.Linear(c.DModel, c.KvHeads * c.HeadDim, hasBias: false);
+        v_proj = nn.Linear(c.DModel, c.KvHeads * c.HeadDim, hasBias: false);
+        o_proj = nn.Linear(c.Heads * c.HeadDim, c.DModel, hasBias: false);
+        RegisterComponents();
+    }
+
+    /// <summary>Plain causal attention over the whole sequence (training).</summary>
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward(x, cos, sin, mask, cache, layer)");
+
+    internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
+    {
+        long B = x.shape[0], T = x.shape[1];
+        var q = q_proj.forward(x).view(B, T, _heads, _headDim).transpose(1, 2);
+        var k = k_proj.forward(x).view(B, T, _kvHeads, _headDim).transpose(1, 2);
+        var v = v_proj.forward(x).view(B, T, _kvHeads, _headDim).transpose(1, 2);
+        q = Rope(q, cos, sin);
+        k = Rope(k, cos, sin);
+        int start = cache?.Length ?? 0;
+        if (cache is not null)
+        {
+            cache.K[layer].narrow(2, start, T).copy_(k);
+            cache.V[layer].narrow(2, start, T).copy_(v);
+            k = cache.K[layer].narrow(2, 0, start + T);
+            v = cache.V[layer].narrow(2, 0, start + T);
+        }
+        int groups = _heads / _kvHeads;
+        Tensor y;
+        if (T == 1 && groups > 1)
+        {
+            // Decoding one token: fold the query heads of a group into the "query length" axis, so the shared K/V
+            // are used in place (no copy per step).
+            var qg = q.view(B, _kvHeads, groups, _headDim);
+            y = F.scaled_dot_product_attention(qg, k, v, mask).view(B, _heads, 1, _headDim);
+        }
+        else
+        {
+            if (groups > 1)
+            {
+                long S = k.shape[2];
+                k = k.unsqueeze(2).expand(B, _kvHeads, groups, S, _headDim).reshape(B, _heads, S, _headDim);
+                v = v.unsqueeze(2).expand(B, _kvHeads, groups, S, _headDim).reshape(B, _heads, S, _headDim);
+            }
+            // TorchSharp spells the causal flag "is_casual"; pass it positionally.
+            // (a single new token after a filled cache attends to every key: no mask at all)
+            y = mask is null
+                ? F.scaled_dot_product_attention(q, k, v, null, 0.0, start == 0 || T > 1)
+                : F.scaled_dot_product_attention(q, k, v, mask);
+        }
+        return o_proj.forward(y.transpose(1, 2).reshape(B, T, _heads * _headDim));
+    }
+
+    private static Tensor Rope(Tensor x, Tensor cos, Tensor sin)
+    {
+        long half = x.shape[3] / 2;
+        var x1 = x.narrow(3, 0, half);
+        var x2 = x.narrow(3, half, half);
+        return cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], 3);
+    }
+}
+
+/// <summary>SwiGLU MLP: <c>down(silu(gate(x)) · up(x))</c>.</summary>
+public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear gate_proj, up_proj, down_proj;
+
+    internal SwiGluMlp(ModelConfig c) : base(nameof(SwiGluMlp))
+    {
+        gate_proj = nn.Linear(c.DModel, c.FfnHidden, hasBias: false);
+        up_proj = nn.Linear(c.DModel, c.FfnHidden, hasBias: false);
+        down_proj = nn.Linear(c.FfnHidden, c.DModel, hasBias: false);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x));
+}
+
+/// <summary>One pre-norm block: <c>x + attn(norm(x))</c>, then <c>x + mlp(norm(x))</c>.</summary>
+public sealed class DecoderBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly RMSNorm input_layernorm, post_attention_layernorm;
+    private readonly Attention self_attn;
+    private readonly SwiGluMlp mlp;
+
+    internal DecoderBlock(ModelConfig c) : base(nameof(DecoderBlock))
+    {
+        input_layernorm = new RMSNorm(c.DModel, c.NormEps);
+        self_attn = new Attention(c);
+        post_attention_layernorm = new RMSNorm(c.DModel, c.NormEps);
+        mlp = new SwiGluMlp(c);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward");
+
+    internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
+    {
+        x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
+        return x + mlp.forward(post_attention_layernorm.forward(x));
+    }
+}
+
+/// <summary>
+/// A decoder-only transformer (Qwen/Llama style). Parameter names follow Hugging Face's Llama layout
+/// (<c>embed_tokens.weight</c>, <c>layers.0.self_attn.q_proj.weight</c>, …, <c>norm.weight</c>, <c>lm_head.weight</c>).
+/// <see cref="forward"/> maps token ids <c>[batch, seq]</c> to logits <c>[batch, seq, vocab]</c> with causal attention.
+/// </summary>
+public sealed class QuestTransformer : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<DecoderBlock> layers;
+    private readonly RMSNorm norm;
+    private readonly Linear? lm_head;
+    private Tensor _cos, _sin;
+
+    /// <summary>The shape of this model.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>Builds a freshly initialised model on the CPU (move it with <c>to(device)</c>).</summary>
+    public QuestTransformer(ModelConfig config, long? seed = null) : base(nameof(QuestTransformer))
+    {
+        TorchRuntime.Prepare();
+        Config = config.Validate();
+        if (seed is not null) manual_seed(seed.Value);
+        embed_tokens = nn.Embedding(config.VocabSize, config.DModel);
+        layers = new ModuleList<DecoderBlock>();
+        for (int i = 0; i < config.Layers; i++) layers.Add(new DecoderBlock(config));
+        norm = new RMSNorm(config.DModel, config.NormEps);
+        if (!config.TieEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        (_cos, _sin) = RopeTables(config, CPU);
+        InitWeights();
+    }
+
+    /// <summary>Device of the parameters.</summary>
+    public Device Device => embed_tokens.weight!.device;
+
+    /// <summary>Number of parameters (tied embeddings counted once).</summary>
+    public long ParameterCount => parameters().Sum(p => p.numel());
+
+    private void InitWeights()
+    {
+        using var _ = no_grad();
+        double std = Config.InitStd, outStd = std / Math.Sqrt(2.0 * Config.Layers);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("layernorm.weight") || name == "norm.weight") continue;
+            nn.init.normal_(p, 0, name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight") ? outStd : std);
+        }
+    }
+
+    private static (Tensor, Tensor) RopeTables(ModelConfig c, Device device)
+    {
+        int half = c.HeadDim / 2;
+        var invFreq = pow(c.RopeTheta, -arange(0, half, dtype: ScalarType.Float64) / half);
+        var pos = arange(0, c.MaxSeqLen, dtype: ScalarType.Float64);
+        var ang = outer(pos, invFreq);
+        return (ang.cos().to_type(ScalarType.Float32).to(device), ang.sin().to_type(ScalarType.Float32).to(device));
+    }
+
+    /// <inheritdoc/>
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        var r = base._to(device, dtype, non_blocking);
+        MoveTables(device);
+        return r;
+    }
+
+    /// <inheritdoc/>
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        var r = base._to(deviceType, deviceIndex, non_blocking);
+        MoveTables(new Device(deviceType, deviceIndex));
+        return r;
+    }
+
+    private void MoveTables(Device device)
+    {
+        if (_cos.device == device) return;
+        var (c, s) = (_cos.to(device), _sin.to(device));
+        _cos.Dispose(); _sin.Dispose();
+        (_cos, _sin) = (c, s);
+    }
+
+    /// <summary>Logits <c>[batch, seq, vocab]</c> for ids <c>[batch, seq]</c>, causal, positions 0..seq-1.</summary>
+    public override Tensor forward(Tensor ids) => Forward(ids, null, null, null);
+
+    /// <summary>
+    /// The general forward. <paramref name="positions"/> <c>[batch, seq]</c> (int64) gives each token's rotary
+    /// position (null: <c>cache.Length + 0..seq-1</c>); <paramref name="mask"/> <c>[batch, 1, seq, keys]</c> (bool,
+    /// true = may attend) replaces the causal mask (null: causal); with <paramref name="cache"/> the new keys and
+    /// values are appended at <c>cache.Length</c>, which then advances by seq.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor? positions, Tensor? mask, KvCache? cache)
+    {
+        long T = ids.shape[1];
+        int start = cache?.Length ?? 0;
+        if (start + T > Config.MaxSeqLen)
+            throw new ArgumentException($"sequence of {start + T} positions exceeds max_seq_len {Config.MaxSeqLen}");
+        if (cache is not null && mask is null && T > 1 && start > 0)
+            throw new ArgumentException("a multi-token step on a non-empty cache needs an explicit mask");
+        Tensor cos, sin;
+        if (positions is null)
+        {
+            cos = _cos.narrow(0, start, T).view(1, 1, T, -1);
+            sin = _sin.narrow(0, start, T).view(1, 1, T, -1);
+        }
+        else
+        {
+            cos = _cos.index_select(0, positions.reshape(-1)).view(positions.shape[0], 1, T, -1);
+            sin = _sin.index_select(0, positions.reshape(-1)).view(positions.shape[0], 1, T, -1);
+        }
+        var x = embed_tokens.forward(ids);
+        for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cos, sin, mask, cache, i);
+        if (cache is not null) cache.Length = start + (int)T;
+        x = norm.forward(x);
+        return lm_head is null ? x.matmul(embed_tokens.weight!.t()) : lm_head.forward(x);
+    }
+
+    /// <summary>A new empty cache for this model.</summary>
+    public KvCache NewCache(int batch, int capacity) => new(Config, batch, Math.Min(capacity, Config.MaxSeqLen), Device);
+}

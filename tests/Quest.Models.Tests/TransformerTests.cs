@@ -1,0 +1,138 @@
+using Quest.Models.Generation;
+using Quest.Models.Transformer;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Quest.Models.Tests;
+
+public class TransformerTests
+{
+    [Fact]
+    public void ParameterCountMatchesConfigFormula()
+    {
+        foreach (var tied in new[] { true, false })
+        {
+            var cfg = Fixtures.TinyConfig(300, tied: tied);
+            using var m = new QuestTransformer(cfg, seed: 1);
+            Assert.Equal(cfg.ParameterCount, m.ParameterCount);
+        }
+        Assert.InRange(ModelConfig.Tiny().ParameterCount, 1_000_000, 1_500_000);
+    }
+
+    [Fact]
+    public void CausalMaskingHolds()
+    {
+        var cfg = Fixtures.TinyConfig(300);
+        using var m = new QuestTransformer(cfg, seed: 2);
+        m.eval();
+        using var _ = no_grad();
+        var a = randint(0, 300, [1, 20], dtype: ScalarType.Int64, generator: new Generator(5));
+        var b = a.clone();
+        b[0, 12] = (a[0, 12] + 1) % 300;
+        var la = m.forward(a);
+        var lb = m.forward(b);
+        Assert.True(la.narrow(1, 0, 12).allclose(lb.narrow(1, 0, 12), rtol: 1e-5, atol: 1e-5));
+        Assert.False(la.narrow(1, 12, 8).allclose(lb.narrow(1, 12, 8), rtol: 1e-3, atol: 1e-3));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void KvCacheLogitsEqualFullRecompute(int kvHeads)
+    {
+        var cfg = Fixtures.TinyConfig(300, kvHeads: kvHeads);
+        using var m = new QuestTransformer(cfg, seed: 3);
+        m.eval();
+        using var _ = no_grad();
+        var ids = randint(0, 300, [2, 24], dtype: ScalarType.Int64, generator: new Generator(6));
+        var full = m.forward(ids);
+        using var cache = m.NewCache(2, 64);
+        var pre = m.Forward(ids.narrow(1, 0, 10), null, null, cache);
+        Assert.True(pre.allclose(full.narrow(1, 0, 10), rtol: 1e-4, atol: 1e-4));
+        for (int t = 10; t < 24; t++)
+        {
+            var step = m.Forward(ids.narrow(1, t, 1), null, null, cache);
+            var diff = (step.squeeze(1) - full.select(1, t)).abs().max().item<float>();
+            Assert.True(diff < 1e-4, $"position {t}: max |diff| {diff}");
+        }
+        Assert.Equal(24, cache.Length);
+    }
+
+    [Fact]
+    public void GreedyGenerationWithCacheEqualsFullRecompute()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 4);
+        var gen = new TextGenerator(m, tok);
+        var prompts = new[] { tok.Encode("The river town"), tok.Encode("Mara Quill founded the Alder Gazette; the"), tok.Encode("A") };
+        var opts = new GenerationOptions { Temperature = 0, MaxNewTokens = 20, StopTokenIds = [] };
+        var cached = gen.Generate(prompts, opts);
+        var full = gen.Generate(prompts, opts with { UseKvCache = false });
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(full[i].TokenIds, cached[i].TokenIds);
+            for (int t = 0; t < full[i].Logprobs.Length; t++) Assert.Equal(full[i].Logprobs[t], cached[i].Logprobs[t], 3);
+            Assert.Equal(20, cached[i].TokenIds.Length);
+            Assert.Equal(FinishReason.Length, cached[i].Finish);
+        }
+    }
+
+    [Fact]
+    public void BatchedGenerationEqualsOneByOne()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 5);
+        var gen = new TextGenerator(m, tok);
+        var prompts = new[] { tok.Encode("Search results list"), tok.Encode("x"), tok.Encode("The agent thinks, calls a tool, reads the response") };
+        var opts = new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] };
+        var batched = gen.Generate(prompts, opts);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var single = gen.Generate([prompts[i]], opts)[0];
+            Assert.Equal(single.TokenIds, batched[i].TokenIds);
+            for (int t = 0; t < single.Logprobs.Length; t++) Assert.Equal(single.Logprobs[t], batched[i].Logprobs[t], 3);
+        }
+    }
+
+    [Fact]
+    public void SeededSamplingIsReproducibleAndRespectsLimits()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 6);
+        var gen = new TextGenerator(m, tok);
+        var p = new[] { tok.Encode("Numbers like") };
+        var o = new GenerationOptions { Temperature = 1.0, TopK = 20, TopP = 0.9, MaxNewTokens = 15, Seed = 123, StopTokenIds = [] };
+        var a = gen.Generate(p, o)[0];
+        var b = gen.Generate(p, o)[0];
+        var c = gen.Generate(p, o with { Seed = 124 })[0];
+        Assert.Equal(a.TokenIds, b.TokenIds);
+        Assert.NotEqual(a.TokenIds, c.TokenIds);
+        Assert.All(a.Logprobs, lp => Assert.True(lp <= 0 && float.IsFinite(lp)));
+        // top-k = 1 is greedy
+        var k1 = gen.Generate(p, o with { TopK = 1, TopP = 1 })[0];
+        var greedy = gen.Generate(p, o with { Temperature = 0 })[0];
+        Assert.Equal(greedy.TokenIds, k1.TokenIds);
+    }
+
+    [Fact]
+    public void StopSequencesAndStopTokensEndGeneration()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 7);
+        var gen = new TextGenerator(m, tok);
+        var p = new[] { tok.Encode("The") };
+        var free = gen.Generate(p, new GenerationOptions { Temperature = 0, MaxNewTokens = 30, StopTokenIds = [] })[0];
+        // pick the text of the 5th generated token as a stop sequence: generation must stop there and cut it
+        var stopText = tok.Decode(free.TokenIds.Take(5));
+        var stopAt = stopText.Length > 0 ? stopText[^1..] : "";
+        var stopped = gen.Generate(p, new GenerationOptions { Temperature = 0, MaxNewTokens = 30, StopTokenIds = [], StopSequences = [stopAt] })[0];
+        Assert.Equal(FinishReason.StopSequence, stopped.Finish);
+        Assert.DoesNotContain(stopAt, stopped.Text);
+        Assert.True(stopped.TokenIds.Length <= 5);
+        // stop token: the 3rd greedy token as stop id
+        var byToken = gen.Generate(p, new GenerationOptions { Temperature = 0, MaxNewTokens = 30, StopTokenIds = [free.TokenIds[2]] })[0];
+        Assert.Equal(FinishReason.StopToken, byToken.Finish);
+        Assert.Equal(free.TokenIds[2], byToken.TokenIds[^1]);
+    }
+}
