@@ -17,21 +17,21 @@ namespace Quest.Interactive;
 public static class QuestNotebook
 {
     private static readonly object s_gate = new();
-    private static bool s_done;
 
-    /// <summary>Registers the formatters (once per process). Returns a short line naming what was registered.</summary>
+    /// <summary>
+    /// Registers the formatters and returns a short line naming the registrations. Each call registers again (cheap),
+    /// so formatters come back even if something reset the formatter tables in between.
+    /// </summary>
     public static string Init()
     {
         lock (s_gate)
         {
-            if (s_done) return "Quest.Interactive formatters already registered.";
             var names = new List<string>();
             foreach (var registration in Registrations())
             {
                 registration.Register();
                 names.Add(registration.GetType().Name);
             }
-            s_done = true;
             return $"Quest.Interactive ready ({string.Join(", ", names)}).";
         }
     }
@@ -62,7 +62,7 @@ public static class QuestNotebook
 /// </summary>
 public interface INotebookFormatters
 {
-    /// <summary>Registers formatters (called once per process).</summary>
+    /// <summary>Registers formatters (called by every <see cref="QuestNotebook.Init"/>; registering again replaces).</summary>
     void Register();
 }
 
