@@ -25,7 +25,7 @@ internal static class Fixtures
 
     public static ModelConfig TinyConfig(int vocab, int kvHeads = 2, bool tied = true) => new()
     {
-        VocabSize = vocab, Layers = 2, DModel = 32, Heads = 4, KvHeads = kvHeads, FfnHidden = 64, MaxSeqLen = 128, TieEmbeddings = tied,
+        VocabSize = vocab, Layers = 2, DModel = 32, Heads = 4, KvHeads = kvHeads, Ffn = 64, MaxSeqLen = 128, TieEmbeddings = tied,
     };
 
     public static string TempDir()

@@ -21,7 +21,7 @@ public sealed record ModelConfig
     /// <summary>Key/value heads (grouped-query attention); divides <see cref="Heads"/>. Equal to Heads = plain multi-head.</summary>
     [JsonPropertyName("kv_heads")] public int KvHeads { get; init; } = 2;
     /// <summary>Hidden width of the SwiGLU MLP (about 8/3 · DModel keeps the parameter count of a 4x GELU MLP).</summary>
-    [JsonPropertyName("ffn")] public int FfnHidden { get; init; } = 384;
+    [JsonPropertyName("ffn")] public int Ffn { get; init; } = 384;
     /// <summary>Longest sequence (prompt + generated) the rotary table covers.</summary>
     [JsonPropertyName("max_seq_len")] public int MaxSeqLen { get; init; } = 512;
     /// <summary>Rotary base frequency θ.</summary>
@@ -37,13 +37,13 @@ public sealed record ModelConfig
     [JsonIgnore] public int HeadDim => DModel / Heads;
 
     /// <summary>~0.9M parameters (vocab 4096): trains in minutes on 2 CPU cores.</summary>
-    public static ModelConfig Tiny(int vocabSize = 4096) => new() { VocabSize = vocabSize, Layers = 4, DModel = 128, Heads = 4, KvHeads = 2, FfnHidden = 352, MaxSeqLen = 1024 };
+    public static ModelConfig Tiny(int vocabSize = 4096) => new() { VocabSize = vocabSize, Layers = 4, DModel = 128, Heads = 4, KvHeads = 2, Ffn = 352, MaxSeqLen = 1024 };
     /// <summary>~5M parameters: an hour-scale CPU run.</summary>
-    public static ModelConfig Small(int vocabSize = 8192) => new() { VocabSize = vocabSize, Layers = 6, DModel = 256, Heads = 8, KvHeads = 4, FfnHidden = 704, MaxSeqLen = 2048 };
+    public static ModelConfig Small(int vocabSize = 8192) => new() { VocabSize = vocabSize, Layers = 6, DModel = 256, Heads = 8, KvHeads = 4, Ffn = 704, MaxSeqLen = 2048 };
     /// <summary>~25M parameters: a GPU or a long CPU run.</summary>
-    public static ModelConfig Base(int vocabSize = 8192) => new() { VocabSize = vocabSize, Layers = 8, DModel = 512, Heads = 8, KvHeads = 4, FfnHidden = 1408, MaxSeqLen = 4096 };
+    public static ModelConfig Base(int vocabSize = 8192) => new() { VocabSize = vocabSize, Layers = 8, DModel = 512, Heads = 8, KvHeads = 4, Ffn = 1408, MaxSeqLen = 4096 };
     /// <summary>~110M parameters: GPU.</summary>
-    public static ModelConfig Medium(int vocabSize = 16384) => new() { VocabSize = vocabSize, Layers = 12, DModel = 768, Heads = 12, KvHeads = 4, FfnHidden = 2048, MaxSeqLen = 4096 };
+    public static ModelConfig Medium(int vocabSize = 16384) => new() { VocabSize = vocabSize, Layers = 12, DModel = 768, Heads = 12, KvHeads = 4, Ffn = 2048, MaxSeqLen = 4096 };
 
     /// <summary>Preset names accepted by <see cref="FromPreset"/>.</summary>
     public static IReadOnlyList<string> Presets { get; } = ["tiny", "small", "base", "medium"];
@@ -67,7 +67,7 @@ public sealed record ModelConfig
         Check(Heads > 0 && DModel % Heads == 0, $"d_model {DModel} is not divisible by heads {Heads}", "d_model a multiple of heads");
         Check(HeadDim % 2 == 0, $"head size {HeadDim} is odd", "an even head size (rotary embeddings rotate pairs)");
         Check(KvHeads > 0 && Heads % KvHeads == 0, $"heads {Heads} is not divisible by kv_heads {KvHeads}", "kv_heads dividing heads");
-        Check(FfnHidden > 0, $"ffn {FfnHidden}", "> 0");
+        Check(Ffn > 0, $"ffn {Ffn}", "> 0");
         Check(MaxSeqLen > 1, $"max_seq_len {MaxSeqLen}", "> 1");
         return this;
     }
@@ -80,7 +80,7 @@ public sealed record ModelConfig
         {
             long d = DModel, kv = (long)KvHeads * HeadDim;
             long attn = d * d + 2 * d * kv + d * d;
-            long mlp = 3 * d * FfnHidden;
+            long mlp = 3 * d * Ffn;
             long block = attn + mlp + 2 * d;
             long emb = (long)VocabSize * d;
             return emb + Layers * block + d + (TieEmbeddings ? 0 : emb);
@@ -99,7 +99,7 @@ public sealed record ModelConfig
 
     /// <summary>One line: "layers=4 d_model=128 heads=4 kv_heads=2 ffn=352 vocab=4096 params=0.92M".</summary>
     public override string ToString() =>
-        $"layers={Layers} d_model={DModel} heads={Heads} kv_heads={KvHeads} ffn={FfnHidden} vocab={VocabSize} max_seq_len={MaxSeqLen} tied={TieEmbeddings} params={ParameterCount / 1e6:0.00}M";
+        $"layers={Layers} d_model={DModel} heads={Heads} kv_heads={KvHeads} ffn={Ffn} vocab={VocabSize} max_seq_len={MaxSeqLen} tied={TieEmbeddings} params={ParameterCount / 1e6:0.00}M";
 
     /// <summary>JSON settings for config.json.</summary>
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };

@@ -142,9 +142,9 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
 
     internal SwiGluMlp(ModelConfig c) : base(nameof(SwiGluMlp))
     {
-        gate_proj = nn.Linear(c.DModel, c.FfnHidden, hasBias: false);
-        up_proj = nn.Linear(c.DModel, c.FfnHidden, hasBias: false);
-        down_proj = nn.Linear(c.FfnHidden, c.DModel, hasBias: false);
+        gate_proj = nn.Linear(c.DModel, c.Ffn, hasBias: false);
+        up_proj = nn.Linear(c.DModel, c.Ffn, hasBias: false);
+        down_proj = nn.Linear(c.Ffn, c.DModel, hasBias: false);
         RegisterComponents();
     }
 

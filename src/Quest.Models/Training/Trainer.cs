@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Quest.Core;
+using Quest.Models.Checkpoints;
+using Quest.Models.Runtime;
+using Quest.Models.Tokenization;
+using Quest.Models.Transformer;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Quest.Models.Training;
+
+/// <summary>Learning-rate schedule after warm-up.</summary>
+public enum LrSchedule
+{
+    /// <summary>Cosine decay from the peak to <c>MinLrRatio · peak</c>.</summary>
+    Cosine,
+    /// <summary>Linear decay from the peak to <c>MinLrRatio · peak</c>.</summary>
+    Linear,
+    /// <summary>Constant peak.</summary>
+    Constant,
+}
+
+/// <summary>Options of a training stage (pretrain / mid-training or SFT). Serialised with snake_case names.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Optimizer steps in total (a resumed run continues up to this).</summary>
+    public int Steps { get; init; } = 200;
+    /// <summary>Sequences per micro-batch.</summary>
+    public int BatchSize { get; init; } = 8;
+    /// <summary>Tokens per sequence (at most the model's max_seq_len).</summary>
+    public int SeqLen { get; init; } = 128;
+    /// <summary>Micro-batches accumulated per optimizer step (effective batch = BatchSize · GradAccum).</summary>
+    public int GradAccum { get; init; } = 1;
+    /// <summary>Peak learning rate.</summary>
+    public double LearningRate { get; init; } = 3e-3;
+    /// <summary>Final learning rate as a fraction of the peak.</summary>
+    public double MinLrRatio { get; init; } = 0.1;
+    /// <summary>Linear warm-up steps from 0 to the peak.</summary>
+    public int WarmupSteps { get; init; } = 20;
+    /// <summary>Decay after warm-up.</summary>
+    public LrSchedule Schedule { get; init; } = LrSchedule.Cosine;
+    /// <summary>AdamW decoupled weight decay (applied to matrices only, not to norm gains).</summary>
+    public double WeightDecay { get; init; } = 0.1;
+    /// <summary>AdamW β1.</summary>
+    public double Beta1 { get; init; } = 0.9;
+    /// <summary>AdamW β2.</summary>
+    public double Beta2 { get; init; } = 0.95;
+    /// <summary>Clip the global gradient norm to this (0 = off).</summary>
+    public double GradClip { get; init; } = 1.0;
+    /// <summary>Compute the eval loss every N steps (0 = only at the end).</summary>
+    public int EvalEvery { get; init; } = 50;
+    /// <summary>Held-out batches averaged for the eval loss.</summary>
+    public int EvalBatches { get; init; } = 4;
+    /// <summary>Write a resumable checkpoint every N steps (0 = only at the end). Needs <see cref="OutputDir"/>.</summary>
+    public int CheckpointEvery { get; init; } = 100;
+    /// <summary>Stage directory (model, tokenizer, optimizer, metrics); null keeps everything in memory.</summary>
+    public string? OutputDir { get; init; }
+    /// <summary>Resume from <see cref="OutputDir"/> when it holds a trainer state.</summary>
+    public bool Resume { get; init; } = true;
+    /// <summary>Seed of the data order (model init has its own seed).</summary>
+    public long Seed { get; init; } = 1234;
+    /// <summary>Device: auto (cuda when available), cpu, cuda, cuda:N.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Learning rate at 1-based <paramref name="step"/>.</summary>
+    public double LearningRateAt(int step)
+    {
+        if (WarmupSteps > 0 && step <= WarmupSteps) return LearningRate * step / WarmupSteps;
+        if (Schedule == LrSchedule.Constant || Steps <= WarmupSteps) return LearningRate;
+        double progress = Math.Clamp((double)(step - WarmupSteps) / (Steps - WarmupSteps), 0, 1);
+        double min = LearningRate * MinLrRatio;
+        return Schedule == LrSchedule.Linear
+            ? LearningRate - (LearningRate - min) * progress
+            : min + 0.5 * (LearningRate - min) * (1 + Math.Cos(Math.PI * progress));
+    }
+}
+
+/// <summary>What one optimizer step did. <see cref="ToString"/> is the fixed-format progress line.</summary>
+public sealed record StepReport
+{
+    /// <summary>Stage name (pretrain, sft, …).</summary>
+    public required string Stage { get; init; }
+    /// <summary>1-based step.</summary>
+    public required int Step { get; init; }
+    /// <summary>Total steps of the stage.</summary>
+    public required int TotalSteps { get; init; }
+    /// <summary>Mean training loss over the step's micro-batches.</summary>
+    public required double Loss { get; init; }
+    /// <summary>Learning rate used.</summary>
+    public required double LearningRate { get; init; }
+    /// <summary>Global gradient norm before clipping.</summary>
+    public required double GradNorm { get; init; }
+    /// <summary>Tokens processed in this step (incl. those with no loss).</summary>
+    public required long Tokens { get; init; }
+    /// <summary>Tokens per second of this step.</summary>
+    public required double TokensPerSecond { get; init; }
+    /// <summary>Wall time of the step in milliseconds.</summary>
+    public required double StepMs { get; init; }
+    /// <summary>Held-out loss when evaluated at this step.</summary>
+    public double? EvalLoss { get; init; }
+    /// <summary>Checkpoint directory when one was written at this step.</summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>
+    /// <c>pretrain step    12/200 loss 3.4567 lr 3.00e-03 gnorm  1.234 tok/s   12345 ms  103.2 eval 3.5012 ckpt DIR</c>
+    /// (eval and ckpt only when present).
+    /// </summary>
+    public override string ToString()
+    {
+        var w = TotalSteps.ToString().Length;
+        var s = $"{Stage} step {Step.ToString().PadLeft(w)}/{TotalSteps} loss {Loss:0.0000} lr {LearningRate:0.00e+00} gnorm {GradNorm,7:0.000} tok/s {TokensPerSecond,7:0} ms {StepMs,7:0.0}";
+        if (EvalLoss is double e) s += $" eval {e:0.0000}";
+        if (Checkpoint is not null) s += $" ckpt {Checkpoint}";
+        return s;
+    }
+}
+
+/// <summary>Saved trainer position (trainer_state.json).</summary>
+public sealed record TrainerState
+{
+    /// <summary>Stage name.</summary>
+    [JsonPropertyName("stage")] public string Stage { get; init; } = "";
+    /// <summary>Last completed step.</summary>
+    [JsonPropertyName("step")] public int Step { get; init; }
+    /// <summary>Options the run used.</summary>
+    [JsonPropertyName("options")] public TrainingOptions? Options { get; init; }
+}
+
+/// <summary>
+/// The training loop shared by every stage: next-token cross-entropy (ignoring targets of -100), AdamW, warm-up +
+/// decay, gradient clipping and accumulation, periodic eval loss and atomic, resumable checkpoints.
+/// </summary>
+public sealed class Trainer
+{
+    /// <summary>JSON settings for options and trainer state (snake_case).</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    private readonly ITrainingData _data;
+    private readonly List<StepReport> _history = [];
+
+    /// <summary>The model being trained.</summary>
+    public QuestTransformer Model { get; }
+    /// <summary>Its tokenizer (saved with checkpoints).</summary>
+    public QuestTokenizer Tokenizer { get; }
+    /// <summary>The options.</summary>
+    public TrainingOptions Options { get; }
+    /// <summary>Stage name written in reports and checkpoints.</summary>
+    public string Stage { get; }
+    /// <summary>Every step report so far (including those of a resumed run).</summary>
+    public IReadOnlyList<StepReport> History => _history;
+
+    /// <summary>Creates a trainer; the model is moved to the options' device.</summary>
+    public Trainer(QuestTransformer model, QuestTokenizer tokenizer, ITrainingData data, TrainingOptions options, string stage = "train")
+    {
+        Model = model; Tokenizer = tokenizer; _data = data; Options = options; Stage = stage;
+        if (options.SeqLen > model.Config.MaxSeqLen)
+            throw new QuestInputException(null, null, null, $"seq_len {options.SeqLen} exceeds the model's max_seq_len {model.Config.MaxSeqLen}", "seq_len <= max_seq_len");
+        if (tokenizer.VocabSize != model.Config.VocabSize)
+            throw new QuestInputException(null, null, null, $"tokenizer has {tokenizer.VocabSize} tokens but the model's vocab_size is {model.Config.VocabSize}", "the same vocabulary");
+    }
+
+    /// <summary>A causal-LM (pre/mid-training) trainer over documents.</summary>
+    public static Trainer Pretrain(QuestTransformer model, QuestTokenizer tokenizer, IEnumerable<string> documents, TrainingOptions options) =>
+        new(model, tokenizer, new PackedTokenStream(documents, tokenizer), options, "pretrain");
+
+    /// <summary>An SFT trainer over chat transcripts (loss on assistant tokens only).</summary>
+    public static Trainer Sft(QuestTransformer model, QuestTokenizer tokenizer, IEnumerable<IReadOnlyList<ChatMessageText>> transcripts, TrainingOptions options, int evalEvery = 0) =>
+        new(model, tokenizer, new ChatSftData(transcripts, tokenizer, evalEvery), options, "sft");
+
+    /// <summary>Runs the stage, yielding one report per optimizer step. Cancelling stops between steps (a checkpoint is written first when an output dir is set).</summary>
+    public async IAsyncEnumerable<StepReport> RunAsync([EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var o = Options;
+        var device = TorchRuntime.ResolveDevice(o.Device);
+        Model.to(device);
+        Model.train();
+        var decay = Model.named_parameters().Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
+        var noDecay = Model.named_parameters().Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
+        using var opt = optim.AdamW(
+            [new AdamW.ParamGroup(decay, new AdamW.Options { weight_decay = o.WeightDecay }),
+             new AdamW.ParamGroup(noDecay, new AdamW.Options { weight_decay = 0.0 })],
+            lr: o.LearningRate, beta1: o.Beta1, beta2: o.Beta2, eps: 1e-8, weight_decay: o.WeightDecay);
+
+        int start = 0;
+        if (o.OutputDir is not null && o.Resume && File.Exists(Path.Combine(o.OutputDir, Checkpoint.TrainerStateFile)))
+            start = ResumeFrom(o.OutputDir, opt, device);
+
+        var parameters = Model.parameters().ToList();
+        int V = Model.Config.VocabSize;
+        for (int step = start + 1; step <= o.Steps; step++)
+        {
+            if (ct.IsCancellationRequested)
+            {
+                if (o.OutputDir is not null && step - 1 > start) SaveCheckpoint(o.OutputDir, opt, step - 1);
+                ct.ThrowIfCancellationRequested();
+            }
+            await Task.Yield();
+            var sw = Stopwatch.StartNew();
+            double lr = o.LearningRateAt(step);
+            foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+            opt.zero_grad();
+            double lossSum = 0;
+            long tokens = 0;
+            for (int micro = 0; micro < o.GradAccum; micro++)
+            {
+                using var scope = NewDisposeScope();
+                var (x, y) = _data.Batch(o.BatchSize, o.SeqLen, o.Seed, step, micro, device);
+                var logits = Model.forward(x);
+                var loss = F.cross_entropy(logits.view(-1, V), y.view(-1), ignore_index: -100) / o.GradAccum;
+                loss.backward();
+                lossSum += loss.item<float>();
+                tokens += x.numel();
+            }
+            double gnorm = o.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, o.GradClip) : GradNorm(parameters);
+            opt.step();
+            double? eval = (o.EvalEvery > 0 && step % o.EvalEvery == 0) || step == o.Steps ? EvalLoss(device) : null;
+            sw.Stop();
+            string? ckpt = null;
+            var report = new StepReport
+            {
+                Stage = Stage, Step = step, TotalSteps = o.Steps, Loss = lossSum, LearningRate = lr, GradNorm = gnorm,
+                Tokens = tokens, TokensPerSecond = tokens / Math.Max(1e-9, sw.Elapsed.TotalSeconds), StepMs = sw.Elapsed.TotalMilliseconds, EvalLoss = eval,
+            };
+            _history.Add(report);
+            if (o.OutputDir is not null && ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || step == o.Steps))
+            {
+                SaveCheckpoint(o.OutputDir, opt, step);
+                ckpt = o.OutputDir;
+                report = report with { Checkpoint = ckpt };
+                _history[^1] = report;
+            }
+            yield return report;
+        }
+        Model.eval();
+    }
+
+    /// <summary>Runs to the end, returning every report (for scripts that do not stream).</summary>
+    public async Task<IReadOnlyList<StepReport>> RunToEndAsync(Action<StepReport>? onStep = null, CancellationToken ct = default)
+    {
+        var list = new List<StepReport>();
+        await foreach (var r in RunAsync(ct)) { list.Add(r); onStep?.Invoke(r); }
+        return list;
+    }
+
+    /// <summary>Mean loss over the held-out batches (NaN when there are none).</summary>
+    public double EvalLoss(Device? device = null)
+    {
+        device ??= Model.Device;
+        bool wasTraining = Model.training;
+        Model.eval();
+        using var _ = no_grad();
+        double sum = 0; int n = 0;
+        foreach (var (x, y) in _data.EvalBatches(Options.BatchSize, Options.SeqLen, Options.EvalBatches, device))
+        {
+            using var scope = NewDisposeScope();
+            var logits = Model.forward(x);
+            var loss = F.cross_entropy(logits.view(-1, Model.Config.VocabSize), y.view(-1), ignore_index: -100);
+            var v = loss.item<float>();
+            if (!float.IsNaN(v)) { sum += v; n++; }
+            x.Dispose(); y.Dispose();
+        }
+        if (wasTraining) Model.train();
+        return n == 0 ? double.NaN : sum / n;
+    }
+
+    private static double GradNorm(List<Parameter> ps)
+    {
+        using var scope = NewDisposeScope();
+        double s = 0;
+        foreach (var p in ps) if (p.grad is { } g) s += g.pow(2).sum().item<float>();
+        return Math.Sqrt(s);
+    }
+
+    private void SaveCheckpoint(string dir, OptimizerHelper opt, int step)
+    {
+        Checkpoint.Save(dir, Model, Tokenizer, tmp =>
+        {
+            opt.save_state_dict(Path.Combine(tmp, Checkpoint.OptimizerFile));
+            File.WriteAllText(Path.Combine(tmp, Checkpoint.TrainerStateFile),
+                JsonSerializer.Serialize(new TrainerState { Stage = Stage, Step = step, Options = Options }, Json));
+            using var w = new StreamWriter(Path.Combine(tmp, Checkpoint.MetricsFile));
+            foreach (var r in _history.Where(r => r.Step <= step)) w.WriteLine(JsonSerializer.Serialize(r, Jsonl.Options));
+        });
+    }
+
+    private int ResumeFrom(string dir, OptimizerHelper opt, Device device)
+    {
+        var statePath = Path.Combine(dir, Checkpoint.TrainerStateFile);
+        TrainerState state;
+        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json) ?? throw new JsonException("null"); }
+        catch (JsonException ex) { throw new QuestInputException(statePath, null, null, $"invalid trainer state: {ex.Message}", "trainer_state.json written by Trainer", ex); }
+        var cfg = ModelConfig.Load(Path.Combine(dir, Checkpoint.ConfigFile));
+        if (cfg with { MaxSeqLen = Model.Config.MaxSeqLen } != Model.Config with { })
+            throw new QuestInputException(Path.Combine(dir, Checkpoint.ConfigFile), null, null, $"the checkpoint's model ({cfg}) differs from the one being trained ({Model.Config})", "the same model config to resume");
+        Checkpoint.LoadWeights(Model, Path.Combine(dir, Checkpoint.WeightsFile));
+        Model.to(device);
+        opt.load_state_dict(Path.Combine(dir, Checkpoint.OptimizerFile));
+        var metrics = Path.Combine(dir, Checkpoint.MetricsFile);
+        if (File.Exists(metrics)) _history.AddRange(Jsonl.Read<StepReport>(metrics, tolerateTornTail: true));
+        return state.Step;
+    }
+}

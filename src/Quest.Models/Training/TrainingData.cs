@@ -1,0 +1,152 @@
+using Quest.Models.Tokenization;
+using static TorchSharp.torch;
+
+namespace Quest.Models.Training;
+
+/// <summary>Where a trainer gets its batches. Batches are a pure function of (seed, step, micro-step), so a resumed run sees the same data.</summary>
+public interface ITrainingData
+{
+    /// <summary>Input ids <c>[batch, seq]</c> and targets <c>[batch, seq]</c> (-100 where no loss is taken) on <paramref name="device"/>.</summary>
+    (Tensor Input, Tensor Target) Batch(int batchSize, int seqLen, long seed, int step, int micro, Device device);
+
+    /// <summary>Fixed held-out batches for the eval loss (empty when there is no held-out data).</summary>
+    IEnumerable<(Tensor Input, Tensor Target)> EvalBatches(int batchSize, int seqLen, int count, Device device);
+
+    /// <summary>Tokens of training data (for display).</summary>
+    long TrainTokens { get; }
+}
+
+/// <summary>
+/// Causal-LM data: documents tokenized and concatenated into one stream, each followed by
+/// <c>&lt;|endoftext|&gt;</c>, cut into random windows of seq+1 tokens. The last <c>evalFraction</c> of the
+/// stream is held out for the eval loss.
+/// </summary>
+public sealed class PackedTokenStream : ITrainingData
+{
+    private readonly int[] _train, _eval;
+
+    /// <summary>Tokenizes and packs <paramref name="documents"/>.</summary>
+    public PackedTokenStream(IEnumerable<string> documents, QuestTokenizer tokenizer, double evalFraction = 0.05)
+        : this(documents.SelectMany(d => tokenizer.Encode(d).Append(tokenizer.EndOfTextId)).ToArray(), evalFraction) { }
+
+    /// <summary>Packs an existing token stream.</summary>
+    public PackedTokenStream(int[] tokens, double evalFraction = 0.05)
+    {
+        if (tokens.Length < 4) throw new ArgumentException($"the token stream has only {tokens.Length} tokens; give the trainer some text");
+        int evalLen = (int)(tokens.Length * Math.Clamp(evalFraction, 0, 0.5));
+        _train = tokens[..(tokens.Length - evalLen)];
+        _eval = tokens[(tokens.Length - evalLen)..];
+    }
+
+    /// <inheritdoc/>
+    public long TrainTokens => _train.Length;
+
+    /// <inheritdoc/>
+    public (Tensor Input, Tensor Target) Batch(int batchSize, int seqLen, long seed, int step, int micro, Device device)
+    {
+        var rng = new Random(SeedMix.Of(seed, step, micro));
+        return Windows(_train, batchSize, seqLen, () => rng.Next(Math.Max(1, _train.Length - seqLen - 1)), device);
+    }
+
+    /// <inheritdoc/>
+    public IEnumerable<(Tensor Input, Tensor Target)> EvalBatches(int batchSize, int seqLen, int count, Device device)
+    {
+        if (_eval.Length < 2) yield break;
+        int len = Math.Min(seqLen, _eval.Length - 1);
+        int windows = Math.Max(1, (_eval.Length - 1) / len);
+        int w = 0;
+        for (int i = 0; i < count && w < windows; i++)
+            yield return Windows(_eval, Math.Min(batchSize, windows - w), len, () => (w++ % windows) * len, device);
+    }
+
+    private static (Tensor, Tensor) Windows(int[] src, int batch, int seqLen, Func<int> start, Device device)
+    {
+        int len = Math.Min(seqLen, src.Length - 1);
+        var x = new long[batch * len];
+        var y = new long[batch * len];
+        for (int b = 0; b < batch; b++)
+        {
+            int s = start();
+            for (int t = 0; t < len; t++) { x[b * len + t] = src[s + t]; y[b * len + t] = src[s + t + 1]; }
+        }
+        return (tensor(x, [batch, len], device: device), tensor(y, [batch, len], device: device));
+    }
+}
+
+/// <summary>
+/// Supervised fine-tuning data: chat transcripts rendered with <see cref="ChatTemplate"/>; the loss is taken only
+/// where the next token is an assistant token. Sequences are right-padded to the longest in the batch and cut to seq.
+/// </summary>
+public sealed class ChatSftData : ITrainingData
+{
+    private readonly List<ChatEncoding> _train, _eval;
+    private readonly int _pad;
+
+    /// <summary>Renders <paramref name="transcripts"/>; every <c>evalEvery</c>-th one (0: none) is held out.</summary>
+    public ChatSftData(IEnumerable<IReadOnlyList<ChatMessageText>> transcripts, QuestTokenizer tokenizer, int evalEvery = 0)
+    {
+        var template = new ChatTemplate(tokenizer);
+        var all = transcripts.Select(t => template.Encode(t)).Where(e => e.AssistantTokenCount > 0).ToList();
+        if (all.Count == 0) throw new ArgumentException("no transcript has an assistant turn; SFT needs assistant tokens to learn from");
+        _eval = evalEvery > 0 ? all.Where((_, i) => i % evalEvery == evalEvery - 1).ToList() : [];
+        _train = evalEvery > 0 ? all.Where((_, i) => i % evalEvery != evalEvery - 1).ToList() : all;
+        if (_train.Count == 0) _train = all;
+        _pad = Math.Max(0, tokenizer.EndOfTextId);
+    }
+
+    /// <summary>Number of training transcripts.</summary>
+    public int Count => _train.Count;
+
+    /// <inheritdoc/>
+    public long TrainTokens => _train.Sum(e => (long)e.Ids.Length);
+
+    /// <inheritdoc/>
+    public (Tensor Input, Tensor Target) Batch(int batchSize, int seqLen, long seed, int step, int micro, Device device)
+    {
+        var rng = new Random(SeedMix.Of(seed, step, micro, 17));
+        var pick = Enumerable.Range(0, batchSize).Select(_ => _train[rng.Next(_train.Count)]).ToList();
+        return Pad(pick, seqLen, device);
+    }
+
+    /// <inheritdoc/>
+    public IEnumerable<(Tensor Input, Tensor Target)> EvalBatches(int batchSize, int seqLen, int count, Device device)
+    {
+        for (int i = 0; i < count && i * batchSize < _eval.Count; i++)
+            yield return Pad(_eval.Skip(i * batchSize).Take(batchSize).ToList(), seqLen, device);
+    }
+
+    private (Tensor, Tensor) Pad(List<ChatEncoding> batch, int seqLen, Device device)
+    {
+        int len = Math.Min(seqLen, batch.Max(e => e.Ids.Length) - 1);
+        var x = new long[batch.Count * len];
+        var y = new long[batch.Count * len];
+        for (int b = 0; b < batch.Count; b++)
+        {
+            var e = batch[b];
+            for (int t = 0; t < len; t++)
+            {
+                bool has = t + 1 < e.Ids.Length;
+                x[b * len + t] = t < e.Ids.Length ? e.Ids[t] : _pad;
+                y[b * len + t] = has && e.AssistantMask[t + 1] ? e.Ids[t + 1] : -100;
+            }
+        }
+        return (tensor(x, [batch.Count, len], device: device), tensor(y, [batch.Count, len], device: device));
+    }
+}
+
+/// <summary>Deterministic seed mixing (HashCode.Combine is randomised per process, so it cannot make resumable data).</summary>
+internal static class SeedMix
+{
+    public static int Of(params long[] parts)
+    {
+        ulong h = 0x9E3779B97F4A7C15UL;
+        foreach (var p in parts)
+        {
+            h ^= (ulong)p + 0x9E3779B97F4A7C15UL + (h << 6) + (h >> 2);
+            h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9UL;
+            h = (h ^ (h >> 27)) * 0x94D049BB133111EBUL;
+            h ^= h >> 31;
+        }
+        return (int)(h & 0x7FFFFFFF);
+    }
+}
