@@ -1,0 +1,84 @@
+using Microsoft.Extensions.AI;
+using Quest.Core;
+using Quest.Models.Generation;
+using Quest.Models.Tokenization;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
+using Xunit;
+
+namespace Quest.Models.Tests;
+
+public class SftAndChatClientTests
+{
+    internal static List<IReadOnlyList<ChatMessageText>> Transcripts() =>
+    [
+        [new("system", "You are a research agent."), new("user", "Who founded the Alder Gazette?"),
+         new("assistant", "<think>I should search.</think><tool_call>{\"name\":\"search\",\"arguments\":{\"query\":\"Alder Gazette\"}}</tool_call>"),
+         new("tool", "<tool_response>Mara Quill founded it in 1888.</tool_response>"),
+         new("assistant", "<think>Found it.</think><answer>Mara Quill</answer>")],
+        [new("system", "You are a research agent."), new("user", "When did the Alder mill burn?"),
+         new("assistant", "<think>I should search.</think><tool_call>{\"name\":\"search\",\"arguments\":{\"query\":\"Alder mill\"}}</tool_call>"),
+         new("tool", "<tool_response>The mill burned in 1903.</tool_response>"),
+         new("assistant", "<think>Found it.</think><answer>1903</answer>")],
+        [new("system", "You are a research agent."), new("user", "Where does Alder sit?"),
+         new("assistant", "<think>I should search.</think><tool_call>{\"name\":\"search\",\"arguments\":{\"query\":\"Alder town\"}}</tool_call>"),
+         new("tool", "<tool_response>Alder sits where two valleys meet.</tool_response>"),
+         new("assistant", "<think>Found it.</think><answer>Where two valleys meet</answer>")],
+    ];
+
+    [Fact]
+    public async Task SftOnScriptedTranscriptsTeachesTheProtocolTags()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize) with { DModel = 64, Ffn = 128 }, seed: 8);
+        var client = new LocalChatClient(m, tok);
+        var question = new List<ChatMessage> { new(ChatRole.System, "You are a research agent."), new(ChatRole.User, "Who founded the Alder Gazette?") };
+        var opts = new ChatOptions { Temperature = 0, MaxOutputTokens = 60 };
+        var before = await client.GetResponseAsync(question, opts, TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("</tool_call>", before.Text);
+
+        var trainer = Trainer.Sft(m, tok, Transcripts(), new TrainingOptions
+        {
+            Steps = 60, BatchSize = 4, SeqLen = 128, LearningRate = 1e-2, WarmupSteps = 5, EvalEvery = 0, Device = "cpu", Seed = 3,
+        });
+        var reports = await trainer.RunToEndAsync(ct: TestContext.Current.CancellationToken);
+        Assert.True(reports[^1].Loss < 0.3, $"final SFT loss {reports[^1].Loss}");
+
+        var after = await client.GetResponseAsync(question, opts, TestContext.Current.CancellationToken);
+        Assert.StartsWith("<think>", after.Text);
+        Assert.Contains("</think><tool_call>", after.Text);
+        Assert.Contains("</tool_call>", after.Text);
+        Assert.Equal(ChatFinishReason.Stop, after.FinishReason);          // stopped at <|im_end|>
+        // the protocol's stop sequence cuts the turn before a tool response
+        var withTool = question.Append(new ChatMessage(ChatRole.Assistant, "<think>I should search.</think><tool_call>{\"name\":\"search\",\"arguments\":{\"query\":\"Alder Gazette\"}}</tool_call>"))
+            .Append(new ChatMessage(ChatRole.Tool, "<tool_response>Mara Quill founded it in 1888.</tool_response>")).ToList();
+        var final = await client.GetResponseAsync(withTool, opts, TestContext.Current.CancellationToken);
+        Assert.Contains("<answer>", final.Text);
+        Assert.Equal("Mara Quill", Protocol.ExtractLastAnswer(final.Text));
+    }
+
+    [Fact]
+    public async Task ChatClientHonoursOptionsAndReportsTokens()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 9);
+        IChatClient client = new LocalChatClient(m, tok);
+        var msgs = new List<ChatMessage> { new(ChatRole.User, "Tell me about Alder.") };
+        var a = await client.GetResponseAsync(msgs, new ChatOptions { Temperature = 1, Seed = 5, MaxOutputTokens = 7 }, TestContext.Current.CancellationToken);
+        var b = await client.GetResponseAsync(msgs, new ChatOptions { Temperature = 1, Seed = 5, MaxOutputTokens = 7 }, TestContext.Current.CancellationToken);
+        Assert.Equal(a.Text, b.Text);
+        Assert.True(a.Usage!.OutputTokenCount <= 7);
+        var ids = (int[])a.AdditionalProperties!["token_ids"]!;
+        var lps = (float[])a.AdditionalProperties!["logprobs"]!;
+        Assert.Equal(ids.Length, lps.Length);
+        Assert.Equal(a.Usage.OutputTokenCount, ids.Length);
+        if (a.FinishReason == ChatFinishReason.Length) Assert.Equal(7, ids.Length);
+        var meta = client.GetService<ChatClientMetadata>();
+        Assert.Equal("Quest.Models", meta!.ProviderName);
+        var local = (LocalChatClient)client;
+        var g = local.ToGenerationOptions(new ChatOptions { TopP = 0.5f, TopK = 3, StopSequences = ["\n<tool_response>"] });
+        Assert.Equal(0.5, g.TopP, 5);
+        Assert.Equal(3, g.TopK);
+        Assert.Equal(["\n<tool_response>"], g.StopSequences);
+    }
+}
