@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Quest.Rubrics;
+
+/// <summary>Text normalisation used by the matching checks.</summary>
+public static class TextNormalizer
+{
+    private static readonly HashSet<string> Articles = new(StringComparer.Ordinal) { "a", "an", "the" };
+
+    /// <summary>Stop words dropped from token-overlap comparisons (cites).</summary>
+    public static readonly IReadOnlySet<string> StopWords = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "is", "was", "are",
+        "were", "be", "been", "it", "its", "this", "that", "these", "those", "which", "who", "whom", "what", "has", "have",
+        "had", "not", "but", "into", "than", "then", "also", "their", "his", "her", "he", "she", "they", "there",
+    };
+
+    /// <summary>
+    /// Lower case, diacritics removed, punctuation turned into spaces (apostrophes dropped), the articles a/an/the
+    /// removed, whitespace collapsed. "The Café-de-Flore!" → "cafe de flore".
+    /// </summary>
+    public static string Normalize(string text) => string.Join(' ', Tokens(text, dropArticles: true));
+
+    /// <summary>Normalized word tokens (see <see cref="Normalize"/>).</summary>
+    public static IReadOnlyList<string> Tokens(string text, bool dropArticles = true)
+    {
+        var decomposed = text.Normalize(NormalizationForm.FormD);
+        var sb = new StringBuilder(decomposed.Length);
+        foreach (var ch in decomposed)
+        {
+            var cat = CharUnicodeInfo.GetUnicodeCategory(ch);
+            if (cat == UnicodeCategory.NonSpacingMark) continue;
+            if (ch is '\'' or '’' or '‘') continue;
+            if (char.IsLetterOrDigit(ch)) sb.Append(char.ToLowerInvariant(ch));
+            else if (ch == '.' && sb.Length > 0 && char.IsDigit(sb[^1])) sb.Append('.'); // keep 3.5 together
+            else sb.Append(' ');
+        }
+        var parts = sb.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.TrimEnd('.')).Where(p => p.Length > 0);
+        return (dropArticles ? parts.Where(p => !Articles.Contains(p)) : parts).ToList();
+    }
+
+    /// <summary>True when <paramref name="needle"/> occurs in <paramref name="haystack"/> as a contiguous token sequence.</summary>
+    public static bool ContainsSequence(IReadOnlyList<string> haystack, IReadOnlyList<string> needle)
+    {
+        if (needle.Count == 0) return true;
+        for (int i = 0; i + needle.Count <= haystack.Count; i++)
+        {
+            int j = 0;
+            while (j < needle.Count && haystack[i + j] == needle[j]) j++;
+            if (j == needle.Count) return true;
+        }
+        return false;
+    }
+}
+
+/// <summary>An answer with lazily computed, cached views (normalized tokens, numbers, citations), shared by all leaves of a scoring run.</summary>
+public sealed class AnswerView
+{
+    private IReadOnlyList<string>? _tokens;
+    private string? _normalized;
+    private IReadOnlyList<Quantity>? _numbers;
+    private CitationSet? _citations;
+
+    /// <summary>Wraps an answer.</summary>
+    public AnswerView(string text) => Text = text ?? "";
+    /// <summary>The raw answer.</summary>
+    public string Text { get; }
+    /// <summary>Normalized tokens.</summary>
+    public IReadOnlyList<string> Tokens => _tokens ??= TextNormalizer.Tokens(Text);
+    /// <summary>Normalized text.</summary>
+    public string Normalized => _normalized ??= string.Join(' ', Tokens);
+    /// <summary>Numbers with their scale words and units, in order of appearance.</summary>
+    public IReadOnlyList<Quantity> Numbers => _numbers ??= Quantity.FindAll(Text);
+    /// <summary>URLs and [n] references the answer cites.</summary>
+    public CitationSet Citations => _citations ??= Rubrics.Citations.Parse(Text);
+}
+
+/// <summary>The sources an answer cites.</summary>
+/// <param name="Urls">Cited URLs in order: inline URLs in the body and the URLs of references cited as [n].</param>
+/// <param name="References">The reference list: number → URL (or the reference text when it has no URL).</param>
+public sealed record CitationSet(IReadOnlyList<string> Urls, IReadOnlyDictionary<int, string> References);
+
+/// <summary>Citation parsing: inline URLs, <c>[n]</c> markers and a reference list (<c>[n] … URL</c> lines).</summary>
+public static partial class Citations
+{
+    [GeneratedRegex(@"(?:https?://|www\.)[^\s<>""'\]\)]+", RegexOptions.IgnoreCase)]
+    private static partial Regex UrlRx();
+    [GeneratedRegex(@"^\s*(?:\[(\d+)\]|(\d+)\.)\s*:?\s*(.+)$")]
+    private static partial Regex RefLineRx();
+    [GeneratedRegex(@"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")]
+    private static partial Regex MarkerRx();
+
+    /// <summary>Finds what an answer cites. A reference line counts only when some URL or marker points at it.</summary>
+    public static CitationSet Parse(string answer)
+    {
+        var refs = new Dictionary<int, string>();
+        var body = new List<string>();
+        bool inRefSection = false;
+        foreach (var rawLine in answer.Split('\n'))
+        {
+            var line = rawLine.TrimEnd('\r');
+            var trimmed = line.Trim().TrimStart('#', '*', ' ').TrimEnd('*', ':', ' ');
+            if (trimmed.Equals("references", StringComparison.OrdinalIgnoreCase) || trimmed.Equals("sources", StringComparison.OrdinalIgnoreCase)
+                || trimmed.Equals("bibliography", StringComparison.OrdinalIgnoreCase))
+            { inRefSection = true; continue; }
+            var m = RefLineRx().Match(line);
+            // "[n] …" lines are references anywhere; "n. …" lines only inside a References section (else they are list items).
+            if (m.Success && (m.Groups[1].Success || inRefSection))
+            {
+                int n = int.Parse(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
+                var url = UrlRx().Match(m.Groups[3].Value);
+                refs.TryAdd(n, url.Success ? CleanUrl(url.Value) : m.Groups[3].Value.Trim());
+                continue;
+            }
+            body.Add(line);
+        }
+        var urls = new List<string>();
+        var text = string.Join('\n', body);
+        foreach (Match u in UrlRx().Matches(text)) urls.Add(CleanUrl(u.Value));
+        foreach (Match mk in MarkerRx().Matches(text))
+            foreach (var n in ExpandMarker(mk.Groups[1].Value))
+                if (refs.TryGetValue(n, out var r) && LooksLikeUrl(r)) urls.Add(r);
+        // A bare reference list with no markers in the body still cites its URLs.
+        if (!MarkerRx().IsMatch(text)) urls.AddRange(refs.Values.Where(LooksLikeUrl));
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        return new CitationSet(urls.Where(u => seen.Add(CanonicalUrl(u))).ToList(), refs);
+    }
+
+    private static IEnumerable<int> ExpandMarker(string s)
+    {
+        foreach (var part in s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var range = part.Split(['-', '–'], StringSplitOptions.TrimEntries);
+            if (range.Length == 2 && int.TryParse(range[0], out var a) && int.TryParse(range[1], out var b) && b >= a && b - a < 100)
+                for (int i = a; i <= b; i++) yield return i;
+            else if (int.TryParse(part, out var n)) yield return n;
+        }
+    }
+
+    private static bool LooksLikeUrl(string s) => s.StartsWith("http", StringComparison.OrdinalIgnoreCase) || s.StartsWith("www.", StringComparison.OrdinalIgnoreCase);
+    private static string CleanUrl(string u) => u.TrimEnd('.', ',', ';', ':', '!', '?');
+
+    /// <summary>URL key for comparisons: lower case, no scheme, no "www.", no trailing slash or fragment.</summary>
+    public static string CanonicalUrl(string url)
+    {
+        var u = url.Trim();
+        int hash = u.IndexOf('#');
+        if (hash >= 0) u = u[..hash];
+        foreach (var p in new[] { "https://", "http://" })
+            if (u.StartsWith(p, StringComparison.OrdinalIgnoreCase)) { u = u[p.Length..]; break; }
+        if (u.StartsWith("www.", StringComparison.OrdinalIgnoreCase)) u = u[4..];
+        return u.TrimEnd('/').ToLowerInvariant();
+    }
+}

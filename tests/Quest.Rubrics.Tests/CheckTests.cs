@@ -1,0 +1,265 @@
+using Microsoft.Extensions.AI;
+using Quest.Core;
+using Quest.Rubrics;
+using Xunit;
+
+namespace Quest.Rubrics.Tests;
+
+public class CheckTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<NodeReport> One(CheckSpec check, string answer, RubricContext? ctx = null, CheckRegistry? reg = null)
+    {
+        var tree = RubricTree.Compile(RubricNode.Leaf("leaf", "the claim", check), checks: reg ?? new CheckRegistry());
+        return (await tree.ScoreAsync(answer, ctx, Ct))["leaf"];
+    }
+
+    [Theory]
+    [InlineData("Paris", "paris", true)]
+    [InlineData("The Café de Flore!", "cafe de flore", true)]
+    [InlineData("  São   Paulo. ", "Sao Paulo", true)]
+    [InlineData("It's in Paris, France.", "Paris", false)]
+    [InlineData("Lyon", "Paris", false)]
+    public async Task Exact_normalizes_case_punctuation_articles_diacritics(string answer, string expected, bool pass) =>
+        Assert.Equal(pass, (await One(CheckSpec.Exact(expected), answer)).Score == 1);
+
+    [Fact]
+    public async Task Exact_uses_aliases_and_anywhere_mode()
+    {
+        Assert.Equal(1, (await One(CheckSpec.Exact("United Kingdom", "UK", "Britain"), "U.K.")).Score == 1 ? 0 : 1); // "u k" is not "uk"
+        Assert.Equal(1, (await One(CheckSpec.Exact("United Kingdom", "UK", "Britain"), "britain")).Score);
+        Assert.Equal(1, (await One(CheckSpec.ExactAnywhere("Zurich"), "He taught at ETH Zürich for decades.")).Score);
+        Assert.Equal(0, (await One(CheckSpec.ExactAnywhere("Zurich"), "He taught in Zurichberg.")).Score); // whole words only
+    }
+
+    [Theory]
+    [InlineData("1945", "It was awarded in 1945.", null, null, true)]
+    [InlineData("3.5 million", "about 3,500,000 people", null, null, true)]
+    [InlineData("3.5 million", "roughly 3.4 million", null, "0.05", true)]
+    [InlineData("3.5 million", "roughly 3.2 million", null, "0.05", false)]
+    [InlineData("42 km", "it is 42000 m long", null, null, true)]
+    [InlineData("26.2 mi", "a marathon is 42.195 km", "0.1", null, true)]
+    [InlineData("45%", "turnout was 45 percent", null, null, true)]
+    [InlineData("12bn", "$12 billion in revenue", null, null, true)]
+    [InlineData("1.2k", "1200 items", null, null, true)]
+    [InlineData("100 kg", "it weighs 100 lb", null, null, false)]
+    [InlineData("5 km", "5 kg", null, null, false)]
+    public async Task Number_handles_scales_units_and_tolerance(string expected, string answer, string? abs, string? rel, bool pass)
+    {
+        var r = await One(CheckSpec.Number(expected, abs: abs is null ? null : double.Parse(abs, System.Globalization.CultureInfo.InvariantCulture),
+            rel: rel is null ? null : double.Parse(rel, System.Globalization.CultureInfo.InvariantCulture)), answer);
+        Assert.True(pass == (r.Score == 1), r.Evidence);
+    }
+
+    [Fact]
+    public async Task Contains_and_regex()
+    {
+        Assert.Equal(1, (await One(CheckSpec.Contains("New York", "Boston"), "From new-york to BOSTON.")).Score);
+        var miss = await One(CheckSpec.Contains("New York", "Boston"), "From New York to Chicago.");
+        Assert.Equal(0, miss.Score);
+        Assert.Contains("missing 'Boston'", miss.Evidence);
+        Assert.Equal(1, (await One(new CheckSpec("contains", [new("expected", new[] { "x1", "Boston" }), new("mode", "any")]), "Boston")).Score);
+        Assert.Equal(1, (await One(CheckSpec.Regex(@"\b19\d\d\b"), "in 1969")).Score);
+        Assert.Equal(0, (await One(new CheckSpec("regex", [new("pattern", "Pluto"), new("negate", true)]), "Mars and Pluto")).Score);
+    }
+
+    [Fact]
+    public async Task List_coverage_is_k_of_n_and_reported()
+    {
+        var spec = CheckSpec.List(["red", new[] { "green", "verde" }, "blue", "yellow"], min: 2);
+        var r = await One(spec, "Verde and red.");
+        Assert.Equal(1, r.Score);
+        Assert.Equal(0.5, (double)r.Data!["coverage"]!);
+        Assert.Contains("missing blue, yellow", r.Evidence);
+        var r1 = await One(spec, "Only blue.");
+        Assert.Equal(0, r1.Score);
+        Assert.Equal(0.25, (double)r1.Data!["coverage"]!);
+    }
+
+    private static readonly Dictionary<string, string> Pages = new()
+    {
+        ["https://example.org/penicillin"] = "In 1928 Alexander Fleming discovered penicillin after Penicillium mould contaminated a culture plate.",
+        ["https://example.org/other"] = "Unrelated text about the weather.",
+    };
+
+    [Fact]
+    public void Citations_parse_inline_urls_and_numbered_references()
+    {
+        var c = Citations.Parse("Fleming found it [1]. See also https://a.org/x.\n\nReferences:\n[1] Fleming bio, https://example.org/penicillin\n[2] https://unused.org");
+        Assert.Equal(["https://a.org/x", "https://example.org/penicillin"], c.Urls);
+        Assert.Equal(2, c.References.Count);
+    }
+
+    [Fact]
+    public async Task Cites_checks_the_cited_page_by_token_overlap()
+    {
+        var ctx = new RubricContext { Sources = SourceResolver.FromDictionary(Pages) };
+        var spec = CheckSpec.Cites("Alexander Fleming discovered penicillin in 1928");
+        var good = await One(spec, "Fleming found penicillin in 1928 [1].\n\n[1] https://www.example.org/penicillin/", ctx);
+        Assert.True(good.Score == 1, good.Evidence);
+        var wrongSource = await One(spec, "Fleming found penicillin in 1928 [1].\n\n[1] https://example.org/other", ctx);
+        Assert.Equal(0, wrongSource.Score);
+        Assert.Contains("overlap", wrongSource.Evidence);
+        Assert.Equal(0, (await One(spec, "Fleming found penicillin in 1928.", ctx)).Score);
+        var noResolver = await One(spec, "see https://example.org/penicillin");
+        Assert.Equal(0, noResolver.Score);
+        Assert.Contains("no source resolver", noResolver.Evidence);
+        Assert.Equal(1, (await One(CheckSpec.Cites(), "see https://example.org/penicillin")).Score); // no evidence: citation suffices
+    }
+
+    /// <summary>A scripted judge: returns the replies in order and records prompts.</summary>
+    private sealed class ScriptedJudge(params string[] replies) : IChatClient
+    {
+        private int _i;
+        public List<string> Prompts { get; } = [];
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            Prompts.Add(string.Join("\n", messages.Select(m => m.Text)));
+            var reply = replies[Math.Min(_i++, replies.Length - 1)];
+            if (reply == "THROW") throw new HttpRequestException("endpoint down");
+            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, reply)));
+        }
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public async Task Judge_majority_vote_stops_after_two_agreeing_votes()
+    {
+        var yes = "{\"reasoning\": \"stated\", \"result\": true}";
+        var no = "{\"reasoning\": \"absent\", \"result\": false}";
+        var j1 = new ScriptedJudge(yes, yes, no);
+        var r1 = await One(CheckSpec.Judge("Fleming won in 1945"), "answer", new RubricContext { Judge = j1, Task = "the task" });
+        Assert.Equal(1, r1.Score);
+        Assert.Equal(2, j1.Prompts.Count);
+        Assert.Equal(2, r1.JudgeCalls);
+        Assert.Equal("stated", r1.Reasoning);
+        Assert.Contains("Fleming won in 1945", j1.Prompts[0]);
+        Assert.Contains("the task", j1.Prompts[0]);
+
+        var j2 = new ScriptedJudge(yes, no, no);
+        Assert.Equal(0, (await One(CheckSpec.Judge(), "answer", new RubricContext { Judge = j2 })).Score);
+        Assert.Equal(3, j2.Prompts.Count);
+        Assert.Contains("the claim", j2.Prompts[0]); // description is the default claim
+
+        var j3 = new ScriptedJudge(no, yes, yes);
+        Assert.Equal(1, (await One(CheckSpec.Judge(), "answer", new RubricContext { Judge = j3 })).Score);
+    }
+
+    [Theory]
+    [InlineData("```json\n{\"reasoning\": \"ok\", \"result\": true}\n```", true)]
+    [InlineData("{\"reasoning\": \"x\", \"result\": \"no\"}", false)]
+    [InlineData("Yes. The answer says so.", true)]
+    [InlineData("No, it does not mention it.", false)]
+    [InlineData("After checking, the claim is not supported", false)]
+    [InlineData("{\"result\": false, \"reasoning\": \"broken json\"", false)]
+    public void Judge_replies_parse_robustly(string reply, bool expected) =>
+        Assert.Equal(expected, JudgeVerdict(reply));
+
+    private static bool JudgeVerdict(string reply)
+    {
+        var tree = RubricTree.Compile(RubricNode.Leaf("l", "c", CheckSpec.Judge()), checks: new CheckRegistry());
+        var r = tree.ScoreAsync("a", new RubricContext { Judge = new ScriptedJudge(reply), JudgeOptions = new JudgeOptions { Votes = 1 } }).Result;
+        return r.Score == 1;
+    }
+
+    [Fact]
+    public async Task Judge_errors_fail_the_leaf_with_the_error_as_evidence()
+    {
+        var r = await One(CheckSpec.Judge(), "a", new RubricContext { Judge = new ScriptedJudge("THROW") });
+        Assert.Equal(0, r.Score);
+        Assert.Contains("endpoint down", r.Evidence);
+        var garbage = await One(CheckSpec.Judge(), "a", new RubricContext { Judge = new ScriptedJudge("¯\\_(ツ)_/¯") });
+        Assert.Contains("no verdict", garbage.Evidence);
+    }
+
+    [Fact]
+    public async Task Judge_with_sources_reads_pages_and_passes_on_the_first_supporting_one()
+    {
+        var judge = new ScriptedJudge("{\"result\": false}", "{\"result\": false}", "{\"reasoning\":\"page says so\",\"result\": true}", "{\"result\": true}");
+        var ctx = new RubricContext { Judge = judge, Sources = SourceResolver.FromDictionary(Pages) };
+        var spec = CheckSpec.Judge("Fleming discovered penicillin", ["https://example.org/other", "https://example.org/missing", "https://example.org/penicillin"]);
+        var r = await One(spec, "a", ctx);
+        Assert.Equal(1, r.Score);
+        Assert.Equal(4, judge.Prompts.Count); // 2 votes on 'other', none on the missing page, 2 on 'penicillin'
+        Assert.Contains("Alexander Fleming discovered", judge.Prompts[2]);
+        Assert.Equal("https://example.org/penicillin", r.Data!["url"]);
+    }
+
+    [Fact]
+    public async Task No_judge_throws_a_clear_error_or_fails_leaves_when_asked()
+    {
+        var tree = RubricTree.Compile(RubricNode.Group("r", "r", RubricNode.Leaf("j", "claim", CheckSpec.Judge()), RubricNode.Leaf("e", "e", CheckSpec.Exact("x"))), checks: new CheckRegistry());
+        var ex = await Assert.ThrowsAsync<RubricJudgeMissingException>(() => tree.ScoreAsync("x", null, Ct));
+        Assert.Contains("judge leaf", ex.Message);
+        Assert.Contains("--endpoint", ex.Message);
+        var r = await tree.ScoreAsync("x", new RubricContext { WhenNoJudge = MissingJudgeBehavior.FailLeaf }, Ct);
+        Assert.Equal(0.5, r.Score);
+        Assert.Contains("no judge configured", r["j"].Evidence);
+    }
+
+    [Fact]
+    public async Task Precondition_skipping_spends_no_judge_call()
+    {
+        var judge = new ScriptedJudge("{\"result\": true}");
+        var tree = RubricTree.Compile(RubricNode.Group("r", "r",
+            RubricNode.Leaf("exists", "has an answer", CheckSpec.Regex(@"\S"), critical: true),
+            RubricNode.Leaf("claim", "claim", CheckSpec.Judge())), checks: new CheckRegistry());
+        var r = await tree.ScoreAsync("   ", new RubricContext { Judge = judge }, Ct);
+        Assert.Empty(judge.Prompts);
+        Assert.Equal(NodeStatus.Skipped, r["claim"].Status);
+        Assert.Equal(0, r.JudgeCalls);
+    }
+
+    [Fact]
+    public async Task Custom_checks_are_registered_by_name_and_read_their_arguments()
+    {
+        var reg = new CheckRegistry();
+        reg.Register("word-count-at-most", leaf => leaf.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length <= leaf.Args.GetInt("max", required: true));
+        var yaml = """
+            root:
+              id: r
+              description: short
+              check: {type: word-count-at-most, max: 3}
+            """;
+        var tree = RubricTree.FromYaml(yaml, reg);
+        Assert.Equal(1, (await tree.ScoreAsync("one two three", null, Ct)).Score);
+        Assert.Equal(0, (await tree.ScoreAsync("one two three four", null, Ct)).Score);
+        // Unknown in another registry:
+        var ex = Assert.Throws<QuestInputException>(() => RubricTree.FromYaml(yaml, new CheckRegistry(), "t.yaml"));
+        Assert.Contains("unknown check type 'word-count-at-most'", ex.Message);
+        Assert.Equal(4, ex.Line);
+    }
+
+    [Fact]
+    public async Task A_throwing_custom_check_fails_its_leaf()
+    {
+        Func<LeafInput, bool> boom = _ => throw new InvalidOperationException("kaput");
+        var reg = new CheckRegistry().Register("boom", boom);
+        var r = await One(CheckSpec.Custom("boom"), "a", reg: reg);
+        Assert.Equal(0, r.Score);
+        Assert.Contains("kaput", r.Evidence);
+    }
+
+    [Fact]
+    public async Task Many_answers_against_one_tree_reuse_the_compiled_checks()
+    {
+        var tree = RubricTree.Load(TestTrees.Example("list_partial_credit.yaml"), new CheckRegistry());
+        var answers = new[]
+        {
+            "Mercury, Venus, Earth, Mars, Jupiter, Saturn, Uranus and Neptune.",
+            "Mercury, Venus, Earth, Mars.",
+            "Mars.",
+            "Mercury, Venus, Earth, Mars, Jupiter, Saturn, Uranus, Neptune and Pluto.",
+        };
+        var reports = await tree.ScoreManyAsync(answers, null, Ct);
+        Assert.Equal(1, reports[0].Score);
+        // 4 planets: gate (≥3) passes; planets 4/8; coverage fails; no-pluto passes -> mean(0.5, 0, 1) = 0.5
+        Assert.Equal(0.5, reports[1].Score, 12);
+        Assert.Equal(0, reports[2].Score); // gate closed
+        Assert.Equal(2.0 / 3, reports[3].Score, 12); // Pluto named
+        Assert.Same(tree.CheckOf("mars"), tree.CheckOf("mars"));
+    }
+}
