@@ -64,7 +64,7 @@ public static partial class CitationExtractor
     [GeneratedRegex(@"^\s*(\d+)[.)]\s+(.*)$")] private static partial Regex RefLineNumbered();
     [GeneratedRegex(@"https?://[^\s)\]>]+")] private static partial Regex AnyUrl();
     [GeneratedRegex(@"^\s*(#+\s*|\*\*)?\s*(references|sources|bibliography|citations|works cited)\b", RegexOptions.IgnoreCase)] private static partial Regex RefHeading();
-    [GeneratedRegex(@"(?<=[.!?])\s+(?=[A-Z0-9\[""'(])")] private static partial Regex SentenceSplit();
+    [GeneratedRegex(@"(?<=[.!?])\s+(?=[A-Z0-9""'(])|(?<=\]\(https?://[^)\s]+\)|\[\d+(?:\s*[,;\-–]\s*\d+)*\])\s+(?=[A-Z""'])")] private static partial Regex SentenceSplit();
 
     /// <summary>True when the answer has an inline marker (QUEST's test before its no-inline penalty).</summary>
     public static bool HasInlineMarkers(string answer) => Extract(answer).Count > 0 || MdLink().IsMatch(answer);
