@@ -66,11 +66,12 @@ public interface INotebookFormatters
     void Register();
 }
 
-/// <summary>Formatters for the chart types.</summary>
-internal sealed class ChartFormatters : INotebookFormatters
+/// <summary>Formatters for the kit's own display types (HTML fragments, figures).</summary>
+internal sealed class DisplayFormatters : INotebookFormatters
 {
     public void Register()
     {
+        QuestNotebook.RegisterHtml<HtmlFragment>(h => h.Html);
         QuestNotebook.RegisterHtml<PlotlyFigure>(f => f.ToHtml());
         Formatter.Register<PlotlyFigure>((f, w) => w.Write(f.ToString()), PlainTextFormatter.MimeType);
     }

@@ -2,14 +2,13 @@ using System.Collections;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
-using Microsoft.AspNetCore.Html;
 
 namespace Quest.Interactive;
 
 /// <summary>
 /// Rows as an HTML table, for the table a notebook stage ends with. Columns are the public properties (then fields)
 /// of the row type in declaration order; a row that is a dictionary (string keys) uses its keys.
-/// Numbers are formatted invariantly (doubles with 4 significant digits), HTML values (<see cref="IHtmlContent"/>,
+/// Numbers are formatted invariantly (doubles with 4 significant digits), HTML values (<see cref="HtmlFragment"/>,
 /// e.g. <see cref="Html.Badge"/>) are inserted as they are, everything else is escaped.
 /// </summary>
 public static class Tables
@@ -19,7 +18,7 @@ public static class Tables
     /// <param name="columns">Column subset and order (names of properties/fields/keys); null for all.</param>
     /// <param name="maxRows">Row limit.</param>
     /// <param name="caption">Optional caption above the table.</param>
-    public static HtmlString ToHtml<T>(IEnumerable<T> rows, IEnumerable<string>? columns = null, int maxRows = 200, string? caption = null)
+    public static HtmlFragment ToHtml<T>(IEnumerable<T> rows, IEnumerable<string>? columns = null, int maxRows = 200, string? caption = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var list = rows.ToList();
@@ -72,14 +71,15 @@ public static class Tables
         sb.Append("</tbody></table>");
         if (list.Count > maxRows)
             sb.Append("<div style=\"font-size:85%;color:#666\">… ").Append(list.Count - maxRows).Append(" more row(s) not shown (").Append(list.Count).Append(" in all)</div>");
-        return new HtmlString(sb.ToString());
+        return new HtmlFragment(sb.ToString());
     }
 
     /// <summary>One value as table-cell markup (the formatting rules of <see cref="ToHtml{T}"/>).</summary>
     public static string Cell(object? value) => value switch
     {
         null => "",
-        IHtmlContent h => h.ToString() ?? "",
+        HtmlFragment h => h.Html,
+        Microsoft.AspNetCore.Html.IHtmlContent h => Markup(h), // e.g. the kernel's HTML(...)
         double d => Html.Escape(FormatDouble(d)),
         float f => Html.Escape(FormatDouble(f)),
         IFormattable fm and not Enum => Html.Escape(fm.ToString(null, CultureInfo.InvariantCulture)),
@@ -99,7 +99,14 @@ public static class Tables
         return d.ToString("0.###e+00", CultureInfo.InvariantCulture);
     }
 
-    private static bool IsScalar(Type t) => t.IsPrimitive || t == typeof(string) || t == typeof(decimal) || t.IsEnum || typeof(IHtmlContent).IsAssignableFrom(t);
+    private static string Markup(Microsoft.AspNetCore.Html.IHtmlContent content)
+    {
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        content.WriteTo(writer, System.Text.Encodings.Web.HtmlEncoder.Default);
+        return writer.ToString();
+    }
+
+    private static bool IsScalar(Type t) => t.IsPrimitive || t == typeof(string) || t == typeof(decimal) || t.IsEnum || t == typeof(HtmlFragment);
 
     private static bool IsNumber(object? v) => v is double or float or int or long or decimal or short or byte or uint or ulong;
 
