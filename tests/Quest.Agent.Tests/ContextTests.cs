@@ -226,3 +226,24 @@ public class ContextTests
         Assert.Contains("<|im_start|>system\nYou are helpful.<|im_end|>\n", ChatFormat.Render(h));
     }
 }
+
+public class RuleCondenserEdgeTests
+{
+    [Fact]
+    public async Task Failed_visits_are_noted_not_trusted()
+    {
+        var events = new List<ChatTurn>
+        {
+            ChatTurn.User("q"),
+            ChatTurn.Assistant(Turns.Visit("https://x.org/a")),
+            ChatTurn.User("<tool_response>\nThe useful information in https://x.org/a for user goal find the founder as follows: \n\nEvidence in page: \nThe provided webpage content could not be accessed. Please check the URL or file format.\n\nSummary: \nThe webpage content could not be processed, and therefore, no information is available.\n\n\n</tool_response>"),
+            ChatTurn.Assistant(Turns.Search("")),
+            ChatTurn.User("<tool_response>\n[Tool Error] Missing or empty argument 'query' for tool 'search'.\n</tool_response>"),
+        };
+        var r = await new RuleBasedCondenser().CondenseAsync(events, null, TestContext.Current.CancellationToken);
+        Assert.True(r.Success);
+        Assert.Equal("not accessible", Assert.Single(r.State!.VisitedSources).Note);
+        Assert.Empty(r.State.InformationState.Trusted);
+        Assert.Empty(r.State.SearchQueries);
+    }
+}

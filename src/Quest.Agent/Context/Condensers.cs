@@ -200,7 +200,7 @@ public sealed class RuleBasedCondenser : IStateCondenser
         {
             foreach (var url in StringsOf(call.Arguments["url"]))
             {
-                bool failed = body.StartsWith(ToolText.ErrorPrefix, StringComparison.Ordinal) || body.Contains("could not be accessed", StringComparison.OrdinalIgnoreCase);
+                bool failed = body.StartsWith(ToolText.ErrorPrefix, StringComparison.Ordinal) || IsFailure(body);
                 Upsert(s, url, failed ? "not accessible" : Cut(FirstSentence(body)));
                 if (!failed && body.Trim().Length > 0)
                     AddTrusted(s, Cut(FirstSentence(body)), url);
@@ -212,12 +212,16 @@ public sealed class RuleBasedCondenser : IStateCondenser
             var url = m.Groups["url"].Value.Trim();
             var sum = m.Groups["sum"].Success ? m.Groups["sum"].Value.Trim() : "";
             var ev = m.Groups["ev"].Success ? m.Groups["ev"].Value.Trim() : "";
+            if (IsFailure(sum) || IsFailure(ev)) { Upsert(s, url, "not accessible"); continue; }
             var fact = FirstSentence(sum.Length > 0 ? sum : ev);
             if (fact.Length == 0) { Upsert(s, url, "no relevant information"); continue; }
             Upsert(s, url, Cut(fact));
             AddTrusted(s, Cut(fact), url);
         }
     }
+
+    private static bool IsFailure(string t) =>
+        t.Contains("could not be accessed", StringComparison.OrdinalIgnoreCase) || t.Contains("could not be processed", StringComparison.OrdinalIgnoreCase);
 
     private static void AddTrusted(ResearchState s, string fact, string url)
     {
