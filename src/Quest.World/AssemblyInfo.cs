@@ -1,2 +1,0 @@
-namespace Quest.World;
-// Placeholder so the project builds before its first type lands.
