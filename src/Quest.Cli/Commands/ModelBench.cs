@@ -1,10 +1,97 @@
 using System.CommandLine;
+using Quest.Core;
+using Quest.Models.Runtime;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
 
 namespace Quest.Cli.Commands;
 
-/// <summary>Benchmark commands for <c>quest bench</c>.</summary>
+/// <summary>Benchmark commands for <c>quest bench</c>: <c>train</c> and <c>generate</c>, one JSON line each.</summary>
 public static class ModelBench
 {
     /// <summary>The benchmark sub-commands.</summary>
-    public static IEnumerable<Command> Create() => [];
+    public static IEnumerable<Command> Create() => [TrainBench(), GenerateBench()];
+
+    private static (Option<string> Preset, Option<int?> Layers, Option<int?> DModel, Option<int?> Heads, Option<int?> KvHeads, Option<int?> Ffn, Option<int?> Vocab, Option<string?> Device, Option<int?> Threads) ShapeOptions(Command cmd)
+    {
+        var preset = new Option<string>("--model") { Description = "Preset: tiny, small, base, medium.", DefaultValueFactory = _ => "tiny" };
+        var layers = new Option<int?>("--layers") { Description = "Override the preset's layers." };
+        var dModel = new Option<int?>("--d-model") { Description = "Override d_model." };
+        var heads = new Option<int?>("--heads") { Description = "Override heads." };
+        var kv = new Option<int?>("--kv-heads") { Description = "Override kv_heads." };
+        var ffn = new Option<int?>("--ffn") { Description = "Override the MLP width." };
+        var vocab = new Option<int?>("--vocab") { Description = "Vocabulary size (default 4096)." };
+        var device = new Option<string?>("--device") { Description = "auto, cpu, cuda." };
+        var threads = new Option<int?>("--threads") { Description = "torch intra-op threads (default: libtorch's choice)." };
+        foreach (var o in new Option[] { preset, layers, dModel, heads, kv, ffn, vocab, device, threads }) cmd.Options.Add(o);
+        return (preset, layers, dModel, heads, kv, ffn, vocab, device, threads);
+    }
+
+    private static ModelConfig Config(ParseResult pr, (Option<string> Preset, Option<int?> Layers, Option<int?> DModel, Option<int?> Heads, Option<int?> KvHeads, Option<int?> Ffn, Option<int?> Vocab, Option<string?> Device, Option<int?> Threads) s)
+    {
+        var c = ModelConfig.FromPreset(pr.GetValue(s.Preset)!, pr.GetValue(s.Vocab) ?? 4096);
+        c = c with
+        {
+            Layers = pr.GetValue(s.Layers) ?? c.Layers, DModel = pr.GetValue(s.DModel) ?? c.DModel, Heads = pr.GetValue(s.Heads) ?? c.Heads,
+            KvHeads = pr.GetValue(s.KvHeads) ?? c.KvHeads, Ffn = pr.GetValue(s.Ffn) ?? c.Ffn,
+        };
+        if (pr.GetValue(s.Threads) is int t) TorchSharp.torch.set_num_threads(t);
+        return c.Validate("command line");
+    }
+
+    private static Command TrainBench()
+    {
+        var cmd = new Command("train", "Training throughput (tokens/s, achieved vs machine GFLOP/s) of a model shape; prints one JSON line.");
+        var shape = ShapeOptions(cmd);
+        var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq-len") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 256 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps.", DefaultValueFactory = _ => 5 };
+        foreach (var o in new Option[] { batch, seq, steps, warmup }) cmd.Options.Add(o);
+        cmd.SetAction((ParseResult pr) =>
+        {
+            try
+            {
+                var cfg = Config(pr, shape);
+                var json = ModelBenchmarks.Train(cfg, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)));
+                Console.WriteLine(json.ToJsonString());
+                return 0;
+            }
+            catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 2;
+            }
+        });
+        return cmd;
+    }
+
+    private static Command GenerateBench()
+    {
+        var cmd = new Command("generate", "Generation tokens/s with and without the KV cache at several context lengths and batch sizes; prints one JSON line.");
+        var shape = ShapeOptions(cmd);
+        var contexts = new Option<string>("--contexts") { Description = "Comma-separated context lengths.", DefaultValueFactory = _ => "128,512" };
+        var batches = new Option<string>("--batches") { Description = "Comma-separated batch sizes.", DefaultValueFactory = _ => "1,8" };
+        var newTokens = new Option<int>("--new-tokens") { Description = "Tokens generated per measurement.", DefaultValueFactory = _ => 32 };
+        foreach (var o in new Option[] { contexts, batches, newTokens }) cmd.Options.Add(o);
+        cmd.SetAction((ParseResult pr) =>
+        {
+            try
+            {
+                int[] Ints(string s, string name) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(x => int.TryParse(x, out var v) && v > 0 ? v : throw new QuestInputException("command line", null, null, $"{name}: '{x}' is not a positive integer", "e.g. 128,512")).ToArray();
+                var cfg = Config(pr, shape);
+                var json = ModelBenchmarks.Generate(cfg, Ints(pr.GetValue(contexts)!, "--contexts"), Ints(pr.GetValue(batches)!, "--batches"), pr.GetValue(newTokens),
+                    TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)));
+                Console.WriteLine(json.ToJsonString());
+                return 0;
+            }
+            catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 2;
+            }
+        });
+        return cmd;
+    }
 }

@@ -1,10 +1,93 @@
 using System.CommandLine;
+using Quest.Core;
+using Quest.Models.Training;
 
 namespace Quest.Cli.Commands;
 
-/// <summary>Train a model stage: pretrain (mid-training) or sft.</summary>
+/// <summary>
+/// <c>quest train pretrain|sft</c>: runs a training stage from a JSON/YAML stage config (see <see cref="StageConfig"/>)
+/// and/or flags, printing one fixed-format line per step. Re-running the same command resumes from the last checkpoint.
+/// </summary>
 public static class TrainCommands
 {
     /// <summary>Builds the command.</summary>
-    public static Command Create() => new("train", "Train a model stage: pretrain (mid-training) or sft.");
+    public static Command Create()
+    {
+        var train = new Command("train", "Train a model stage: pretrain (mid-training) or sft.");
+        train.Subcommands.Add(Stage("pretrain", "Causal-LM pre/mid-training on documents (.txt/.md files or .jsonl with \"text\")."));
+        train.Subcommands.Add(Stage("sft", "Supervised fine-tuning on chat transcripts (.jsonl with \"messages\"); loss on assistant tokens only."));
+        return train;
+    }
+
+    private static Command Stage(string stage, string description)
+    {
+        var cmd = new Command(stage, description);
+        var config = new Option<string?>("--config") { Description = "Stage config file (.json, .yaml, .yml)." };
+        var data = new Option<string[]>("--data") { Description = "Training data files (override the config's data).", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string?>("--output") { Description = "Stage directory (checkpoints, final model)." };
+        var init = new Option<string?>("--init") { Description = "Start from this stage directory's model and tokenizer." };
+        var preset = new Option<string?>("--model") { Description = "Model preset for a fresh model: tiny, small, base, medium." };
+        var steps = new Option<int?>("--steps") { Description = "Optimizer steps." };
+        var batch = new Option<int?>("--batch-size") { Description = "Sequences per micro-batch." };
+        var seq = new Option<int?>("--seq-len") { Description = "Tokens per sequence." };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate." };
+        var device = new Option<string?>("--device") { Description = "auto (cuda when available), cpu, cuda, cuda:N." };
+        var vocab = new Option<int?>("--vocab-size") { Description = "Vocabulary of a tokenizer trained on the data." };
+        var noResume = new Option<bool>("--no-resume") { Description = "Start over even when the output directory holds a checkpoint." };
+        foreach (var o in new Option[] { config, data, output, init, preset, steps, batch, seq, lr, device, vocab, noResume }) cmd.Options.Add(o);
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            try
+            {
+                var cfgPath = pr.GetValue(config);
+                var cfg = cfgPath is not null ? StageConfig.Load(cfgPath) : new StageConfig { Stage = stage };
+                if (cfg.Stage != stage)
+                    throw new QuestInputException(cfgPath, null, null, $"the config is for stage '{cfg.Stage}' but 'quest train {stage}' was run", $"stage: {stage}");
+                var t = cfg.Training;
+                cfg = cfg with
+                {
+                    Data = pr.GetValue(data) is { Length: > 0 } d ? d.Select(Path.GetFullPath).ToList() : cfg.Data,
+                    Output = pr.GetValue(output) is { } outDir ? Path.GetFullPath(outDir) : cfg.Output,
+                    Init = pr.GetValue(init) is { } i ? Path.GetFullPath(i) : cfg.Init,
+                    Model = pr.GetValue(preset) ?? cfg.Model,
+                    VocabSize = pr.GetValue(vocab) ?? cfg.VocabSize,
+                    Training = t with
+                    {
+                        Steps = pr.GetValue(steps) ?? t.Steps,
+                        BatchSize = pr.GetValue(batch) ?? t.BatchSize,
+                        SeqLen = pr.GetValue(seq) ?? t.SeqLen,
+                        LearningRate = pr.GetValue(lr) ?? t.LearningRate,
+                        Device = pr.GetValue(device) ?? t.Device,
+                        Resume = !pr.GetValue(noResume) && t.Resume,
+                    },
+                };
+                cfg = cfg.Validate();
+                var trainer = cfg.CreateTrainer(line => Console.WriteLine($"# {line}"));
+                if (trainer.History.Count > 0 || File.Exists(Path.Combine(cfg.OutputDir, Quest.Models.Checkpoints.Checkpoint.TrainerStateFile)))
+                    Console.WriteLine($"# resuming from {cfg.OutputDir}");
+                try
+                {
+                    await foreach (var r in trainer.RunAsync(ct)) Console.WriteLine(r.ToString());
+                }
+                catch (OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"interrupted; progress saved in {cfg.OutputDir} (run the same command to resume)");
+                    return 130;
+                }
+                Console.WriteLine($"# done: {cfg.OutputDir}");
+                return 0;
+            }
+            catch (QuestInputException ex)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 2;
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 2;
+            }
+        });
+        return cmd;
+    }
 }
