@@ -43,7 +43,7 @@ public class IoTests
         var t = RubricTree.Load(TestTrees.Example("quest_json_example.json"), new CheckRegistry());
         Assert.All(t.Leaves, l => Assert.Equal("judge", l.Check!.Type));
         Assert.Equal(6, t.JudgeLeafCount);
-        Assert.Equal(RubricStrategy.Sequential, t.Find("Lineage_Chain")!.Strategy);
+        Assert.Equal(RubricStrategy.Sequential, t.Find("Reasoning_Chain")!.Strategy);
         Assert.True(t.Find("Answer_Provided")!.Critical);
         var r = t.ScoreOutcomes(new Dictionary<string, bool>
         {
@@ -52,7 +52,7 @@ public class IoTests
         });
         // chain = (1+1+0)/3; institution: gate ok, mean(source)=0 -> 0; root = mean(2/3, 0) = 1/3
         Assert.Equal(1.0 / 3, r.Score, 12);
-        Assert.Equal(NodeStatus.Failed, r["Institution"].Status);
+        Assert.Equal(NodeStatus.Failed, r["Community"].Status);
     }
 
     [Fact]
