@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Quest.Agent;
+using Quest.Agent.Policies;
+using Quest.Agent.Rollout;
+using Xunit;
+
+namespace Quest.Cli.Tests;
+
+/// <summary>`quest ask` and `quest rollout` run as child processes (the real binary, real exit codes, real kills).</summary>
+public sealed class AgentCommandsTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "quest-cli-agent", Guid.NewGuid().ToString("N"));
+    public AgentCommandsTests() => Directory.CreateDirectory(_dir);
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string Call(string name, string args) => $"<think>look it up</think>\n<tool_call>\n{{\"name\": \"{name}\", \"arguments\": {args}}}\n</tool_call>";
+    private static string Answer(string a) => $"<think>done</think>\n<answer>{a}</answer>";
+
+    private ProcessStartInfo Quest(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "quest.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["QUEST_ARTIFACTS"] = Path.Combine(_dir, "artifacts");
+        psi.Environment["NO_COLOR"] = "1";
+        return psi;
+    }
+
+    private async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        using var p = Process.Start(Quest(args))!;
+        var o = p.StandardOutput.ReadToEndAsync(Ct);
+        var e = p.StandardError.ReadToEndAsync(Ct);
+        await p.WaitForExitAsync(Ct);
+        return (p.ExitCode, await o, await e);
+    }
+
+    [Fact]
+    public async Task Ask_completes_an_episode_against_a_loopback_openai_server()
+    {
+        using var server = new OpenAICompatibleServer(new ScriptedChatClient([Call("search", "{\"query\": [\"x\"]}"), Answer("Ada Example")]));
+        var (code, stdout, stderr) = await RunAsync("ask", "Who founded it?", "--endpoint", server.BaseUrl.ToString(), "--model", "qm", "--corpus", "none", "--date", "2026-02-03", "--retries", "1");
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("Answer: Ada Example", stdout);
+        Assert.Contains("[tool call] search", stdout);
+        Assert.Contains("[Tool Error] Unknown tool: search", stdout); // no corpus, no tools
+        Assert.Contains("Termination: answer", stdout);
+        Assert.Equal(2, server.Requests.Count);
+        Assert.Equal("qm", server.Requests[0].Model);
+        Assert.EndsWith("Current date: 2026-02-03", server.Requests[0].Messages[0].Content);
+        Assert.Equal(["\n<tool_response>", "<tool_response>"], server.Requests[0].Stop);
+    }
+
+    [Fact]
+    public async Task Ask_uses_the_generated_world_by_default_and_can_print_json()
+    {
+        using var server = new OpenAICompatibleServer(new ScriptedChatClient([Call("search", "{\"query\": [\"society founded\"]}"), Answer("done")]));
+        var (code, stdout, stderr) = await RunAsync("ask", "Which society?", "--endpoint", server.BaseUrl.ToString(), "--json");
+        Assert.True(code == 0, stderr + stdout);
+        var t = JsonSerializer.Deserialize<Trajectory>(stdout, RolloutRunner.JsonOptions)!;
+        Assert.Equal(Termination.Answer, t.Termination);
+        Assert.Contains("A Google search for 'society founded' found", t.Messages[3].Content);
+        Assert.Contains("\"name\":\"visit\"", t.Messages[0].Content);
+        Assert.True(Directory.Exists(Path.Combine(_dir, "artifacts")));
+    }
+
+    [Fact]
+    public async Task Ask_reports_an_unreachable_endpoint_with_exit_code_1()
+    {
+        var (code, _, stderr) = await RunAsync("ask", "q", "--endpoint", "http://127.0.0.1:9/v1", "--corpus", "none", "--retries", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("the policy failed", stderr);
+    }
+
+    [Theory]
+    [InlineData("--corpus", "none")]                                   // no policy at all
+    [InlineData("--policy", "ftp://nope")]                             // unknown policy
+    [InlineData("--policy", "scripted:/no/such/file.txt")]
+    [InlineData("--memory-strategy", "shred")]
+    public async Task Ask_rejects_bad_input_with_exit_code_2(string opt, string value)
+    {
+        var args = new List<string> { "ask", "q", opt, value };
+        if (opt != "--policy" && opt != "--corpus") args.AddRange(["--endpoint", "http://127.0.0.1:9"]);
+        var (code, _, stderr) = await RunAsync([.. args]);
+        Assert.Equal(2, code);
+        Assert.StartsWith("quest: ", stderr);
+    }
+
+    private string WriteTasks(int n)
+    {
+        var path = Path.Combine(_dir, "tasks.jsonl");
+        File.WriteAllLines(path, Enumerable.Range(0, n).Select(i => JsonSerializer.Serialize(new { id = $"t{i}", question = $"Question {i}?", answer = $"A{i}" })));
+        return path;
+    }
+
+    private string WriteScript(int n, int delayMs)
+    {
+        var path = Path.Combine(_dir, "policy.jsonl");
+        var d = delayMs > 0 ? $"!delay {delayMs}\n" : "";
+        File.WriteAllLines(path, Enumerable.Range(0, n).Select(i => JsonSerializer.Serialize(new { question = $"Question {i}?", turns = new[] { d + Call("search", "{\"query\": [\"q\"]}"), d + Answer(i % 2 == 0 ? $"A{i}" : "wrong") } })));
+        return path;
+    }
+
+    private static List<Trajectory> Lines(string outDir) => RolloutRunner.ReadTrajectories(Path.Combine(outDir, "trajectories.jsonl")).ToList();
+
+    [Fact]
+    public async Task Rollout_writes_scored_episodes_and_refuses_to_overwrite_without_resume()
+    {
+        var tasks = WriteTasks(4); var script = WriteScript(4, 0); var outDir = Path.Combine(_dir, "out");
+        var (code, stdout, stderr) = await RunAsync("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--samples", "2", "--parallel", "3", "--corpus", "none");
+        Assert.True(code == 0, stderr + stdout);
+        var ts = Lines(outDir);
+        Assert.Equal(8, ts.Count);
+        Assert.Equal(8, ts.Select(t => (t.TaskId, t.Sample)).Distinct().Count());
+        Assert.Equal(4, ts.Count(t => t.Reward == 1));
+        Assert.Contains("mean reward 0.5", stdout);
+
+        var again = await RunAsync("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--corpus", "none");
+        Assert.Equal(2, again.Code);
+        Assert.Contains("--resume", again.Err);
+        var resumed = await RunAsync("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--samples", "2", "--resume", "--corpus", "none");
+        Assert.Equal(0, resumed.Code);
+        Assert.Contains("0 written, 8 skipped", resumed.Out);
+        Assert.Equal(8, Lines(outDir).Count);
+    }
+
+    [Fact]
+    public async Task Rollout_killed_midway_resumes_without_duplicating_or_losing_episodes()
+    {
+        const int n = 10;
+        var tasks = WriteTasks(n); var script = WriteScript(n, 250); var outDir = Path.Combine(_dir, "out");
+        var file = Path.Combine(outDir, "trajectories.jsonl");
+        using (var p = Process.Start(Quest("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--parallel", "2", "--corpus", "none"))!)
+        {
+            _ = p.StandardOutput.ReadToEndAsync(Ct); _ = p.StandardError.ReadToEndAsync(Ct);
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < 3)) await Task.Delay(50, Ct);
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync(Ct);
+        }
+        var before = Lines(outDir);
+        Assert.InRange(before.Count, 3, n - 1);
+
+        var (code, stdout, stderr) = await RunAsync("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--parallel", "4", "--resume", "--corpus", "none");
+        Assert.True(code == 0, stderr + stdout);
+        var after = Lines(outDir);
+        Assert.Equal(n, after.Count);
+        Assert.Equal(Enumerable.Range(0, n).Select(i => $"t{i}").Order(), after.Select(t => t.TaskId).Order());
+        Assert.All(before, b => Assert.Contains(after, a => a.EpisodeId == b.EpisodeId)); // finished episodes kept as they were
+    }
+
+    [Fact]
+    public async Task Rollout_interrupted_with_ctrl_c_keeps_finished_episodes_and_says_how_to_resume()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
+        const int n = 10;
+        var tasks = WriteTasks(n); var script = WriteScript(n, 250); var outDir = Path.Combine(_dir, "out");
+        var file = Path.Combine(outDir, "trajectories.jsonl");
+        using var p = Process.Start(Quest("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--parallel", "2", "--corpus", "none", "--no-progress"))!;
+        var o = p.StandardOutput.ReadToEndAsync(Ct); var e = p.StandardError.ReadToEndAsync(Ct);
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < 2)) await Task.Delay(50, Ct);
+        using (var kill = Process.Start("kill", ["-INT", p.Id.ToString()])) await kill.WaitForExitAsync(Ct);
+        await p.WaitForExitAsync(Ct);
+        var stdout = await o;
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains("cancelled: rerun with --resume", stdout);
+        var kept = Lines(outDir);
+        Assert.InRange(kept.Count, 2, n - 1);
+        Assert.All(kept, t => Assert.Equal(Termination.Answer, t.Termination));
+    }
+}
