@@ -39,8 +39,12 @@ public sealed class NotebookTests
     {
         var timeoutS = int.TryParse(Environment.GetEnvironmentVariable("QUEST_NOTEBOOK_TIMEOUT_S"), out var t) ? t : 900;
         var output = TestContext.Current.TestOutputHelper;
-        var run = await NotebookRunner.RunAsync(Path.Combine(NotebooksDir, notebook), line => output?.WriteLine(line),
+        // Per-cell timings go to the test output and to data/artifacts/notebook-runs/NAME.log (kept for CI logs).
+        var lines = new List<string>();
+        var run = await NotebookRunner.RunAsync(Path.Combine(NotebooksDir, notebook), line => { output?.WriteLine(line); lines.Add(line); },
             TimeSpan.FromSeconds(timeoutS), TestContext.Current.CancellationToken);
+        Quest.Core.AtomicFile.WriteAllText(Path.Combine(Quest.Core.QuestPaths.ArtifactDir("notebook-runs"), Path.ChangeExtension(notebook, ".log")),
+            string.Join('\n', lines) + '\n');
         Assert.True(run.Succeeded, run.Failure);
         Assert.NotEmpty(run.Cells);
     }
