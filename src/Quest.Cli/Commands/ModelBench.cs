@@ -54,12 +54,12 @@ public static class ModelBench
             {
                 var cfg = Config(pr, shape);
                 var json = ModelBenchmarks.Train(cfg, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)));
-                Console.WriteLine(json.ToJsonString());
+                pr.InvocationConfiguration.Output.WriteLine(json.ToJsonString());
                 return 0;
             }
             catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
                 return 2;
             }
         });
@@ -83,12 +83,12 @@ public static class ModelBench
                 var cfg = Config(pr, shape);
                 var json = ModelBenchmarks.Generate(cfg, Ints(pr.GetValue(contexts)!, "--contexts"), Ints(pr.GetValue(batches)!, "--batches"), pr.GetValue(newTokens),
                     TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)));
-                Console.WriteLine(json.ToJsonString());
+                pr.InvocationConfiguration.Output.WriteLine(json.ToJsonString());
                 return 0;
             }
             catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
                 return 2;
             }
         });

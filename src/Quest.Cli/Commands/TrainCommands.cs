@@ -62,29 +62,29 @@ public static class TrainCommands
                     },
                 };
                 cfg = cfg.Validate();
-                var trainer = cfg.CreateTrainer(line => Console.WriteLine($"# {line}"));
+                var trainer = cfg.CreateTrainer(line => pr.InvocationConfiguration.Output.WriteLine($"# {line}"));
                 if (trainer.History.Count > 0 || File.Exists(Path.Combine(cfg.OutputDir, Quest.Models.Checkpoints.Checkpoint.TrainerStateFile)))
-                    Console.WriteLine($"# resuming from {cfg.OutputDir}");
+                    pr.InvocationConfiguration.Output.WriteLine($"# resuming from {cfg.OutputDir}");
                 try
                 {
-                    await foreach (var r in trainer.RunAsync(ct)) Console.WriteLine(r.ToString());
+                    await foreach (var r in trainer.RunAsync(ct)) pr.InvocationConfiguration.Output.WriteLine(r.ToString());
                 }
                 catch (OperationCanceledException)
                 {
-                    Console.Error.WriteLine($"interrupted; progress saved in {cfg.OutputDir} (run the same command to resume)");
+                    pr.InvocationConfiguration.Error.WriteLine($"interrupted; progress saved in {cfg.OutputDir} (run the same command to resume)");
                     return 130;
                 }
-                Console.WriteLine($"# done: {cfg.OutputDir}");
+                pr.InvocationConfiguration.Output.WriteLine($"# done: {cfg.OutputDir}");
                 return 0;
             }
             catch (QuestInputException ex)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
                 return 2;
             }
             catch (ArgumentException ex)
             {
-                Console.Error.WriteLine($"error: {ex.Message}");
+                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
                 return 2;
             }
         });

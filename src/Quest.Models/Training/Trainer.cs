@@ -145,6 +145,8 @@ public sealed class Trainer
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
+    private static readonly JsonSerializerOptions MetricsJson = new(Jsonl.Options) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     private readonly ITrainingData _data;
     private readonly List<StepReport> _history = [];
 
@@ -224,6 +226,7 @@ public sealed class Trainer
             double gnorm = o.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, o.GradClip) : GradNorm(parameters);
             opt.step();
             double? eval = (o.EvalEvery > 0 && step % o.EvalEvery == 0) || step == o.Steps ? EvalLoss(device) : null;
+            if (eval is double ev && double.IsNaN(ev)) eval = null;   // no held-out data
             sw.Stop();
             string? ckpt = null;
             var report = new StepReport
@@ -289,7 +292,7 @@ public sealed class Trainer
             File.WriteAllText(Path.Combine(tmp, Checkpoint.TrainerStateFile),
                 JsonSerializer.Serialize(new TrainerState { Stage = Stage, Step = step, Options = Options }, Json));
             using var w = new StreamWriter(Path.Combine(tmp, Checkpoint.MetricsFile));
-            foreach (var r in _history.Where(r => r.Step <= step)) w.WriteLine(JsonSerializer.Serialize(r, Jsonl.Options));
+            foreach (var r in _history.Where(r => r.Step <= step)) w.WriteLine(JsonSerializer.Serialize(r, MetricsJson));
         });
     }
 
@@ -306,7 +309,7 @@ public sealed class Trainer
         Model.to(device);
         opt.load_state_dict(Path.Combine(dir, Checkpoint.OptimizerFile));
         var metrics = Path.Combine(dir, Checkpoint.MetricsFile);
-        if (File.Exists(metrics)) _history.AddRange(Jsonl.Read<StepReport>(metrics, tolerateTornTail: true));
+        if (File.Exists(metrics)) _history.AddRange(Jsonl.Read<StepReport>(metrics, tolerateTornTail: true, MetricsJson));
         return state.Step;
     }
 }

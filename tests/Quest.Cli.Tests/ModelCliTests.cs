@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Text.Json;
+using Quest.Cli.Commands;
+using Xunit;
+
+namespace Quest.Cli.Tests;
+
+/// <summary>`quest train …` and `quest bench train|generate` invoked in-process with captured output.</summary>
+public class ModelCliTests
+{
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var root = new RootCommand("test");
+        root.Subcommands.Add(TrainCommands.Create());
+        var bench = new Command("bench");
+        foreach (var c in ModelBench.Create()) bench.Subcommands.Add(c);
+        root.Subcommands.Add(bench);
+        var o = new StringWriter(); var e = new StringWriter();
+        int code = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = o, Error = e }, TestContext.Current.CancellationToken);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string TempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "quest-model-cli-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
+    private const string Text = "The river town of Alder sits where two valleys meet. Its mill was built in 1871 and burned in 1903. " +
+                                "Mara Quill founded the Alder Gazette; the paper printed its first issue on a hand press in the mill's loft. ";
+
+    [Fact]
+    public async Task TrainPretrainFromYamlPrintsOneLinePerStepAndResumes()
+    {
+        var dir = TempDir();
+        File.WriteAllText(Path.Combine(dir, "pages.jsonl"), string.Join("\n", Enumerable.Range(0, 20).Select(i => JsonSerializer.Serialize(new { title = $"Page {i}", text = Text }))));
+        File.WriteAllText(Path.Combine(dir, "stage.yaml"), """
+            stage: pretrain
+            output: out
+            data: [pages.jsonl]
+            vocab_size: 320
+            model_config: { layers: 1, d_model: 32, heads: 2, kv_heads: 1, ffn: 64, max_seq_len: 64 }
+            training:
+              steps: 3
+              batch_size: 2
+              seq_len: 32
+              warmup_steps: 1
+              checkpoint_every: 2
+              schedule: linear
+              device: cpu
+            """);
+        var (code, output, err) = await Run("train", "pretrain", "--config", Path.Combine(dir, "stage.yaml"));
+        Assert.True(code == 0, err + output);
+        var steps = output.Split('\n').Where(l => l.StartsWith("pretrain step")).ToList();
+        Assert.Equal(3, steps.Count);
+        Assert.Matches(@"^pretrain step 1/3 loss \d+\.\d{4} lr ", steps[0]);
+        Assert.True(File.Exists(Path.Combine(dir, "out", "model.safetensors")));
+        // more steps on the same output: resumes at step 4
+        var (code2, output2, err2) = await Run("train", "pretrain", "--config", Path.Combine(dir, "stage.yaml"), "--steps", "4");
+        Assert.True(code2 == 0, err2 + output2);
+        Assert.Contains("# resuming", output2);
+        Assert.Equal(["pretrain step 4/4"], output2.Split('\n').Where(l => l.StartsWith("pretrain step")).Select(l => l[..17]));
+    }
+
+    [Fact]
+    public async Task TrainReportsBadConfigWithFileAndLine()
+    {
+        var dir = TempDir();
+        var cfg = Path.Combine(dir, "bad.yaml");
+        File.WriteAllText(cfg, "stage: pretrain\ndata: [x.txt]\ntraining:\n  stepz: 3\n");
+        var (code, _, err) = await Run("train", "pretrain", "--config", cfg);
+        Assert.Equal(2, code);
+        Assert.Contains("bad.yaml:4", err);
+        var (code2, _, err2) = await Run("train", "sft", "--config", cfg);
+        Assert.Equal(2, code2);
+        Assert.Contains("bad.yaml", err2);
+        File.WriteAllText(cfg, "stage: pretrain\ndata: [missing.txt]\n");
+        var (code3, _, err3) = await Run("train", "pretrain", "--config", cfg);
+        Assert.Equal(2, code3);
+        Assert.Contains("missing.txt", err3);
+    }
+
+    [Fact]
+    public async Task TrainSftFromJsonlTranscripts()
+    {
+        var dir = TempDir();
+        var line = JsonSerializer.Serialize(new { messages = new object[] { new { role = "user", content = "Who founded the Gazette?" }, new { role = "assistant", content = "<answer>Mara Quill</answer>" } } });
+        File.WriteAllText(Path.Combine(dir, "sft.jsonl"), string.Join("\n", Enumerable.Repeat(line, 4)));
+        var (code, output, err) = await Run("train", "sft", "--data", Path.Combine(dir, "sft.jsonl"), "--output", Path.Combine(dir, "sft"),
+            "--steps", "2", "--batch-size", "2", "--seq-len", "32", "--vocab-size", "300", "--device", "cpu");
+        Assert.True(code == 0, err + output);
+        Assert.Equal(2, output.Split('\n').Count(l => l.StartsWith("sft step")));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task BenchCommandsPrintOneJsonLineEach()
+    {
+        var (code, output, err) = await Run("bench", "train", "--layers", "1", "--d-model", "32", "--heads", "2", "--kv-heads", "1", "--ffn", "64",
+            "--vocab", "300", "--batch", "2", "--seq-len", "16", "--steps", "2", "--warmup", "1", "--device", "cpu");
+        Assert.True(code == 0, err);
+        var json = JsonDocument.Parse(output.Trim()).RootElement;
+        foreach (var k in new[] { "layers", "d_model", "heads", "kv_heads", "vocab", "seq_len", "batch", "ffn", "tokens_per_s", "model_gflops", "machine_matmul_gflops" })
+            Assert.True(json.TryGetProperty(k, out _), k);
+        Assert.True(json.GetProperty("tokens_per_s").GetDouble() > 0);
+
+        var (code2, output2, err2) = await Run("bench", "generate", "--layers", "1", "--d-model", "32", "--heads", "2", "--kv-heads", "1", "--ffn", "64",
+            "--vocab", "300", "--contexts", "8,16", "--batches", "1,2", "--new-tokens", "4", "--device", "cpu");
+        Assert.True(code2 == 0, err2);
+        var g = JsonDocument.Parse(output2.Trim()).RootElement;
+        Assert.Equal(4, g.GetProperty("results").GetArrayLength());
+        Assert.True(g.GetProperty("kv_speedup").TryGetProperty("16", out _));
+        Assert.Single(output2.Trim().Split('\n'));
+    }
+}
