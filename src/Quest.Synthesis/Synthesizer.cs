@@ -112,7 +112,7 @@ public sealed class Synthesizer
             for (int attempt = 0; attempt < options.MaxAttemptsPerTask && !done; attempt++)
             {
                 candidates++;
-                var rng = new Random(HashCode.Combine(options.Seed, slot, attempt, family.Name.Length) ^ StableHash(family.Name));
+                var rng = new Random(StableMix(options.Seed, slot, attempt, StableHash(family.Name)));
                 var ctx = new FamilyContext { Graph = _graph, Random = rng, Complexity = cx, UsedSeeds = usedSeeds[family.Name] };
                 TaskCandidate cand;
                 try { cand = family.Propose(ctx); }
@@ -132,6 +132,14 @@ public sealed class Synthesizer
             progress?.Report(new SynthesisProgress(slot + 1, options.Count, tasks.Count, candidates, family.Name));
         }
         return new SynthesisResult { Tasks = tasks, Candidates = candidates, Rejected = rejected, RejectedByFamily = byFamily, EmptySlots = empty };
+    }
+
+    // HashCode.Combine is randomised per process; runs must reproduce across processes.
+    private static int StableMix(params int[] parts)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (var p in parts) { h ^= (uint)p; h *= 1099511628211UL; h ^= h >> 29; }
+        return (int)(h & 0x7FFFFFFF);
     }
 
     private static int StableHash(string s) { unchecked { int h = 17; foreach (var c in s) h = h * 31 + c; return h; } }

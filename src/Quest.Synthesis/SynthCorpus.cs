@@ -1,0 +1,94 @@
+using System.Globalization;
+using Quest.Core;
+using Quest.Synthesis.Graph;
+using Quest.World.Corpus;
+using Quest.World.Generation;
+using Quest.World.Search;
+using Quest.World.Tools;
+
+namespace Quest.Synthesis;
+
+/// <summary>
+/// A corpus ready for synthesis: its pages, the graph the families walk, and (lazily) a BM25 index with the real
+/// search/visit tools for the teacher. Generated worlds get their ground-truth graph back by regenerating from the
+/// stored seed and size (generation is deterministic); other corpora (FOLDOC…) use their link graph and tags.
+/// </summary>
+public sealed class SynthCorpus : IDisposable
+{
+    private Bm25Index? _index;
+    private readonly string? _storedDir;
+
+    private SynthCorpus(PageCorpus corpus, KnowledgeGraph graph, GeneratedWorld? world, string? storedDir)
+    {
+        Corpus = corpus; Graph = graph; World = world; _storedDir = storedDir;
+    }
+
+    /// <summary>The pages.</summary>
+    public PageCorpus Corpus { get; }
+    /// <summary>The graph the families walk.</summary>
+    public KnowledgeGraph Graph { get; }
+    /// <summary>The generated world, when this is one.</summary>
+    public GeneratedWorld? World { get; }
+    /// <summary>Corpus name.</summary>
+    public string Name => Graph.Name;
+
+    /// <summary>From a generated world (ground-truth graph).</summary>
+    public static SynthCorpus FromWorld(GeneratedWorld world) => new(world.Corpus, KnowledgeGraph.FromWorld(world), world, null);
+
+    /// <summary>From any page corpus (link graph, category and date tags).</summary>
+    public static SynthCorpus FromPages(PageCorpus corpus) => new(corpus, KnowledgeGraph.FromPages(corpus), null, null);
+
+    /// <summary>
+    /// Loads by name: a stored corpus (<c>quest corpus build</c>; a stored generated world is regenerated from its seed
+    /// and page count), or, when nothing is stored under that name, <c>world</c> (500 pages), <c>world-tiny</c> (300),
+    /// <c>world-small</c> (2,000) or <c>world:PAGES[:SEED]</c>, generated on the fly.
+    /// </summary>
+    public static SynthCorpus Load(string name)
+    {
+        if (CorpusStore.Exists(name) || CorpusStore.IsCorpusDirectory(name))
+        {
+            var corpus = CorpusStore.Load(name);
+            var dir = CorpusStore.IsCorpusDirectory(name) ? name : CorpusStore.DirectoryFor(name);
+            if (corpus.Info.Source == "world"
+                && corpus.Info.Options.TryGetValue("seed", out var s) && int.TryParse(s, CultureInfo.InvariantCulture, out var seed)
+                && corpus.Info.Options.TryGetValue("pages", out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var pages))
+            {
+                var world = WorldGenerator.Generate(new WorldOptions { Seed = seed, Pages = pages, Name = corpus.Name });
+                if (world.Corpus.ContentHash != corpus.ContentHash)
+                    throw new QuestInputException(dir, null, null, "the stored world does not match its regenerated ground truth", "a world built by this version of `quest corpus build world`");
+                return new SynthCorpus(world.Corpus, KnowledgeGraph.FromWorld(world), world, dir);
+            }
+            return new SynthCorpus(corpus, KnowledgeGraph.FromPages(corpus), null, dir);
+        }
+        var opts = name.ToLowerInvariant() switch
+        {
+            "world" => new WorldOptions { Name = "world" },
+            "world-tiny" => WorldOptions.Tiny with { Name = "world-tiny" },
+            "world-small" => WorldOptions.Small with { Name = "world-small" },
+            var n when n.StartsWith("world:", StringComparison.Ordinal) => ParseWorld(n),
+            _ => throw new QuestInputException(name, null, null, "no stored corpus with this name",
+                "a corpus from `quest corpus build` (e.g. foldoc), or world, world-tiny, world-small, world:PAGES[:SEED]"),
+        };
+        return FromWorld(WorldGenerator.Generate(opts));
+    }
+
+    private static WorldOptions ParseWorld(string spec)
+    {
+        var parts = spec.Split(':');
+        if (parts.Length is < 2 or > 3 || !int.TryParse(parts[1], out var pages) || pages < 50)
+            throw new QuestInputException(spec, null, null, "bad world spec", "world:PAGES[:SEED] with PAGES ≥ 50");
+        int seed = parts.Length == 3 && int.TryParse(parts[2], out var sd) ? sd : 42;
+        return new WorldOptions { Pages = pages, Seed = seed, Name = $"world-{pages}-{seed}" };
+    }
+
+    /// <summary>The BM25 index (persisted beside a stored corpus, in memory otherwise).</summary>
+    public Bm25Index Index => _index ??= _storedDir is not null
+        ? Bm25Index.OpenOrBuild(Corpus, Path.Combine(_storedDir, "index"))
+        : Bm25Index.BuildInMemory(Corpus);
+
+    /// <summary>QUEST's offline search and visit tools over this corpus.</summary>
+    public IReadOnlyList<ITool> Tools() => [.. ToolRegistry.ForIndex(Index)];
+
+    /// <inheritdoc />
+    public void Dispose() => _index?.Dispose();
+}
