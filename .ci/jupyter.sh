@@ -83,7 +83,28 @@ for nb in "${notebooks[@]}"; do
   else
     say "FAIL $nb ($(( $(date +%s) - start )) s); the error:"
     log="$OUT/$(basename "$nb" .ipynb).log"
-    if grep -q 'CellExecutionError' "$log"; then sed -n '/^nbclient.exceptions.CellExecutionError/,$p' "$log" | head -40 >&2
+    if grep -q 'CellExecutionError' "$log"; then
+      sed -n '/^nbclient.exceptions.CellExecutionError/,$p' "$log" | head -30 >&2
+      # The .NET kernel sends compiler diagnostics as a stream output, not in the error itself ("Error: compilation
+      # error"): run once more keeping errors, and print the first failing cell's outputs.
+      name="$(basename "$nb" .ipynb).errors"
+      "$PY" -m nbconvert --to notebook --execute "$nb" --allow-errors --output-dir "$OUT" --output "$name" \
+        --ExecutePreprocessor.kernel_name=.net-csharp --ExecutePreprocessor.timeout="${QUEST_JUPYTER_TIMEOUT_S:-900}" \
+        --ExecutePreprocessor.startup_timeout=180 >/dev/null 2>&1 || true
+      "$PY" - "$OUT/$name.ipynb" >&2 <<'PYEOF' || true
+import json, sys
+nb = json.load(open(sys.argv[1]))
+code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+for i, c in enumerate(code, 1):
+    if any(o["output_type"] == "error" for o in c["outputs"]):
+        print(f"first failing code cell: {i}")
+        for o in c["outputs"]:
+            if o["output_type"] == "stream":
+                print("".join(o["text"]).strip())
+            elif o["output_type"] == "error":
+                print(o["ename"] + ": " + o["evalue"][:2000])
+        break
+PYEOF
     else grep -v -E '^(info|warn): |^      ' "$log" | tail -40 >&2; fi
     failed+=("$nb")
   fi
