@@ -144,7 +144,7 @@ internal sealed partial class JudgeCheck : ILeafCheck
         sb.AppendLine().AppendLine("# Answer").AppendLine(input.Answer);
         sb.AppendLine().AppendLine("# Claim to verify").AppendLine(_claim);
         if (_instructions is not null) sb.AppendLine().AppendLine("# Additional instructions").AppendLine(_instructions);
-        sb.AppendLine().AppendLine("Check only this claim against the answer. Allow minor variations in names (spelling, abbreviations) and " +
+        sb.AppendLine().AppendLine("# How to answer").AppendLine("Check only this claim against the answer. Allow minor variations in names (spelling, abbreviations) and " +
                                    "rounded numbers. Do not use your own knowledge unless the instructions say so.");
         sb.Append("Reply with JSON only: {\"reasoning\": \"<one or two sentences>\", \"result\": true|false}");
         return sb.ToString();
@@ -158,7 +158,7 @@ internal sealed partial class JudgeCheck : ILeafCheck
         sb.AppendLine().AppendLine("# Claim to verify").AppendLine(_claim);
         if (_instructions is not null) sb.AppendLine().AppendLine("# Additional instructions").AppendLine(_instructions);
         sb.AppendLine().AppendLine($"# Page: {url}").AppendLine(ToolText.TruncateMiddle(page, input.Context.JudgeOptions.MaxSourceChars));
-        sb.AppendLine().AppendLine("The claim passes only if the page text fully supports it. An irrelevant page does not support it. " +
+        sb.AppendLine().AppendLine("# How to answer").AppendLine("The claim passes only if the page text fully supports it. An irrelevant page does not support it. " +
                                    "Allow minor variations in names and rounded numbers.");
         sb.Append("Reply with JSON only: {\"reasoning\": \"<one or two sentences>\", \"result\": true|false}");
         return sb.ToString();
