@@ -218,20 +218,38 @@ public sealed class RubricTree
         var view = new AnswerView(answer);
         var task = context.Task ?? Task;
         var leaves = new LeafState[_leafNodes.Length];
-        for (int k = 0; k < _leafNodes.Length; k++)
+        if (context.MaxConcurrency <= 1)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (Blocker(k, leaves) is int b) { leaves[k] = LeafState.Skip(_nodes[_leafNodes[b]].Id); continue; }
-            var node = _nodes[_leafNodes[k]];
-            LeafOutcome outcome;
-            try
+            for (int k = 0; k < _leafNodes.Length; k++)
             {
-                var input = new LeafInput(view, node, new CheckArgs(node.Check!, node), context, task);
-                outcome = await _checks[k].EvaluateAsync(input, cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                leaves[k] = Blocker(k, leaves) is int b
+                    ? LeafState.Skip(_nodes[_leafNodes[b]].Id)
+                    : await RunLeafAsync(k, view, context, task, cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
-            catch (Exception e) { outcome = LeafOutcome.Fail($"check error: {e.GetType().Name}: {e.Message}"); }
-            leaves[k] = new LeafState(outcome.Passed ? NodeStatus.Passed : NodeStatus.Failed, outcome, null);
+        }
+        else
+        {
+            // Dependency-ordered: leaf k waits for its precondition leaves (all earlier in tree order), so it sees exactly
+            // the statuses it would see in the sequential order.
+            using var gate = new SemaphoreSlim(context.MaxConcurrency);
+            var tasks = new Task<LeafState>[_leafNodes.Length];
+            for (int k = 0; k < _leafNodes.Length; k++)
+            {
+                int leaf = k;
+                var deps = _preconditions[k].Select(p => tasks[p]).ToArray();
+                tasks[k] = System.Threading.Tasks.Task.Run(async () =>
+                {
+                    var states = await System.Threading.Tasks.Task.WhenAll(deps).ConfigureAwait(false);
+                    for (int i = 0; i < states.Length; i++)
+                        if (states[i].Status is NodeStatus.Failed or NodeStatus.Skipped) return LeafState.Skip(_nodes[_leafNodes[_preconditions[leaf][i]]].Id);
+                    await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try { return await RunLeafAsync(leaf, view, context, task, cancellationToken).ConfigureAwait(false); }
+                    finally { gate.Release(); }
+                }, cancellationToken);
+            }
+            var done = await System.Threading.Tasks.Task.WhenAll(tasks).ConfigureAwait(false);
+            Array.Copy(done, leaves, done.Length);
         }
         return Aggregate(leaves);
     }
@@ -275,6 +293,20 @@ public sealed class RubricTree
             leaves[k] = new LeafState(o.Passed ? NodeStatus.Passed : NodeStatus.Failed, o, null);
         }
         return Aggregate(leaves);
+    }
+
+    private async Task<LeafState> RunLeafAsync(int k, AnswerView view, RubricContext context, string? task, CancellationToken cancellationToken)
+    {
+        var node = _nodes[_leafNodes[k]];
+        LeafOutcome outcome;
+        try
+        {
+            var input = new LeafInput(view, node, new CheckArgs(node.Check!, node), context, task);
+            outcome = await _checks[k].EvaluateAsync(input, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (Exception e) { outcome = LeafOutcome.Fail($"check error: {e.GetType().Name}: {e.Message}"); }
+        return new LeafState(outcome.Passed ? NodeStatus.Passed : NodeStatus.Failed, outcome, null);
     }
 
     private int? Blocker(int k, LeafState[] leaves)

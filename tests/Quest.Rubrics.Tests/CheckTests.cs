@@ -214,6 +214,31 @@ public class CheckTests
     }
 
     [Fact]
+    public async Task Concurrent_scoring_overlaps_independent_checks_but_respects_preconditions()
+    {
+        int running = 0, peak = 0;
+        var started = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var reg = new CheckRegistry().RegisterAsync("slow", async (leaf, ct) =>
+        {
+            started.Enqueue(leaf.Node.Id);
+            int now = Interlocked.Increment(ref running);
+            lock (started) peak = Math.Max(peak, now);
+            await Task.Delay(50, ct);
+            Interlocked.Decrement(ref running);
+            return leaf.Node.Id == "gate" ? LeafOutcome.Fail("closed") : LeafOutcome.Pass();
+        });
+        RubricNode Slow(string id, bool crit = false) => RubricNode.Leaf(id, id, CheckSpec.Custom("slow"), crit);
+        var tree = RubricTree.Compile(RubricNode.Group("root", "r",
+            RubricNode.Group("free", "independent", Slow("a"), Slow("b"), Slow("c"), Slow("d")),
+            RubricNode.Group("gated", "behind a gate", Slow("gate", true), Slow("e"), Slow("f"))), checks: reg);
+        var r = await tree.ScoreAsync("", new RubricContext { MaxConcurrency = 4 }, Ct);
+        Assert.True(peak >= 2, $"peak concurrency {peak}");
+        Assert.DoesNotContain("e", started);
+        Assert.Equal("gate", r["f"].SkippedBy);
+        Assert.Equal(0.5, r.Score, 12);
+    }
+
+    [Fact]
     public async Task Custom_checks_are_registered_by_name_and_read_their_arguments()
     {
         var reg = new CheckRegistry();

@@ -146,6 +146,9 @@ public class PropertyTests
             var viaChecks = tree.ScoreAsync("", TableContext(outcomes.Where(kv => kv.Value).Select(kv => kv.Key), calls)).Result;
             var viaOutcomes = tree.ScoreOutcomes(outcomes);
             Assert.Equal(viaOutcomes.ToJson(), viaChecks.ToJson());
+            // Concurrent scoring (dependency-ordered) gives the identical report, skip causes included.
+            var concurrent = tree.ScoreAsync("", TableContext(outcomes.Where(kv => kv.Value).Select(kv => kv.Key)) with { MaxConcurrency = 4 }).Result;
+            Assert.Equal(viaChecks.ToJson(details: true), concurrent.ToJson(details: true));
             var skipped = viaChecks.Leaves.Where(l => l.SkippedBy is not null).Select(l => l.Id).ToHashSet();
             Assert.Equal(tree.Leaves.Select(l => l.Id).Where(id => !skipped.Contains(id)), calls);
             foreach (var node in tree.Nodes.Where(n => n.Strategy == RubricStrategy.Sequential && !n.IsLeaf))

@@ -93,10 +93,11 @@ public static class RubricCommands
         var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL of the judge (e.g. http://localhost:8000/v1); needed for judge leaves." };
         var model = new Option<string?>("--model") { Description = "Judge model name." };
         var votes = new Option<int>("--votes") { Description = "Judge trials per claim (majority; stops once decided).", DefaultValueFactory = _ => 3 };
+        var parallel = new Option<int>("--parallel") { Description = "Leaf checks (judge calls) run at once; precondition skipping is unchanged.", DefaultValueFactory = _ => 1 };
         var failJudge = new Option<bool>("--no-judge-fails") { Description = "Without a judge, fail judge leaves instead of stopping with an error." };
         var c = new Command("score", "Score an answer (--answer) or given leaf outcomes (--leaves) against a rubric tree.");
         c.Arguments.Add(file);
-        foreach (var o in new Option[] { answer, leaves, json, details, task, sources, endpoint, model, votes, failJudge }) c.Options.Add(o);
+        foreach (var o in new Option[] { answer, leaves, json, details, task, sources, endpoint, model, votes, parallel, failJudge }) c.Options.Add(o);
         c.SetAction(async (ParseResult pr, CancellationToken ct) => await GuardAsync(pr, async () =>
         {
             var tree = RubricTree.Load(pr.GetValue(file)!);
@@ -121,6 +122,7 @@ public static class RubricCommands
                 Judge = CreateJudge(pr.GetValue(endpoint), pr.GetValue(model)),
                 JudgeOptions = new JudgeOptions { Votes = pr.GetValue(votes) },
                 Sources = pr.GetValue(sources) is { } sp ? LoadSources(sp) : null,
+                MaxConcurrency = Math.Max(1, pr.GetValue(parallel)),
                 WhenNoJudge = pr.GetValue(failJudge) ? MissingJudgeBehavior.FailLeaf : MissingJudgeBehavior.Throw,
             };
             report = await tree.ScoreAsync(scored, context, ct);

@@ -117,6 +117,12 @@ public sealed record RubricContext
     public ISourceResolver? Sources { get; init; }
     /// <summary>What happens when judge leaves exist but <see cref="Judge"/> is null.</summary>
     public MissingJudgeBehavior WhenNoJudge { get; init; } = MissingJudgeBehavior.Throw;
+    /// <summary>
+    /// How many leaf checks may run at once (default 1: strictly in tree order, as QUEST). Above 1, a leaf starts as soon
+    /// as every leaf that can skip it has finished, so precondition skipping and the report are exactly the same as in
+    /// the sequential order; only independent checks (typically judge calls) overlap.
+    /// </summary>
+    public int MaxConcurrency { get; init; } = 1;
     /// <summary>Free-form values for custom checks.</summary>
     public IReadOnlyDictionary<string, object?> Items { get; init; } = new Dictionary<string, object?>();
 }

@@ -100,7 +100,11 @@ public sealed partial record Quantity(double Value, string? Unit, string Text, i
             else if (Units.TryGetValue(m.Groups["unit"].Value, out var e) || Units.TryGetValue(u, out e)) unit = e.Canon;
         }
         if (unit is null && m.Groups["cur"].Success) unit = Units[m.Groups["cur"].Value].Canon;
-        return new Quantity(v, unit, m.Value.Trim(), m.Index);
+        // The matched text, without a trailing word that turned out not to be a unit ("1928 Alexander" -> "1928").
+        int end = unit is not null && m.Groups["unit"].Success ? m.Groups["unit"].Index + m.Groups["unit"].Length
+            : m.Groups["scale"].Success ? m.Groups["scale"].Index + m.Groups["scale"].Length
+            : m.Groups["num"].Index + m.Groups["num"].Length;
+        return new Quantity(v, unit, m.Value[..(end - m.Index)].Trim(), m.Index);
     }
 
     /// <summary>Canonical name of a unit word ("kilometres" → "km"), or null when unknown.</summary>

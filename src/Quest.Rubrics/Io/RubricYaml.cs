@@ -187,9 +187,10 @@ public static class RubricYaml
     private static YamlScalarNode Scalar(string s)
     {
         var node = new YamlScalarNode(s);
-        // Keep texts that would read back as another type, or that need escaping, quoted.
-        if (s.Length == 0 || s is "true" or "false" or "null" or "~" || s.Contains('\n') || s.Contains(": ") || s.Contains(" #") ||
-            "-?:,[]{}#&*!|>'\"%@`".Contains(s[0]) || s != s.Trim() || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        // Quote texts that would read back as booleans or null, or that need escaping. (Numbers may stay plain: the reader
+        // keeps plain scalars as text and the check arguments convert on use.)
+        if (s.Length == 0 || s.ToLowerInvariant() is "true" or "false" or "null" or "~" || s.Contains('\n') || s.Contains(": ") || s.Contains(" #") ||
+            "-?:,[]{}#&*!|>'\"%@`".Contains(s[0]) || s != s.Trim())
             node.Style = ScalarStyle.DoubleQuoted;
         return node;
     }
