@@ -36,7 +36,8 @@ public sealed class HarnessTests
 
         Assert.False(run.Succeeded);
         Assert.StartsWith("compile_error.ipynb: code cell 2 (\"int notAnInt = \\\"forty-two\\\";\") failed:".Replace("\\\"", "\""), run.Failure);
-        Assert.Contains("CS0029", run.Failure);
+        Assert.Contains("failed: compilation error: (1,", run.Failure);
+        Assert.Contains("error CS0029: Cannot implicitly convert type 'string' to 'int'", run.Failure);
     }
 
     [Fact]

@@ -142,9 +142,12 @@ public static class NotebookRunner
         if (failed.Exception is { } ex)
         {
             // The user's exception is what matters; kernel plumbing frames below it are noise.
+            if (ex.GetType().Name.Contains("CompilationError", StringComparison.Ordinal))
+                return "compilation error: " + ex.Message; // the diagnostics; no useful stack
             sb.Append(ex.GetType().FullName).Append(": ").Append(ex.Message);
-            for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
-                sb.Append(" ---> ").Append(inner.GetType().FullName).Append(": ").Append(inner.Message);
+            for (Exception? outer = ex, inner = ex.InnerException; inner is not null; outer = inner, inner = inner.InnerException)
+                if (inner.Message != outer.Message)
+                    sb.Append(" ---> ").Append(inner.GetType().FullName).Append(": ").Append(inner.Message);
             var trace = ex.StackTrace?.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).Take(8);
             if (trace is not null) sb.Append('\n').Append(string.Join('\n', trace));
         }
