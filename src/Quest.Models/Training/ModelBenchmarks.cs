@@ -59,9 +59,13 @@ public static class ModelBenchmarks
         using var opt = optim.AdamW(model.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.95, weight_decay: 0.1);
         var gen = new Generator(0, device);
         var times = new List<double>();
+        var cpuTimes = new List<double>();
+        var proc = Process.GetCurrentProcess();
         for (int i = 0; i < warmup + steps; i++)
         {
             using var scope = NewDisposeScope();
+            proc.Refresh();
+            var cpu0 = proc.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             var x = randint(0, config.VocabSize, [batch, seqLen + 1], dtype: ScalarType.Int64, device: device, generator: gen);
             var inp = x.narrow(1, 0, seqLen);
@@ -73,9 +77,15 @@ public static class ModelBenchmarks
             nn.utils.clip_grad_norm_(model.parameters(), 1.0);
             opt.step();
             loss.item<float>();
-            if (i >= warmup) times.Add(sw.Elapsed.TotalSeconds);
+            if (i >= warmup)
+            {
+                times.Add(sw.Elapsed.TotalSeconds);
+                proc.Refresh();
+                cpuTimes.Add((proc.TotalProcessorTime - cpu0).TotalSeconds);
+            }
         }
         times.Sort();
+        cpuTimes.Sort();
         double median = times[times.Count / 2];
         double tokPerS = batch * seqLen / median;
         double flopsPerTok = 3 * config.ForwardFlopsPerToken(seqLen / 2);
@@ -87,6 +97,10 @@ public static class ModelBenchmarks
         o["step_ms_median"] = Math.Round(median * 1000, 2);
         o["step_ms_min"] = Math.Round(times[0] * 1000, 2);
         o["tokens_per_s"] = Math.Round(tokPerS, 1);
+        // CPU time of the process per step: on a shared, oversubscribed machine wall time mostly measures waiting;
+        // with --threads 1 this is the step's own cost (with more threads it includes spin-waiting).
+        o["cpu_ms_per_step_median"] = Math.Round(cpuTimes[cpuTimes.Count / 2] * 1000, 2);
+        o["tokens_per_cpu_s"] = Math.Round(batch * seqLen / cpuTimes[cpuTimes.Count / 2], 1);
         o["model_gflops"] = Math.Round(tokPerS * flopsPerTok / 1e9, 2);
         o["machine_matmul_gflops"] = Math.Round(MatmulGflops(device), 2);
         return o;

@@ -36,13 +36,13 @@ public sealed record ModelConfig
     /// <summary>Per-head size.</summary>
     [JsonIgnore] public int HeadDim => DModel / Heads;
 
-    /// <summary>~0.9M parameters (vocab 4096): trains in minutes on 2 CPU cores.</summary>
+    /// <summary>≈1.3M parameters at vocab 4096 (0.7M outside the embedding): trains in minutes on 2 CPU cores.</summary>
     public static ModelConfig Tiny(int vocabSize = 4096) => new() { VocabSize = vocabSize, Layers = 4, DModel = 128, Heads = 4, KvHeads = 2, Ffn = 352, MaxSeqLen = 1024 };
-    /// <summary>~5M parameters: an hour-scale CPU run.</summary>
+    /// <summary>≈6.5M parameters at vocab 8192: an hour-scale CPU run.</summary>
     public static ModelConfig Small(int vocabSize = 8192) => new() { VocabSize = vocabSize, Layers = 6, DModel = 256, Heads = 8, KvHeads = 4, Ffn = 704, MaxSeqLen = 2048 };
-    /// <summary>~25M parameters: a GPU or a long CPU run.</summary>
+    /// <summary>≈28M parameters at vocab 8192: a GPU or a long CPU run.</summary>
     public static ModelConfig Base(int vocabSize = 8192) => new() { VocabSize = vocabSize, Layers = 8, DModel = 512, Heads = 8, KvHeads = 4, Ffn = 1408, MaxSeqLen = 4096 };
-    /// <summary>~110M parameters: GPU.</summary>
+    /// <summary>≈88M parameters at vocab 16384: GPU.</summary>
     public static ModelConfig Medium(int vocabSize = 16384) => new() { VocabSize = vocabSize, Layers = 12, DModel = 768, Heads = 12, KvHeads = 4, Ffn = 2048, MaxSeqLen = 4096 };
 
     /// <summary>Preset names accepted by <see cref="FromPreset"/>.</summary>

@@ -119,9 +119,10 @@ def main():
     torch.manual_seed(0)
     model = Model(a)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
-    times = []
+    times, cpu = [], []
     for i in range(a.warmup + a.steps):
         t = time.perf_counter()
+        c = time.process_time()
         x = torch.randint(0, a.vocab, (a.batch, a.seq_len + 1))
         opt.zero_grad()
         logits = model(x[:, :-1])
@@ -132,6 +133,7 @@ def main():
         loss.item()
         if i >= a.warmup:
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
     med = statistics.median(times)
     params = sum(p.numel() for p in model.parameters())
     tok_s = a.batch * a.seq_len / med
@@ -142,6 +144,8 @@ def main():
                       "kv_heads": a.kv_heads, "vocab": a.vocab, "seq_len": a.seq_len, "batch": a.batch, "ffn": a.ffn, "params": params,
                       "threads": torch.get_num_threads(), "steps": a.steps, "step_ms_median": round(med * 1000, 2),
                       "step_ms_min": round(min(times) * 1000, 2), "tokens_per_s": round(tok_s, 1),
+                      "cpu_ms_per_step_median": round(statistics.median(cpu) * 1000, 2),
+                      "tokens_per_cpu_s": round(a.batch * a.seq_len / statistics.median(cpu), 1),
                       "model_gflops": round(tok_s * 3 * fwd / 1e9, 2), "machine_matmul_gflops": round(matmul_gflops(), 2)}))
 
 
