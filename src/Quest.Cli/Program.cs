@@ -14,6 +14,7 @@ foreach (var command in new[]
     SynthCommands.Create(),       // quest synth / export
     TrainCommands.Create(),       // quest train pretrain|sft
     BenchCommands.Create(),       // quest bench search|train|generate
+    RecipeCommands.Create(),      // quest recipe (the whole recipe, end to end)
 })
 {
     root.Subcommands.Add(command);

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using Quest.Core;
+using Quest.Recipe;
+using Spectre.Console;
+
+namespace Quest.Cli.Commands;
+
+/// <summary>
+/// <c>quest recipe [--preset tiny|small] [--out DIR] [--seed N] [--resume] [--stages a,b]</c>: the whole QUEST recipe
+/// (world → synth → teacher → pretrain → sft → eval) in one command, one progress line per step, ending with the eval
+/// table (SFT model vs. the pretrain-only baseline). Ctrl-C keeps finished stages (and the interrupted training
+/// stage's checkpoint); <c>--resume</c> continues. Bad input: stderr, exit 2; cancelled: exit 130.
+/// </summary>
+public static class RecipeCommands
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var preset = new Option<string>("--preset") { Description = "Size preset: tiny (a few minutes on 2 cores) or small.", DefaultValueFactory = _ => "tiny" };
+        preset.AcceptOnlyFromAmong("tiny", "small");
+        var output = new Option<string?>("--out") { Description = "Run directory (default data/artifacts/recipe/PRESET)." };
+        var seed = new Option<int>("--seed") { Description = "Master seed (world, tasks, model init, data order).", DefaultValueFactory = _ => 1 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out: finished stages are skipped, an interrupted one resumes." };
+        var stages = new Option<string?>("--stages") { Description = "Only these stages (comma-separated: world,synth,teacher,pretrain,sft,eval); earlier outputs must exist." };
+        var cmd = new Command("recipe", "Run the whole QUEST recipe end to end: world, synth, teacher, pretrain, sft, eval (resumable).");
+        foreach (var o in new Option[] { preset, output, seed, resume, stages }) cmd.Options.Add(o);
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            var outW = pr.InvocationConfiguration.Output;
+            var err = pr.InvocationConfiguration.Error;
+            RecipeOptions options;
+            try
+            {
+                options = RecipeOptions.FromPreset(pr.GetValue(preset)!);
+                options = options with { Seed = pr.GetValue(seed), OutDir = Path.GetFullPath(pr.GetValue(output) ?? options.OutDir) };
+                options.Validate();
+                if (Recipe.Recipe.Exists(options.OutDir) && !pr.GetValue(resume))
+                    throw new QuestInputException(options.OutDir, null, null, "the directory already holds a recipe run", "--resume to continue it, or another --out");
+            }
+            catch (QuestInputException e) { err.WriteLine($"error: {e.Message}"); return 2; }
+            var only = pr.GetValue(stages) is { Length: > 0 } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+            try
+            {
+                await foreach (var e in Recipe.Recipe.RunAsync(options, only, ct)) { outW.WriteLine(e.ToString()); outW.Flush(); }
+            }
+            catch (OperationCanceledException)
+            {
+                err.WriteLine($"cancelled: finished stages are kept in {options.OutDir}; run again with --resume to continue");
+                return 130;
+            }
+            catch (Exception e) when (e is QuestInputException or IOException or InvalidOperationException or ArgumentException)
+            {
+                err.WriteLine($"error: {e.Message}");
+                return e is QuestInputException ? 2 : 1;
+            }
+            if (only is null || only.Contains("eval"))
+            {
+                var summary = RecipeSummary.Read(options.OutDir);
+                WriteReport(outW, summary);
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void WriteReport(TextWriter w, RecipeSummary s)
+    {
+        bool real = ReferenceEquals(w, Console.Out);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(w), Ansi = real ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = real ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+        });
+        if (!real) console.Profile.Width = 160;
+        var stages = new Table().Title("stages").AddColumn("stage").AddColumn(new TableColumn("seconds").RightAligned()).AddColumn("metrics");
+        foreach (var r in s.Stages)
+            stages.AddRow(r.Stage, r.Seconds.ToString("0.0", CultureInfo.InvariantCulture),
+                Markup.Escape(string.Join(" ", r.Metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("0.####", CultureInfo.InvariantCulture)}"))));
+        stages.AddRow("[bold]total[/]", s.Stages.Sum(r => r.Seconds).ToString("0.0", CultureInfo.InvariantCulture), "");
+        console.Write(stages);
+        var t = new Table().Title("eval: baseline (pretrain only) vs sft, rubric reward").AddColumn("model").AddColumn("group")
+            .AddColumn(new TableColumn("n").RightAligned()).AddColumn(new TableColumn("mean reward").RightAligned())
+            .AddColumn(new TableColumn("answered").RightAligned()).AddColumn(new TableColumn("protocol-valid").RightAligned()).AddColumn(new TableColumn("mean turns").RightAligned());
+        foreach (var r in s.Eval)
+            t.AddRow(r.Model, Markup.Escape(r.Group), r.N.ToString(CultureInfo.InvariantCulture), r.MeanReward.ToString("0.000", CultureInfo.InvariantCulture),
+                r.AnsweredPct.ToString("0.0", CultureInfo.InvariantCulture) + "%", r.ProtocolValidPct.ToString("0.0", CultureInfo.InvariantCulture) + "%",
+                r.MeanTurns.ToString("0.0", CultureInfo.InvariantCulture));
+        console.Write(t);
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sft - baseline on the test split: reward {s.RewardGain:+0.000;-0.000;0.000}, protocol-valid turns {s.ProtocolValidGain:+0.0;-0.0;0.0} points"));
+    }
+}

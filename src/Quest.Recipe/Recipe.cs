@@ -1,0 +1,386 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Quest.Agent.Rollout;
+using Quest.Core;
+using Quest.Models.Checkpoints;
+using Quest.Models.Runtime;
+using Quest.Models.Tokenization;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
+using Quest.Synthesis;
+using Quest.Synthesis.Export;
+using Quest.Synthesis.Teacher;
+using Quest.World.Corpus;
+using Quest.World.Generation;
+
+namespace Quest.Recipe;
+
+/// <summary>Where a recipe run keeps its files (all under <see cref="Root"/>).</summary>
+/// <param name="Root">The run directory.</param>
+public sealed record RecipePaths(string Root)
+{
+    /// <summary>The options the run was started with.</summary>
+    public string OptionsFile => Path.Combine(Root, "recipe.json");
+    /// <summary>Stage completion markers (<c>stages/NAME.json</c>: wall time and metrics).</summary>
+    public string Stages => Path.Combine(Root, "stages");
+    /// <summary>The stored world corpus (pages, manifest, BM25 index).</summary>
+    public string World => Path.Combine(Root, "world");
+    /// <summary>Verified tasks (JSONL, train and test split).</summary>
+    public string Tasks => Path.Combine(Root, "tasks.jsonl");
+    /// <summary>Teacher outputs.</summary>
+    public string Teacher => Path.Combine(Root, "teacher");
+    /// <summary>Teacher trajectories (one agent trajectory per line, reward set).</summary>
+    public string TeacherTrajectories => Path.Combine(Teacher, "trajectories.jsonl");
+    /// <summary>SFT transcripts in the format <c>quest train sft</c> reads (<c>{"messages":[…]}</c> per line, one per session).</summary>
+    public string SftTranscripts => Path.Combine(Teacher, "sft.jsonl");
+    /// <summary>The same transcripts as LlamaFactory ShareGPT.</summary>
+    public string ShareGpt => Path.Combine(Teacher, "sharegpt.json");
+    /// <summary>Mid-training documents (<c>{"text":…}</c> per line).</summary>
+    public string PretrainDocs => Path.Combine(Root, "pretrain-data.jsonl");
+    /// <summary>The BPE tokenizer.</summary>
+    public string Tokenizer => Path.Combine(Root, "tokenizer");
+    /// <summary>The pretrained (mid-trained) model stage directory; the eval baseline.</summary>
+    public string Pretrain => Path.Combine(Root, "pretrain");
+    /// <summary>The SFT model stage directory.</summary>
+    public string Sft => Path.Combine(Root, "sft");
+    /// <summary>Eval rollouts (one sub-directory per model).</summary>
+    public string Eval => Path.Combine(Root, "eval");
+    /// <summary>The run summary (stage times, eval table).</summary>
+    public string Summary => Path.Combine(Root, "summary.json");
+    /// <summary>The marker of one stage.</summary>
+    public string Marker(string stage) => Path.Combine(Stages, stage + ".json");
+}
+
+/// <summary>A finished stage as recorded in its marker.</summary>
+public sealed record StageRecord
+{
+    /// <summary>Stage name.</summary>
+    public string Stage { get; init; } = "";
+    /// <summary>Wall time of the run that completed it (seconds; a resumed stage counts only its last run).</summary>
+    public double Seconds { get; init; }
+    /// <summary>When it completed (UTC).</summary>
+    public DateTimeOffset CompletedAt { get; init; }
+    /// <summary>The stage's numbers.</summary>
+    public Dictionary<string, double> Metrics { get; init; } = [];
+}
+
+/// <summary>
+/// The QUEST recipe at laptop scale, end to end: <b>world</b> (generated corpus + BM25 index) → <b>synth</b> (verified
+/// tasks with rubric trees, train/test split) → <b>teacher</b> (oracle-teacher trajectories with the real tools, SFT
+/// transcripts) → <b>pretrain</b> (BPE tokenizer + causal LM on pages and tool outputs) → <b>sft</b> (assistant-only
+/// loss on the teacher's turns) → <b>eval</b> (the SFT model and the pretrain-only baseline as agents on the test
+/// split, scored by each task's rubric reward). Each stage is resumable and writes atomically; a finished stage
+/// leaves a marker in <c>stages/</c> and is skipped on a re-run.
+/// </summary>
+public static class Recipe
+{
+    /// <summary>The stages, in order.</summary>
+    public static readonly IReadOnlyList<string> StageNames = ["world", "synth", "teacher", "pretrain", "sft", "eval"];
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Runs every stage (skipping finished ones), streaming events.</summary>
+    public static IAsyncEnumerable<RecipeEvent> RunAsync(RecipeOptions options, CancellationToken ct = default) => RunAsync(options, null, ct);
+
+    /// <summary>Runs the named stages (null: all) in recipe order, skipping finished ones, streaming events.</summary>
+    public static async IAsyncEnumerable<RecipeEvent> RunAsync(RecipeOptions options, IReadOnlyCollection<string>? stages, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        options.Validate();
+        if (stages is not null && stages.FirstOrDefault(s => !StageNames.Contains(s)) is { } bad)
+            throw new QuestInputException("--stages", null, null, $"unknown stage '{bad}'", string.Join(", ", StageNames));
+        var paths = new RecipePaths(Path.GetFullPath(options.OutDir));
+        CheckOrWriteOptions(options, paths);
+        var channel = Channel.CreateUnbounded<RecipeEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var run = Task.Run(async () =>
+        {
+            try
+            {
+                foreach (var stage in StageNames.Where(s => stages is null || stages.Contains(s)))
+                    await RunStageAsync(stage, options, paths, e => channel.Writer.TryWrite(e), ct).ConfigureAwait(false);
+            }
+            finally { channel.Writer.TryComplete(); }
+        }, CancellationToken.None);
+        await foreach (var e in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false)) yield return e;
+        await run.ConfigureAwait(false);
+    }
+
+    /// <summary>The stage records of a run directory (finished stages only).</summary>
+    public static IReadOnlyList<StageRecord> Completed(string outDir)
+    {
+        var p = new RecipePaths(Path.GetFullPath(outDir));
+        return StageNames.Select(s => ReadMarker(p, s)).OfType<StageRecord>().ToList();
+    }
+
+    /// <summary>Whether a run directory holds a started recipe.</summary>
+    public static bool Exists(string outDir) => File.Exists(new RecipePaths(Path.GetFullPath(outDir)).OptionsFile);
+
+    private static void CheckOrWriteOptions(RecipeOptions o, RecipePaths p)
+    {
+        var mine = JsonSerializer.Serialize(o with { OutDir = "" }, Json);
+        if (File.Exists(p.OptionsFile))
+        {
+            var theirs = File.ReadAllText(p.OptionsFile);
+            if (theirs != mine)
+                throw new QuestInputException(p.OptionsFile, null, null, "this run directory was started with other recipe options (preset, seed or sizes)",
+                    "the same options to resume, or another --out directory");
+            return;
+        }
+        Directory.CreateDirectory(p.Root);
+        AtomicFile.WriteAllText(p.OptionsFile, mine);
+    }
+
+    private static StageRecord? ReadMarker(RecipePaths p, string stage)
+    {
+        var f = p.Marker(stage);
+        if (!File.Exists(f)) return null;
+        try { return JsonSerializer.Deserialize<StageRecord>(File.ReadAllText(f), Json); }
+        catch (JsonException) { return null; }   // a damaged marker means: run the stage again
+    }
+
+    private static async Task RunStageAsync(string stage, RecipeOptions o, RecipePaths p, Action<RecipeEvent> emit, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        if (ReadMarker(p, stage) is { } done)
+        {
+            emit(new RecipeEvent(stage, RecipeEventKind.Skipped, "already complete", done.Metrics, done.Seconds));
+            return;
+        }
+        var sw = Stopwatch.StartNew();
+        emit(new RecipeEvent(stage, RecipeEventKind.Started, $"→ {p.Root}"));
+        void Progress(string message, IReadOnlyDictionary<string, double>? m = null) =>
+            emit(new RecipeEvent(stage, RecipeEventKind.Progress, message, m, sw.Elapsed.TotalSeconds));
+        var ctx = new StageContext(o, p, Progress);
+        Dictionary<string, double> metrics = stage switch
+        {
+            "world" => await WorldAsync(ctx, ct).ConfigureAwait(false),
+            "synth" => await SynthAsync(ctx, ct).ConfigureAwait(false),
+            "teacher" => await TeacherAsync(ctx, ct).ConfigureAwait(false),
+            "pretrain" => await PretrainAsync(ctx, ct).ConfigureAwait(false),
+            "sft" => await SftAsync(ctx, ct).ConfigureAwait(false),
+            "eval" => await RecipeEval.RunAsync(ctx, ct).ConfigureAwait(false),
+            _ => throw new ArgumentOutOfRangeException(nameof(stage)),
+        };
+        var record = new StageRecord { Stage = stage, Seconds = sw.Elapsed.TotalSeconds, CompletedAt = DateTimeOffset.UtcNow, Metrics = metrics };
+        Directory.CreateDirectory(p.Stages);
+        AtomicFile.WriteAllText(p.Marker(stage), JsonSerializer.Serialize(record, Json));
+        if (stage == "eval") RecipeEval.WriteSummary(ctx);
+        emit(new RecipeEvent(stage, RecipeEventKind.Finished, "done", metrics, record.Seconds));
+    }
+
+    /// <summary>What a stage function gets: options, paths and a progress sink.</summary>
+    /// <param name="Options">The run's options.</param>
+    /// <param name="Paths">The run's paths.</param>
+    /// <param name="Progress">Emits one progress line (message, optional counters).</param>
+    public sealed record StageContext(RecipeOptions Options, RecipePaths Paths, Action<string, IReadOnlyDictionary<string, double>?> Progress);
+
+    // ------------------------------------------------------------------ 1. world
+
+    /// <summary>Stage 1: generates the world and stores it with its BM25 index under <c>world/</c>.</summary>
+    public static Task<Dictionary<string, double>> WorldAsync(StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        var sw = Stopwatch.StartNew();
+        var world = WorldGenerator.Generate(new WorldOptions { Seed = 41 + o.Seed, Pages = o.WorldPages, Name = "recipe-world" });
+        double genS = sw.Elapsed.TotalSeconds;
+        c.Progress($"generated {world.Corpus.Count} pages, {world.Corpus.LinkCount} links in {genS:0.0}s", null);
+        ct.ThrowIfCancellationRequested();
+        CorpusStore.Save(world.Corpus, c.Paths.World);
+        sw.Restart();
+        using (var sc = SynthCorpus.Load(c.Paths.World)) _ = sc.Index;   // builds and persists the index
+        c.Progress($"indexed in {sw.Elapsed.TotalSeconds:0.0}s", null);
+        return Task.FromResult(new Dictionary<string, double>
+        {
+            ["pages"] = world.Corpus.Count, ["links"] = world.Corpus.LinkCount, ["generate_s"] = Math.Round(genS, 2), ["index_s"] = Math.Round(sw.Elapsed.TotalSeconds, 2),
+        });
+    }
+
+    // ------------------------------------------------------------------ 2. synth
+
+    /// <summary>Stage 2: synthesizes verified tasks (balanced families, train/test split by seed entity) into <c>tasks.jsonl</c>.</summary>
+    public static async Task<Dictionary<string, double>> SynthAsync(StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        using var sc = SynthCorpus.Load(c.Paths.World);
+        var synth = new Synthesizer(sc.Graph);
+        var progress = new SyncProgress<SynthesisProgress>(pr => c.Progress(
+            $"slot {pr.Done}/{pr.Total} {pr.Family,-10} accepted {pr.Accepted} candidates {pr.Candidates}", null));
+        var result = await synth.RunAsync(new SynthesisOptions { Count = o.Tasks, Seed = o.Seed, TestFraction = o.TestFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask }, progress, ct).ConfigureAwait(false);
+        int train = result.Tasks.Count(t => t.Split == "train"), test = result.Tasks.Count(t => t.Split == "test");
+        if (train == 0 || test == 0)
+            throw new QuestInputException(c.Paths.Tasks, null, null, $"synthesis gave {train} train and {test} test tasks", "both splits non-empty (more tasks, or another seed / test fraction)");
+        TaskFile.Write(c.Paths.Tasks, result.Tasks);
+        var m = new Dictionary<string, double>
+        {
+            ["tasks"] = result.Tasks.Count, ["train"] = train, ["test"] = test, ["candidates"] = result.Candidates, ["empty_slots"] = result.EmptySlots,
+        };
+        foreach (var g in result.Tasks.GroupBy(t => t.Family).OrderBy(g => g.Key, StringComparer.Ordinal)) m["family_" + g.Key] = g.Count();
+        return m;
+    }
+
+    // ------------------------------------------------------------------ 3. teacher
+
+    /// <summary>
+    /// Stage 3: the oracle teacher solves every train task through the real agent loop and tools; trajectories with
+    /// reward 1.0 become SFT transcripts (<c>teacher/sft.jsonl</c>, one per session) and ShareGPT.
+    /// </summary>
+    public static async Task<Dictionary<string, double>> TeacherAsync(StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
+        using var sc = SynthCorpus.Load(c.Paths.World);
+        var synth = new Synthesizer(sc.Graph);
+        var teacher = new OracleTeacher(sc.Tools(), synth.Verifier.Reward, new TeacherOptions { ContextThreshold = o.TeacherContextThreshold, Date = o.Date });
+        var traj = new StringBuilder();
+        var sft = new StringBuilder();
+        var samples = new List<ShareGptSample>();
+        var rewards = new List<double>();
+        int solved = 0, sessions = 0, turns = 0;
+        for (int i = 0; i < tasks.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var r = await teacher.SolveAsync(tasks[i], ct).ConfigureAwait(false);
+            rewards.Add(r.Reward.Total);
+            c.Progress($"task {i + 1}/{tasks.Count} {tasks[i].Family,-10} reward {r.Reward.Total:0.000} turns {r.Trajectory.Rounds}", null);
+            if (r.Reward.Total < 1.0 - 1e-9) continue;
+            solved++;
+            traj.Append(JsonSerializer.Serialize(r.Trajectory, RolloutRunner.JsonOptions)).Append('\n');
+            foreach (var s in r.Trajectory.Sessions)
+            {
+                var msgs = s.Messages.Select(m => new ChatMessageText(m.Role, m.Content)).ToList();
+                while (msgs.Count > 0 && msgs[^1].Role != "assistant") msgs.RemoveAt(msgs.Count - 1);
+                if (!msgs.Any(m => m.Role == "assistant")) continue;
+                sessions++;
+                turns += msgs.Count(m => m.Role == "assistant");
+                sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
+            }
+            samples.AddRange(OracleTeacher.ToShareGpt(r.Trajectory));
+        }
+        if (solved == 0) throw new InvalidOperationException("the teacher solved no train task at reward 1.0; nothing to fine-tune on");
+        Directory.CreateDirectory(c.Paths.Teacher);
+        AtomicFile.WriteAllText(c.Paths.TeacherTrajectories, traj.ToString());
+        ShareGpt.Write(c.Paths.ShareGpt, samples);
+        AtomicFile.WriteAllText(c.Paths.SftTranscripts, sft.ToString());   // last: its presence means the stage's files are all there
+        return new Dictionary<string, double>
+        {
+            ["tasks"] = tasks.Count, ["solved"] = solved, ["mean_reward"] = Math.Round(rewards.Average(), 4), ["sft_rows"] = sessions, ["assistant_turns"] = turns,
+        };
+    }
+
+    // ------------------------------------------------------------------ 4. pretrain
+
+    /// <summary>The mid-training documents: every corpus page, every tool response of the teacher, and search/visit outputs on sampled pages.</summary>
+    public static async Task<List<string>> PretrainDocumentsAsync(StageContext c, CancellationToken ct)
+    {
+        using var sc = SynthCorpus.Load(c.Paths.World);
+        var docs = sc.Corpus.Select(pg => $"# {pg.Title}\n\n{pg.Text}").ToList();
+        foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
+            docs.AddRange(t.Where(m => m.Role == "user" && m.Content.StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal)).Select(m => m.Content));
+        var tools = sc.Tools().ToDictionary(t => t.Name);
+        var rng = new Random(c.Options.Seed * 7919 + 3);
+        var pages = sc.Corpus.OrderBy(_ => rng.Next()).Take(c.Options.ToolOutputDocs).ToList();
+        foreach (var pg in pages)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var search = JsonDocument.Parse(new JsonObject { ["query"] = new JsonArray(pg.Title) }.ToJsonString());
+            docs.Add(Wrap(await tools["search"].CallAsync(search.RootElement, ct).ConfigureAwait(false)));
+            using var visit = JsonDocument.Parse(new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }.ToJsonString());
+            docs.Add(Wrap(await tools["visit"].CallAsync(visit.RootElement, ct).ConfigureAwait(false)));
+        }
+        return docs;
+        static string Wrap(string s) => Protocol.ToolResponseOpen + "\n" + s + "\n" + Protocol.ToolResponseClose;
+    }
+
+    /// <summary>Stage 4: BPE tokenizer on pages + transcripts, then a causal LM on pages and tool outputs (resumes from its checkpoint).</summary>
+    public static async Task<Dictionary<string, double>> PretrainAsync(StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        List<string> docs;
+        if (File.Exists(c.Paths.PretrainDocs)) docs = Jsonl.Read<JsonObject>(c.Paths.PretrainDocs).Select(j => (string)j["text"]!).ToList();
+        else
+        {
+            docs = await PretrainDocumentsAsync(c, ct).ConfigureAwait(false);
+            AtomicFile.WriteAllText(c.Paths.PretrainDocs, string.Concat(docs.Select(d => new JsonObject { ["text"] = d }.ToJsonString() + "\n")));
+        }
+        c.Progress($"{docs.Count} documents, {docs.Sum(d => (long)d.Length):N0} chars", null);
+        QuestTokenizer tok;
+        var sw = Stopwatch.StartNew();
+        if (File.Exists(Path.Combine(c.Paths.Tokenizer, QuestTokenizer.ConfigFile))) tok = QuestTokenizer.Load(c.Paths.Tokenizer);
+        else
+        {
+            var texts = docs.Concat(ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => ChatTemplate.Render(t)));
+            tok = BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = o.VocabSize });
+            AtomicFile.WriteDirectory(c.Paths.Tokenizer, tok.Save);
+            c.Progress($"tokenizer trained: {tok.VocabSize} tokens in {sw.Elapsed.TotalSeconds:0.0}s", null);
+        }
+        ct.ThrowIfCancellationRequested();
+        var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens };
+        var model = new QuestTransformer(cfg, o.Seed);
+        var data = new PackedTokenStream(docs, tok);
+        c.Progress($"model {cfg.ParameterCount:N0} params, {data.TrainTokens:N0} training tokens", null);
+        var trainer = new Trainer(model, tok, data, new TrainingOptions
+        {
+            Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SeqLen = o.PretrainSeqLen, LearningRate = o.PretrainLearningRate,
+            WarmupSteps = Math.Max(1, o.PretrainSteps / 10), EvalEvery = Math.Max(1, o.PretrainSteps / 4), CheckpointEvery = Math.Max(10, o.PretrainSteps / 6),
+            OutputDir = c.Paths.Pretrain, Resume = true, Seed = o.Seed, Device = o.Device,
+        }, "pretrain");
+        return await TrainAsync(c, trainer, new() { ["params"] = cfg.ParameterCount, ["vocab"] = tok.VocabSize, ["train_tokens"] = data.TrainTokens }, ct).ConfigureAwait(false);
+    }
+
+    // ------------------------------------------------------------------ 5. sft
+
+    /// <summary>Stage 5: fine-tunes the pretrained model on the teacher transcripts (one example per assistant turn, loss on it only).</summary>
+    public static async Task<Dictionary<string, double>> SftAsync(StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        var loaded = Checkpoint.Load(c.Paths.Pretrain, TorchRuntime.ResolveDevice(o.Device));
+        var transcripts = ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatMessageText>)t).ToList();
+        var data = new AgentViewSftData(transcripts, new AgentView(loaded.Tokenizer), o.ContextTokens);
+        c.Progress($"{transcripts.Count} transcripts → {data.Count} turn examples ({data.EvalCount} held out), {data.TargetTokens:N0} assistant tokens", null);
+        var trainer = new Trainer(loaded.Model, loaded.Tokenizer, data, new TrainingOptions
+        {
+            Steps = o.SftSteps, BatchSize = o.SftBatch, SeqLen = o.ContextTokens, LearningRate = o.SftLearningRate,
+            WarmupSteps = Math.Max(1, o.SftSteps / 10), EvalEvery = Math.Max(1, o.SftSteps / 4), CheckpointEvery = Math.Max(10, o.SftSteps / 6),
+            OutputDir = c.Paths.Sft, Resume = true, Seed = o.Seed + 1, Device = o.Device,
+        }, "sft");
+        return await TrainAsync(c, trainer, new() { ["examples"] = data.Count, ["assistant_tokens"] = data.TargetTokens }, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<Dictionary<string, double>> TrainAsync(StageContext c, Trainer trainer, Dictionary<string, double> m, CancellationToken ct)
+    {
+        StepReport? first = null, last = null;
+        double? eval = null;
+        var ms = new List<double>();
+        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false))
+        {
+            first ??= r; last = r; ms.Add(r.StepMs);
+            if (r.EvalLoss is double e) eval = e;
+            c.Progress(r.ToString(), null);
+        }
+        if (last is null)   // resumed at the last step: the checkpoint is final already
+        {
+            last = trainer.History.LastOrDefault();
+            eval = trainer.History.LastOrDefault(h => h.EvalLoss is not null)?.EvalLoss;
+        }
+        m["steps"] = trainer.Options.Steps;
+        if (trainer.History.Count > 0) m["first_loss"] = Math.Round(trainer.History[0].Loss, 4);
+        if (last is not null) m["final_loss"] = Math.Round(last.Loss, 4);
+        if (eval is double ev) m["eval_loss"] = Math.Round(ev, 4);
+        if (ms.Count > 0) m["median_step_ms"] = Math.Round(ms.Order().ElementAt(ms.Count / 2), 1);
+        return m;
+    }
+
+    private sealed class SyncProgress<T>(Action<T> a) : IProgress<T>
+    {
+        public void Report(T value) => a(value);
+    }
+}

@@ -1,0 +1,113 @@
+using Quest.Core;
+
+namespace Quest.Recipe;
+
+/// <summary>
+/// Settings of one recipe run (<c>quest recipe</c>). Start from a preset (<see cref="Tiny"/>, <see cref="Small"/>) and
+/// change fields with <c>with</c>. Every stage writes under <see cref="OutDir"/>; a re-run with the same options skips
+/// the stages that finished and resumes the one that was interrupted.
+/// </summary>
+public sealed record RecipeOptions
+{
+    /// <summary>Preset name (recorded in <c>recipe.json</c>; a resumed run must use the same one).</summary>
+    public string Preset { get; init; } = "tiny";
+    /// <summary>Run directory: every stage's output, the stage markers and <c>summary.json</c> land here.</summary>
+    public string OutDir { get; init; } = QuestPaths.ArtifactDir("recipe", "tiny");
+    /// <summary>Master seed: world, synthesis split, model init and data order derive from it.</summary>
+    public int Seed { get; init; } = 1;
+
+    // ---- 1. world
+    /// <summary>Pages of the generated world (the tiny preset uses the 300-page tiny world).</summary>
+    public int WorldPages { get; init; } = 300;
+
+    // ---- 2. synth
+    /// <summary>Task slots to synthesize (balanced over the five families and nine complexity classes).</summary>
+    public int Tasks { get; init; } = 40;
+    /// <summary>Share of seed entities whose tasks go to the test split.</summary>
+    public double TestFraction { get; init; } = 0.3;
+    /// <summary>Candidates tried per task slot before it is given up.</summary>
+    public int MaxAttemptsPerTask { get; init; } = 40;
+
+    // ---- 3. teacher
+    /// <summary>Oracle-teacher context-manager threshold in tokens (null: one session per task).</summary>
+    public int? TeacherContextThreshold { get; init; }
+    /// <summary>Date written into the agent's system prompt (teacher and eval alike, so transcripts are reproducible).</summary>
+    public DateOnly Date { get; init; } = new(2026, 1, 1);
+
+    // ---- 4. pretrain (mid-training)
+    /// <summary>BPE vocabulary size (trained on corpus pages and teacher transcripts).</summary>
+    public int VocabSize { get; init; } = 2048;
+    /// <summary>Model size preset (<c>tiny</c>, <c>small</c>, …; see <c>ModelConfig.FromPreset</c>).</summary>
+    public string Model { get; init; } = "tiny";
+    /// <summary>The model's context window in tokens (max_seq_len); the agent's view of an episode is cut to it.</summary>
+    public int ContextTokens { get; init; } = 512;
+    /// <summary>Extra tool-output documents for mid-training (search and visit results on corpus pages).</summary>
+    public int ToolOutputDocs { get; init; } = 150;
+    /// <summary>Pretraining optimizer steps.</summary>
+    public int PretrainSteps { get; init; } = 120;
+    /// <summary>Pretraining sequences per step.</summary>
+    public int PretrainBatch { get; init; } = 8;
+    /// <summary>Pretraining sequence length.</summary>
+    public int PretrainSeqLen { get; init; } = 256;
+    /// <summary>Pretraining peak learning rate.</summary>
+    public double PretrainLearningRate { get; init; } = 3e-3;
+
+    // ---- 5. sft
+    /// <summary>SFT optimizer steps.</summary>
+    public int SftSteps { get; init; } = 150;
+    /// <summary>SFT sequences per step (one assistant turn each, with the context the agent would show the model).</summary>
+    public int SftBatch { get; init; } = 8;
+    /// <summary>SFT peak learning rate.</summary>
+    public double SftLearningRate { get; init; } = 2e-3;
+
+    // ---- 6. eval
+    /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
+    public int EvalTestTasks { get; init; } = 10;
+    /// <summary>Train tasks rolled out as well (to see memorisation vs. generalisation).</summary>
+    public int EvalTrainTasks { get; init; } = 4;
+    /// <summary>Model calls per eval episode.</summary>
+    public int EvalMaxTurns { get; init; } = 8;
+    /// <summary>Tokens the model may write per turn.</summary>
+    public int EvalMaxNewTokens { get; init; } = 160;
+    /// <summary>Sampling temperature of the eval rollouts (0: greedy, deterministic).</summary>
+    public double EvalTemperature { get; init; } = 0;
+
+    /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>A few minutes on a 2-core laptop: 300-page world, ~40 tasks, Tiny model (512-token window).</summary>
+    public static RecipeOptions Tiny => new();
+
+    /// <summary>Tens of minutes: 2,000-page world, 150 tasks, Small model (1024-token window), longer training.</summary>
+    public static RecipeOptions Small => new()
+    {
+        Preset = "small", OutDir = QuestPaths.ArtifactDir("recipe", "small"), WorldPages = 2_000, Tasks = 150, TestFraction = 0.2,
+        VocabSize = 4096, Model = "small", ContextTokens = 1024, ToolOutputDocs = 600,
+        PretrainSteps = 600, PretrainBatch = 8, PretrainSeqLen = 512, PretrainLearningRate = 2e-3,
+        SftSteps = 600, SftBatch = 8, SftLearningRate = 1e-3,
+        EvalTestTasks = 30, EvalTrainTasks = 10, EvalMaxTurns = 12, EvalMaxNewTokens = 256,
+    };
+
+    /// <summary>A preset by name (<c>tiny</c> or <c>small</c>).</summary>
+    public static RecipeOptions FromPreset(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "tiny" => Tiny,
+        "small" => Small,
+        _ => throw new QuestInputException("--preset", null, null, $"unknown preset '{name}'", "tiny or small"),
+    };
+
+    /// <summary>Checks the sizes; throws <see cref="QuestInputException"/>.</summary>
+    public RecipeOptions Validate()
+    {
+        void Need(bool ok, string what, string expected) { if (!ok) throw new QuestInputException("recipe options", null, null, what, expected); }
+        Need(WorldPages >= 50, $"world_pages {WorldPages}", "at least 50 pages");
+        Need(Tasks >= 5, $"tasks {Tasks}", "at least 5 tasks (one per family)");
+        Need(TestFraction is > 0 and < 1, $"test_fraction {TestFraction}", "a share in (0, 1)");
+        Need(ContextTokens >= 128, $"context_tokens {ContextTokens}", "at least 128");
+        Need(EvalMaxNewTokens < ContextTokens / 2, $"eval_max_new_tokens {EvalMaxNewTokens}", "less than half the context window");
+        Need(PretrainSeqLen <= ContextTokens, $"pretrain_seq_len {PretrainSeqLen}", "at most context_tokens");
+        Need(PretrainSteps > 0 && SftSteps > 0 && PretrainBatch > 0 && SftBatch > 0, "non-positive steps or batch", "positive sizes");
+        Need(VocabSize >= 300, $"vocab_size {VocabSize}", "at least 300 (256 bytes + special tokens + merges)");
+        return this;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Quest.Agent;
+using Quest.Agent.Rollout;
+using Quest.Models.Tokenization;
+using Quest.Recipe;
+using Quest.Synthesis;
+using Xunit;
+
+namespace Quest.Recipe.Tests;
+
+/// <summary>A throw-away run directory.</summary>
+public sealed class TempDir : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "quest-recipe-" + Guid.NewGuid().ToString("N")[..8]);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
+
+public class RecipeStageTests
+{
+    /// <summary>A recipe small enough for the default test run (stages 1-3 take seconds).</summary>
+    private static RecipeOptions Mini(string dir) => RecipeOptions.Tiny with { OutDir = dir, WorldPages = 150, Tasks = 15 };
+
+    private static async Task<List<RecipeEvent>> Run(RecipeOptions o, IReadOnlyCollection<string>? stages, CancellationToken ct)
+    {
+        var events = new List<RecipeEvent>();
+        await foreach (var e in Recipe.RunAsync(o, stages, ct)) events.Add(e);
+        return events;
+    }
+
+    [Fact]
+    public async Task World_synth_and_teacher_stages_write_verified_tasks_and_sft_transcripts_the_chat_template_reads()
+    {
+        using var tmp = new TempDir();
+        var o = Mini(tmp.Path);
+        var ct = TestContext.Current.CancellationToken;
+        var events = await Run(o, ["world", "synth", "teacher"], ct);
+        var p = new RecipePaths(tmp.Path);
+
+        Assert.Equal(["world", "synth", "teacher"], events.Where(e => e.Kind == RecipeEventKind.Finished).Select(e => e.Stage));
+        Assert.All(events, e => Assert.StartsWith("recipe ", e.ToString()));
+
+        // tasks: both splits, several families, every one verified (reference 1.0, negatives below)
+        var tasks = TaskFile.Read(p.Tasks);
+        Assert.Contains(tasks, t => t.Split == "train");
+        Assert.Contains(tasks, t => t.Split == "test");
+        Assert.True(tasks.Select(t => t.Family).Distinct().Count() >= 4, string.Join(",", tasks.Select(t => t.Family)));
+        using (var sc = SynthCorpus.Load(p.World))
+        {
+            var verifier = new Synthesizer(sc.Graph).Verifier;
+            foreach (var t in tasks)
+            {
+                Assert.Equal(1.0, await verifier.ScoreAnswerAsync(t, t.Reference.AnswerText, ct), 6);
+                Assert.NotEmpty(t.Negatives);
+                foreach (var n in t.Negatives) Assert.True(await verifier.ScoreAnswerAsync(t, n.Answer, ct) < 1.0, $"{t.Id}: negative '{n.Answer}' scored 1");
+            }
+        }
+
+        // teacher: every kept trajectory scores 1.0, ended by an answer, used the real tools, train tasks only
+        var trajs = RolloutRunner.ReadTrajectories(p.TeacherTrajectories);
+        var train = tasks.Where(t => t.Split == "train").Select(t => t.Id).ToHashSet();
+        Assert.NotEmpty(trajs);
+        Assert.All(trajs, t =>
+        {
+            Assert.Equal(1.0, t.Reward!.Value, 6);
+            Assert.Equal(Termination.Answer, t.Termination);
+            Assert.Contains(t.TaskId, train);
+            Assert.True(t.ToolCalls.GetValueOrDefault("visit") > 0);
+        });
+        var marker = JsonSerializer.Deserialize<StageRecord>(File.ReadAllText(p.Marker("teacher")), new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })!;
+        Assert.Equal(1.0, marker.Metrics["mean_reward"], 6);
+
+        // SFT transcripts parse with the chat template: system, question, alternating turns, assistant last, protocol tags
+        var transcripts = ChatTemplate.ReadTranscripts(p.SftTranscripts);
+        Assert.Equal(trajs.Sum(t => t.Sessions.Count), transcripts.Count);
+        foreach (var tr in transcripts)
+        {
+            Assert.Equal("system", tr[0].Role);
+            Assert.Equal("user", tr[1].Role);
+            Assert.Equal("assistant", tr[^1].Role);
+            Assert.Contains("<answer>", tr[^1].Content);
+            Assert.Contains(tr, m => m.Role == "user" && m.Content.StartsWith("<tool_response>"));
+            var rendered = ChatTemplate.Render(tr);
+            Assert.Equal(tr.Count, rendered.Split("<|im_start|>").Length - 1);
+        }
+        Assert.Equal(transcripts.Count, Quest.Synthesis.Export.ShareGpt.Read(p.ShareGpt).Count);
+    }
+
+    [Fact]
+    public async Task A_rerun_skips_finished_stages_and_other_options_are_refused()
+    {
+        using var tmp = new TempDir();
+        var o = Mini(tmp.Path);
+        var ct = TestContext.Current.CancellationToken;
+        await Run(o, ["world", "synth"], ct);
+        var tasksBefore = File.ReadAllText(new RecipePaths(tmp.Path).Tasks);
+        var stamp = File.GetLastWriteTimeUtc(new RecipePaths(tmp.Path).Tasks);
+        var again = await Run(o, ["world", "synth"], ct);
+        Assert.All(again.Where(e => e.Kind != RecipeEventKind.Progress), e => Assert.Equal(RecipeEventKind.Skipped, e.Kind));
+        Assert.Equal(tasksBefore, File.ReadAllText(new RecipePaths(tmp.Path).Tasks));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(new RecipePaths(tmp.Path).Tasks));
+        await Assert.ThrowsAsync<Quest.Core.QuestInputException>(() => Run(o with { Seed = 2 }, ["world"], ct));
+        await Assert.ThrowsAsync<Quest.Core.QuestInputException>(() => Run(o, ["nope"], ct));
+    }
+
+    [Fact]
+    public void Presets_validate_and_bad_sizes_are_refused()
+    {
+        Assert.Equal("tiny", RecipeOptions.FromPreset("tiny").Validate().Preset);
+        Assert.Equal("small", RecipeOptions.FromPreset("Small").Validate().Preset);
+        Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("huge"));
+        Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { PretrainSeqLen = 4096 }).Validate());
+        Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { EvalMaxNewTokens = 400 }).Validate());
+    }
+}
