@@ -39,6 +39,11 @@ public sealed record AgentOptions
     public string? ExtraInstructions { get; init; }
     /// <summary>Context manager settings.</summary>
     public ContextOptions Context { get; init; } = new();
+    /// <summary>
+    /// Per-session budget of generated tokens (QUEST RL: 12288). When a session has generated this many, the context
+    /// manager runs even below its threshold and the episode rolls over into a new session; null = no budget.
+    /// </summary>
+    public int? MaxSessionResponseTokens { get; init; }
     /// <summary>Model name sent in requests (endpoint clients may ignore it), or null.</summary>
     public string? ModelId { get; init; }
 
@@ -212,9 +217,12 @@ public sealed class ResearchAgent
 
                 // Context check: once per round, after the tool response, only when the turn did not answer.
                 int tokens = ctx.Count(session.Messages);
-                if (ctx.ShouldCompress(tokens, answered))
+                bool overBudget = Options.MaxSessionResponseTokens is { } budget && ctx.Options.Enabled &&
+                                  traj.Turns.Where(x => x.Session == session.Index).Sum(x => x.CompletionTokens) >= budget;
+                if (ctx.ShouldCompress(tokens, answered) || overBudget)
                 {
                     var r = await ctx.CompressAsync(session.Messages, round, session.Index, ct).ConfigureAwait(false);
+                    if (!ctx.ShouldCompress(tokens, answered)) r = r with { Event = r.Event with { Trigger = "session_budget" } };
                     traj.Condensations.Add(r.Event);
                     Emit("condensation", r.Event.Success
                         ? $"{r.Event.Strategy}: {r.Event.TokensBefore} -> {r.Event.TokensAfter} tokens, threshold {r.Event.ThresholdBefore} -> {r.Event.ThresholdAfter}"

@@ -200,3 +200,23 @@ public class AgentLoopTests
         Assert.Throws<ArgumentException>(() => new ResearchAgent(new ScriptedChatClient(["x"]), [FakeTool.Search(), FakeTool.Search()]));
     }
 }
+
+public class SessionBudgetTests
+{
+    [Fact]
+    public async Task A_spent_session_budget_rolls_over_into_a_new_session_below_the_threshold()
+    {
+        var policy = new ScriptedChatClient([Turns.Search("a"), Turns.Search("b"), Turns.Search("c"), Turns.Answer("x")]);
+        var opts = new AgentOptions
+        {
+            Date = new DateOnly(2026, 1, 1), MaxSessionResponseTokens = 20,
+            Context = new ContextOptions { Threshold = 1_000_000 },
+        };
+        var t = await new ResearchAgent(policy, [FakeTool.Search()], opts, ApproximateTokenCounter.Instance).RunAsync("q?", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(Termination.Answer, t.Termination);
+        Assert.True(t.Condensations.Count >= 2);
+        Assert.All(t.Condensations, c => Assert.Equal("session_budget", c.Trigger));
+        Assert.Equal(t.Condensations.Count + 1, t.Sessions.Count);
+        Assert.Equal(4, t.Rounds); // turn counters are not reset by a rollover
+    }
+}

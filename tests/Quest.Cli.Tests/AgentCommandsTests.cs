@@ -81,6 +81,7 @@ public sealed class AgentCommandsTests : IDisposable
     [InlineData("--policy", "ftp://nope")]                             // unknown policy
     [InlineData("--policy", "scripted:/no/such/file.txt")]
     [InlineData("--memory-strategy", "shred")]
+    [InlineData("--policy", "local:/no/such/checkpoint")]
     public async Task Ask_rejects_bad_input_with_exit_code_2(string opt, string value)
     {
         var args = new List<string> { "ask", "q", opt, value };

@@ -77,6 +77,8 @@ public sealed record CondensationEvent
     [JsonPropertyName("messages_before")] public int MessagesBefore { get; init; }
     /// <summary>Messages after.</summary>
     [JsonPropertyName("messages_after")] public int MessagesAfter { get; init; }
+    /// <summary>What fired it: "threshold" (context at or over the threshold) or "session_budget" (the session's response-token budget ran out, as in QUEST RL).</summary>
+    [JsonPropertyName("trigger")] public string Trigger { get; init; } = "threshold";
     /// <summary>Wall time of the condensation in milliseconds.</summary>
     [JsonPropertyName("elapsed_ms")] public double ElapsedMs { get; init; }
 }
