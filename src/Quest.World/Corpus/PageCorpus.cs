@@ -91,13 +91,15 @@ public sealed class PageCorpus : IReadOnlyList<Page>, IPageSource
         if (scheme >= 0 && scheme < 12) s = s[(scheme + 3)..];
         if (s.StartsWith("www.", StringComparison.OrdinalIgnoreCase)) s = s[4..];
         s = s.TrimEnd('/');
+        // Form-encoding: a raw '+' is a space; an escaped %2B is a real plus sign.
+        s = s.Replace('+', ' ');
         if (s.Contains('%'))
         {
             try { s = Uri.UnescapeDataString(s); } catch (UriFormatException) { }
         }
         var sb = new StringBuilder(s.Length);
         foreach (var c in s)
-            sb.Append(c is '+' or ' ' ? '_' : char.ToLowerInvariant(c));
+            sb.Append(c == ' ' ? '_' : char.ToLowerInvariant(c));
         return sb.ToString();
     }
 

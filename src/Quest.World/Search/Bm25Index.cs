@@ -70,6 +70,7 @@ public sealed class Bm25Index : ISearchProvider, IDisposable
     private readonly IndexSearcher _searcher;
     private readonly int[] _docToPage;
     private readonly Analyzer _analyzer;
+    private readonly Lazy<Dictionary<string, int[]>> _titles;
 
     private Bm25Index(PageCorpus corpus, LDirectory dir, Bm25Options options, bool built)
     {
@@ -83,6 +84,18 @@ public sealed class Bm25Index : ISearchProvider, IDisposable
             var ords = leaf.AtomicReader.GetNumericDocValues(FOrd);
             for (int d = 0; d < leaf.AtomicReader.MaxDoc; d++) _docToPage[leaf.DocBase + d] = (int)ords.Get(d);
         }
+        _titles = new Lazy<Dictionary<string, int[]>>(() =>
+        {
+            var map = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+            for (int i = 0; i < Corpus.Count; i++)
+            {
+                var key = string.Join(' ', Terms(Corpus[i].Title));
+                if (key.Length == 0) continue;
+                if (!map.TryGetValue(key, out var l)) map[key] = l = [];
+                l.Add(i);
+            }
+            return map.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        });
         if (_reader.NumDocs != corpus.Count)
             throw new InvalidOperationException($"index holds {_reader.NumDocs} documents but the corpus has {corpus.Count} pages");
     }
@@ -219,6 +232,21 @@ public sealed class Bm25Index : ISearchProvider, IDisposable
             double score = sd.Score;
             if (Options.TitleBonus > 0) score *= 1 + Options.TitleBonus * TitleCoverage(Corpus[page].Title, terms);
             ranked[i] = (page, score);
+        }
+        // A query that is exactly a page title (after analysis) puts that page first: "Lisp" → the Lisp page,
+        // even when shorter pages mention "Lisp" more densely.
+        if (Options.TitleBonus > 0 && _titles.Value.TryGetValue(string.Join(' ', terms), out var exact))
+        {
+            double best = ranked.Length == 0 ? 1 : ranked.Max(r => r.Score);
+            var list = ranked.ToList();
+            foreach (var page in exact)
+            {
+                double bump = best * (1 + Options.TitleBonus) * (string.Equals(Corpus[page].Title.Trim(), query.Trim(), StringComparison.OrdinalIgnoreCase) ? 2 : 1);
+                int at = list.FindIndex(r => r.Page == page);
+                if (at >= 0) list[at] = (page, bump + list[at].Score);
+                else list.Add((page, bump));
+            }
+            ranked = [.. list];
         }
         if (Options.TitleBonus > 0) Array.Sort(ranked, (a, b) => b.Score.CompareTo(a.Score) is var c && c != 0 ? c : a.Page.CompareTo(b.Page));
         var hits = new SearchHit[Math.Min(k, ranked.Length)];

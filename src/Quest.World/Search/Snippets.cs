@@ -90,7 +90,8 @@ public static class Snippets
         int w = dot - 1;
         while (w >= 0 && char.IsLetter(s[w])) w--;
         int len = dot - w - 1;
-        return len == 1 || (len == 2 && char.IsUpper(s[w + 1])) || (dot + 2 < s.Length && char.IsLower(s[dot + 2]));
+        bool wordStart = w < 0 || !char.IsLetterOrDigit(s[w]);
+        return (wordStart && (len == 1 || (len == 2 && char.IsUpper(s[w + 1])))) || (dot + 2 < s.Length && char.IsLower(s[dot + 2]));
     }
 
     private static int Score(string s, (int Start, int Length) span, string[] prefixes)

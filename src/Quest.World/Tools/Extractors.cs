@@ -51,25 +51,23 @@ public sealed class SentenceExtractor(int maxEvidenceSentences = 8, int maxEvide
         var scores = new double[units.Count];
         for (int i = 0; i < units.Count; i++) scores[i] = Score(Snippets.Clean(units[i]), goalTerms);
         bool any = scores.Any(s => s > 0);
+        // Pick units by score (the lead always) within the sentence and character budgets, then print in page order.
         var chosen = new SortedSet<int> { 0 };
-        if (any)
+        int used = units[0].Length;
+        var order = any
+            ? Enumerable.Range(0, units.Count).Where(i => scores[i] > 0).OrderByDescending(i => scores[i]).ThenBy(i => i)
+            : Enumerable.Range(1, Math.Max(0, units.Count - 1));
+        foreach (var i in order)
         {
-            foreach (var i in Enumerable.Range(0, units.Count).Where(i => scores[i] > 0).OrderByDescending(i => scores[i]).ThenBy(i => i))
-            {
-                if (chosen.Count >= maxEvidenceSentences) break;
-                chosen.Add(i);
-            }
-        }
-        else
-        {
-            for (int i = 1; i < units.Count && chosen.Count < Math.Min(maxEvidenceSentences, 6); i++) chosen.Add(i);
+            if (chosen.Count >= (any ? maxEvidenceSentences : Math.Min(maxEvidenceSentences, 6))) break;
+            if (used + units[i].Length > maxEvidenceChars) continue;
+            if (chosen.Add(i)) used += units[i].Length + 1;
         }
         var evidence = new StringBuilder();
         foreach (var i in chosen)
         {
-            if (evidence.Length + units[i].Length > maxEvidenceChars && evidence.Length > 0) break;
             if (evidence.Length > 0) evidence.Append('\n');
-            evidence.Append(units[i]);
+            evidence.Append(units[i].Length > maxEvidenceChars ? units[i][..maxEvidenceChars] + "…" : units[i]);
         }
         string title = string.IsNullOrWhiteSpace(page.Title) ? page.Url : page.Title;
         string summary;
@@ -120,7 +118,8 @@ public sealed class SentenceExtractor(int maxEvidenceSentences = 8, int maxEvide
         int w = dot - 1;
         while (w >= min && char.IsLetter(s[w])) w--;
         int len = dot - w - 1;
-        return len == 1 || (len == 2 && char.IsUpper(s[w + 1]) && s.Substring(w + 1, 2) is "Co" or "St" or "Dr" or "Mr" or "Jr" or "Sr");
+        bool wordStart = w < min || !char.IsLetterOrDigit(s[w]);
+        return wordStart && (len == 1 || (len == 2 && s.Substring(w + 1, 2) is "Co" or "St" or "Dr" or "Mr" or "Jr" or "Sr"));
     }
 
     private sealed record GoalTerm(string Word, string Prefix, double Weight);
@@ -160,7 +159,7 @@ public sealed class SentenceExtractor(int maxEvidenceSentences = 8, int maxEvide
         foreach (var t in terms)
         {
             int n = words.Count(w => w.StartsWith(t.Prefix, StringComparison.Ordinal));
-            if (n > 0) score += t.Weight * (1 + 0.2 * Math.Min(n - 1, 3));
+            if (n > 0) score += t.Weight * (1 + 0.05 * Math.Min(n - 1, 3));
         }
         return score;
     }
