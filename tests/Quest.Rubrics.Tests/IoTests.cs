@@ -259,3 +259,24 @@ public class IoTests
         Assert.Contains("file not found", e.Message);
     }
 }
+
+public class IoEdgeTests
+{
+    [Fact]
+    public void Yaml_tab_indentation_and_duplicate_keys_point_at_the_offending_line()
+    {
+        var tab = Assert.Throws<QuestInputException>(() => RubricTree.FromYaml("root:\n\tid: a\n", new CheckRegistry(), "t.yaml"));
+        Assert.Equal(2, tab.Line);
+        var dup = Assert.Throws<QuestInputException>(() => RubricTree.FromYaml("root:\n  id: a\n  id: b\n  description: d\n  check: judge\n", new CheckRegistry(), "t.yaml"));
+        Assert.Equal(3, dup.Line);
+        Assert.Contains("Duplicate key", dup.Message);
+    }
+
+    [Fact]
+    public void Check_type_alone_is_a_check_without_arguments()
+    {
+        var t = RubricTree.FromYaml("root:\n  id: a\n  description: the claim\n  check: judge\n", new CheckRegistry());
+        Assert.Equal("judge", t.Root.Check!.Type);
+        Assert.Equal(1, t.JudgeLeafCount);
+    }
+}

@@ -71,6 +71,9 @@ public sealed record JudgeOptions
     public float? Temperature { get; init; }
     /// <summary>Source page text beyond this many characters is cut in the middle.</summary>
     public int MaxSourceChars { get; init; } = 100_000;
+    /// <summary>Ask for a JSON reply through <c>ChatOptions.ResponseFormat</c> (QUEST requests structured output). Off by
+    /// default because some OpenAI-compatible servers reject it; replies are parsed leniently either way.</summary>
+    public bool RequestJson { get; init; }
     /// <summary>Extra chat options (model id, max tokens …); cloned per call.</summary>
     public ChatOptions? ChatOptions { get; init; }
 }

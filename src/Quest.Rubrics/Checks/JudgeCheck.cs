@@ -82,6 +82,7 @@ internal sealed partial class JudgeCheck : ILeafCheck
         {
             var chatOptions = options.ChatOptions?.Clone() ?? new ChatOptions();
             if (options.Temperature is not null) chatOptions.Temperature = options.Temperature;
+            if (options.RequestJson && chatOptions.ResponseFormat is null) chatOptions.ResponseFormat = ChatResponseFormat.Json;
             var response = await judge.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], chatOptions, ct).ConfigureAwait(false);
             var (result, why) = ParseVerdict(response.Text);
             if (result) yes++; else no++;

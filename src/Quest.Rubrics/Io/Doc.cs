@@ -67,7 +67,17 @@ internal static class DocReader
         catch (YamlException e)
         {
             var msg = e.InnerException is not null && e.Message.Contains("See inner", StringComparison.Ordinal) ? e.InnerException.Message : e.Message;
-            throw new QuestInputException(file, e.Start.Line, e.Start.Column, "malformed YAML: " + StripMark(msg), "valid YAML");
+            // Scanner errors ("While scanning …, found …") start at the construct and end at the offending character.
+            long line = e.Start.Line, col = e.Start.Column;
+            bool tab = msg.Contains("tab", StringComparison.OrdinalIgnoreCase);
+            if (tab)
+            {
+                // YamlDotNet marks the enclosing mapping; point at the first line indented with a tab instead.
+                var lines = text.Split('\n');
+                int i = Array.FindIndex(lines, l => l.Length > l.TrimStart().Length && l[..(l.Length - l.TrimStart().Length)].Contains('\t'));
+                if (i >= 0) { line = i + 1; col = lines[i].IndexOf('\t') + 1; }
+            }
+            throw new QuestInputException(file, line, col, "malformed YAML: " + StripMark(msg), tab ? "valid YAML, indented with spaces" : "valid YAML");
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {

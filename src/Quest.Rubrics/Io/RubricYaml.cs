@@ -35,6 +35,7 @@ namespace Quest.Rubrics;
 /// <item><c>judge</c>: <c>claim</c> (default: the description), <c>sources</c> (URLs), <c>sources_from_answer</c>, <c>instructions</c>.</item>
 /// <item>any name registered in a <see cref="CheckRegistry"/> (custom C# checks), with free arguments.</item>
 /// </list>
+/// A check without arguments may be written as its type alone: <c>check: judge</c>.
 /// A file whose top level holds <c>rubric_tree</c>, <c>node_name</c> fields or a single <c>{root_name: node}</c> entry is
 /// read as QUEST's JSON format instead (YAML is a superset of JSON).
 /// </summary>
