@@ -38,7 +38,7 @@ public static class TorchRuntime
 #pragma warning restore CA2255
 
     /// <summary>
-    /// Applies the Debian loading fix once (idempotent). Call it before the first <c>torch.*</c> call in code that
+    /// Applies the Debian loading fix once (idempotent) and honours <c>QUEST_TORCH_THREADS</c>. Call it before the first <c>torch.*</c> call in code that
     /// does not go through Quest.Models types first; every Quest.Models entry point already does.
     /// </summary>
     public static void Prepare()
@@ -67,6 +67,10 @@ public static class TorchRuntime
                 if (ElfVersionPatcher.WeakenMissing(lib, "libstdc++.so.6", provided)) _patched.Add(lib);
             }
         }
+        // QUEST_TORCH_THREADS=N pins libtorch's intra-op threads (on an oversubscribed shared machine, 1 thread is
+        // often several times faster than spin-waiting for a second one).
+        if (int.TryParse(Environment.GetEnvironmentVariable("QUEST_TORCH_THREADS"), out var threads) && threads > 0)
+            torch.set_num_threads(threads);
     }
 
     /// <summary>
