@@ -247,3 +247,26 @@ public class RuleCondenserEdgeTests
         Assert.Empty(r.State.SearchQueries);
     }
 }
+
+public class TokenCountCacheTests
+{
+    private sealed class CountingCounter : Quest.Core.ITokenCounter
+    {
+        public int Calls;
+        public int CountTokens(string text) { Interlocked.Increment(ref Calls); return text.Length; }
+    }
+
+    [Fact]
+    public void History_counts_are_cached_per_message_and_match_the_whole_render()
+    {
+        var c = new CountingCounter();
+        var h = new List<ChatTurn> { ChatTurn.System("sys"), ChatTurn.User("question") };
+        Assert.Equal(ChatFormat.Render(h).Length, c.CountTokens(h));
+        h.Add(ChatTurn.Assistant("turn"));
+        Assert.Equal(ChatFormat.Render(h).Length, c.CountTokens(h));
+        Assert.Equal(3, c.Calls); // the first two messages were not counted again
+        var cl = TiktokenTokenCounter.TryCl100k()!;
+        var big = Enumerable.Range(0, 20).Select(i => ChatTurn.User($"<tool_response>\nresult {i}: the society was founded in 19{i:00}.\n</tool_response>")).ToList();
+        Assert.InRange(cl.CountTokens(big), cl.CountTokens(ChatFormat.Render(big)) - 20, cl.CountTokens(ChatFormat.Render(big)) + 20);
+    }
+}

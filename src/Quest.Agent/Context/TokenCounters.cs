@@ -15,8 +15,20 @@ public static class ChatFormat
         return sb.ToString();
     }
 
-    /// <summary>Tokens of the chat-formatted history.</summary>
-    public static int CountTokens(this ITokenCounter counter, IEnumerable<ChatTurn> messages) => counter.CountTokens(Render(messages));
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITokenCounter, System.Runtime.CompilerServices.ConditionalWeakTable<ChatTurn, System.Runtime.CompilerServices.StrongBox<int>>> Cache = new();
+
+    /// <summary>
+    /// Tokens of the chat-formatted history: the sum over messages of the tokens of each rendered message. Counts are
+    /// cached per message object, so counting a growing history every turn costs only the new messages.
+    /// </summary>
+    public static int CountTokens(this ITokenCounter counter, IEnumerable<ChatTurn> messages)
+    {
+        var perCounter = Cache.GetValue(counter, _ => new());
+        int total = 0;
+        foreach (var m in messages)
+            total += perCounter.GetValue(m, t => new System.Runtime.CompilerServices.StrongBox<int>(counter.CountTokens(Render([t])))).Value;
+        return total;
+    }
 }
 
 /// <summary>
