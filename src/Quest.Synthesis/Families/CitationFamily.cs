@@ -33,8 +33,8 @@ public sealed class CitationFamily : ITaskFamily
         var facts = g.FactsOf(subject.Id)
             .Where(f => g.FactClause(subject.Id, f) is not null && !(f.IsRelation && path.Contains(f.Target)))
             .Where(f => g.EvidenceSentence(subject.Id, FactText.Value(g, f)) is not null)
-            .GroupBy(f => f.Key).Select(x => x.First()) // one fact per key, so each question has one answer
-            .Where(f => !f.IsRelation || g.Targets(subject.Id, f.Key, g[f.Target].Type).Count == 1)
+            // One fact per (key, target type), and only when that pair has one value, so each question has one answer.
+            .GroupBy(f => (f.Key, f.IsRelation ? g[f.Target].Type : "")).Where(x => x.Count() == 1).Select(x => x.First())
             .OrderBy(_ => rng.Next()).Take(k).ToList();
         if (facts.Count < k) throw new NoCandidateException("too-few-citable-facts");
 

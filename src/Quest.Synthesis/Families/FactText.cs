@@ -20,6 +20,21 @@ public static class FactText
         _ => noun + "s",
     };
 
+    /// <summary>A relation phrase with a plural subject ("was born in" → "were born in", "refers to" → "refer to").</summary>
+    public static string PluralVerb(string phrase)
+    {
+        var words = phrase.Split(' ');
+        words[0] = words[0] switch
+        {
+            "was" => "were", "is" => "are", "has" => "have",
+            var w when w.EndsWith("ies") && w.Length > 4 => w[..^3] + "y",
+            var w when w.EndsWith("es") && (w.EndsWith("shes") || w.EndsWith("ches") || w.EndsWith("sses")) => w[..^2],
+            var w when w.EndsWith('s') && !w.EndsWith("ss") && w.Length > 2 => w[..^1],
+            var w => w,
+        };
+        return string.Join(' ', words);
+    }
+
     /// <summary>A question about one fact of a named/described subject ("in which year was it founded").</summary>
     public static string AskFact(KnowledgeGraph g, int id, KgFact f)
     {

@@ -68,7 +68,7 @@ public sealed class ListFamily : ITaskFamily
                     Goal = $"Does {g[i].Name} {g.RelationPhrase(rel).Replace("was ", "").Replace("is ", "")} {anchor.Name}?",
                     Fact = FactText.Claim(g, i, new KgFact(rel, anchor.Id.ToString(), true)), Entity = g[i].Name,
                 });
-            string Answer(IEnumerable<int> ids) => $"The {FactText.Plural(noun)} that {g.RelationPhrase(rel)} {anchor.Name}:\n"
+            string Answer(IEnumerable<int> ids) => $"The {FactText.Plural(noun)} that {FactText.PluralVerb(g.RelationPhrase(rel))} {anchor.Name}:\n"
                 + string.Join("\n", ids.Select(i => $"- {g[i].Name} [source]({g[i].Url})"));
             var reference = Answer(items);
 

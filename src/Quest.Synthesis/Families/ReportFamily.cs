@@ -106,8 +106,8 @@ public sealed class ReportFamily : ITaskFamily
     {
         var rel = key[(key.IndexOf(':') + 1)..];
         if (key.StartsWith("out:")) return $"what it {g.RelationPhrase(rel)}";
-        var src = g.In(hub.Id, rel).Select(e => g[e.From].Type).FirstOrDefault() ?? "entity";
-        var plural = g.RelationPhrase(rel).Replace("was ", "were ").Replace("is ", "are ");
+        var src = g.In(hub.Id, rel).Select(e => g[e.From].Noun).FirstOrDefault() ?? "entity";
+        var plural = FactText.PluralVerb(g.RelationPhrase(rel));
         return $"the {FactText.Plural(src)} that {plural} it";
     }
 
@@ -126,8 +126,8 @@ public sealed class ReportFamily : ITaskFamily
             foreach (var (_, id) in members)
             {
                 var ev = g.EvidenceSentence(hub.Id, g[id].Name)!;
-                if (said.Add(ev)) sb.Append(FactText.EnsurePeriod(ev)).Append(Cite(hub.Url)).Append(' ');
-                sb.Append(FactText.EnsurePeriod(g.Lead(id))).Append(Cite(g[id].Url)).Append("\n");
+                if (said.Add(ev)) sb.Append(FactText.EnsurePeriod(ev)).Append(Cite(hub.Url)).Append('\n');
+                sb.Append(FactText.EnsurePeriod(g.Lead(id))).Append(Cite(g[id].Url)).Append('\n');
             }
             sb.Append('\n');
         }

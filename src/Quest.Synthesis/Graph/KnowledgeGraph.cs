@@ -144,12 +144,15 @@ public sealed partial class KnowledgeGraph
         foreach (var s in SentenceSplit().Split(Pages[id].PlainText))
         {
             var t = s.Trim();
-            if (t.Length > 3 && !t.StartsWith('#')) return t.Replace("**", "").Replace("*", "");
+            var clean = t.Replace("**", "").Replace("*", "").Trim();
+            if (clean.Length > 3 && !t.StartsWith('#') && !clean.Equals(_entities[id].Name, StringComparison.OrdinalIgnoreCase)) return clean;
         }
         return _entities[id].Name;
     }
 
     [GeneratedRegex(@"(?<=[.!?])\s+|\n+")] private static partial Regex SentenceSplit();
+    // A FOLDOC-style category tag opening a paragraph ("<person> The British inventor…"), for pages without a category.
+    [GeneratedRegex(@"(?m)^\s*<([a-z][a-z ]{1,30})>")] private static partial Regex CategoryTag();
 
     /// <summary>
     /// A small set of phrasable facts that singles out <paramref name="id"/> among entities of its type (greedy, fewest
@@ -229,8 +232,9 @@ public sealed partial class KnowledgeGraph
         for (int i = 0; i < corpus.Count; i++)
         {
             var p = corpus[i];
-            var cat = string.IsNullOrWhiteSpace(p.Category) ? "term" : p.Category!.Trim().ToLowerInvariant();
-            var k = new KgEntity { Id = i, Name = p.Title, Type = cat, Noun = cat == "term" ? "term" : cat, Url = p.Url };
+            var cat = !string.IsNullOrWhiteSpace(p.Category) ? p.Category!.Trim().ToLowerInvariant()
+                : CategoryTag().Match(p.Text) is { Success: true } m ? m.Groups[1].Value.Trim() : "term";
+            var k = new KgEntity { Id = i, Name = p.Title, Type = cat, Noun = NounOf(cat), Url = p.Url };
             k.Attributes["category"] = cat;
             if (p.Date is { Length: >= 4 } d && int.TryParse(d[..4], out var y)) k.Attributes["year"] = y.ToString(CultureInfo.InvariantCulture);
             list.Add(k);
@@ -246,6 +250,15 @@ public sealed partial class KnowledgeGraph
             r => r == "refers_to" ? "refers to" : r.Replace('_', ' '),
             (e, key, v) => key switch { "year" => $"has an entry dated {v}", _ => null });
     }
+
+    private static readonly HashSet<string> NounCategories = new(StringComparer.Ordinal)
+    {
+        "term", "language", "person", "company", "computer", "processor", "protocol", "algorithm", "character", "tool",
+        "database", "standard", "organisation", "organization", "file format", "operating system", "game", "virus", "editor",
+    };
+
+    /// <summary>The noun for a FOLDOC-style category: the category itself when it is a noun ("language"), else "<c>CATEGORY</c> entry".</summary>
+    public static string NounOf(string category) => NounCategories.Contains(category) ? category : category + " entry";
 
     /// <summary>"a" or "an".</summary>
     public static string Article(string word) => word.Length > 0 && "aeiouAEIOU".Contains(word[0]) ? "an" : "a";
