@@ -82,3 +82,30 @@ public class SftAndChatClientTests
         Assert.Equal(["\n<tool_response>"], g.StopSequences);
     }
 }
+
+public class ChatClientStreamingTests
+{
+    [Fact]
+    public async Task StreamingConcatenatesToTheNonStreamingText()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 10);
+        var client = new LocalChatClient(m, tok);
+        var msgs = new List<ChatMessage> { new(ChatRole.User, "Tell me about Alder.") };
+        foreach (var stops in new[] { Array.Empty<string>(), new[] { "e" }, new[] { "er" }, new[] { " t" } })
+        {
+            var o = new ChatOptions { Temperature = 0, MaxOutputTokens = 24, StopSequences = stops };
+            var whole = await client.GetResponseAsync(msgs, o, TestContext.Current.CancellationToken);
+            var pieces = new List<string>();
+            ChatFinishReason? finish = null;
+            await foreach (var u in client.GetStreamingResponseAsync(msgs, o, TestContext.Current.CancellationToken))
+            {
+                if (!string.IsNullOrEmpty(u.Text)) pieces.Add(u.Text);
+                finish ??= u.FinishReason;
+            }
+            Assert.Equal(whole.Text, string.Concat(pieces));
+            Assert.Equal(whole.FinishReason, finish);
+            if (stops.Length == 0) Assert.True(pieces.Count > 1, "expected several streamed pieces");
+        }
+    }
+}

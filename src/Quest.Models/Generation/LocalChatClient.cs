@@ -13,6 +13,7 @@ namespace Quest.Models.Generation;
 /// <c>TopK</c>, <c>MaxOutputTokens</c>, <c>StopSequences</c> and <c>Seed</c>. The response's
 /// <c>AdditionalProperties</c> carry <c>token_ids</c>, <c>logprobs</c> and <c>prompt_token_ids</c> for RL.
 /// Calls are serialised (one generation at a time); use <see cref="TextGenerator"/> directly to batch many prompts.
+/// Streaming sends text as it is sampled.
 /// </summary>
 public sealed class LocalChatClient : IChatClient
 {
@@ -83,12 +84,64 @@ public sealed class LocalChatClient : IChatClient
         return response;
     }
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// Streams the reply: one update per decoded piece of text as tokens are sampled (bytes of a multi-byte character
+    /// are held back until complete; text after a stop sequence is never sent), then a final update with the finish
+    /// reason and usage.
+    /// </summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var r = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        foreach (var u in r.ToChatResponseUpdates()) yield return u;
+        var prompt = PromptIds(messages);
+        var gen = ToGenerationOptions(options);
+        int room = Generator.Model.Config.MaxSeqLen - 1;
+        if (prompt.Length > room) prompt = prompt[^room..];
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        var tokens = new List<int>();
+        var stopIds = new HashSet<int>(gen.StopTokenIds ?? new[] { Generator.Tokenizer.ImEndId, Generator.Tokenizer.EndOfTextId });
+        int holdBack = gen.StopSequences.Count == 0 ? 0 : gen.StopSequences.Max(x => x.Length);
+        int sent = 0;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var run = Task.Run(() =>
+        {
+            try
+            {
+                return Generator.Generate([prompt], gen, cancellationToken, (_, id, _) =>
+                {
+                    if (stopIds.Contains(id)) return;
+                    tokens.Add(id);
+                    var text = Generator.Tokenizer.Decode(tokens);
+                    if (text.EndsWith('\uFFFD')) return;                 // an incomplete UTF-8 sequence: wait for more bytes
+                    int safe = Math.Max(sent, text.Length - holdBack);    // a stop sequence may still be forming at the end
+                    foreach (var stop in gen.StopSequences)
+                    {
+                        int at = stop.Length == 0 ? -1 : text.IndexOf(stop, StringComparison.Ordinal);
+                        if (at >= 0) safe = Math.Min(safe, at);               // never send text from a stop sequence on
+                    }
+                    if (safe > sent) { channel.Writer.TryWrite(text[sent..safe]); sent = safe; }
+                })[0];
+            }
+            finally { channel.Writer.TryComplete(); }
+        }, cancellationToken);
+        try
+        {
+            await foreach (var piece in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ModelId = options?.ModelId ?? ModelId };
+            var seq = await run.ConfigureAwait(false);
+            if (seq.Text.Length > sent) yield return new ChatResponseUpdate(ChatRole.Assistant, seq.Text[sent..]) { ModelId = options?.ModelId ?? ModelId };
+            yield return new ChatResponseUpdate
+            {
+                Role = ChatRole.Assistant,
+                ModelId = options?.ModelId ?? ModelId,
+                FinishReason = seq.Finish == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop,
+                Contents = [new UsageContent(new UsageDetails { InputTokenCount = prompt.Length, OutputTokenCount = seq.TokenIds.Length, TotalTokenCount = prompt.Length + seq.TokenIds.Length })],
+            };
+        }
+        finally
+        {
+            try { await run.ConfigureAwait(false); } catch { /* surfaced above or cancelled */ }
+            _gate.Release();
+        }
     }
 
     /// <inheritdoc/>

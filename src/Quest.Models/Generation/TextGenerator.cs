@@ -62,8 +62,12 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     public GeneratedSequence Generate(string prompt, GenerationOptions? options = null, CancellationToken ct = default) =>
         Generate([Tokenizer.Encode(prompt)], options, ct)[0];
 
-    /// <summary>Generates a continuation for every prompt, all in one batch.</summary>
-    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions? options = null, CancellationToken ct = default)
+    /// <summary>
+    /// Generates a continuation for every prompt, all in one batch. <paramref name="onToken"/>, when given, is called
+    /// with (sequence index, token id, logprob) as each token is sampled (for streaming).
+    /// </summary>
+    public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions? options = null, CancellationToken ct = default,
+        Action<int, int, float>? onToken = null)
     {
         options ??= new GenerationOptions();
         if (prompts.Count == 0) return [];
@@ -135,6 +139,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     if (finish[b] is not null) { next[b] = pad; continue; }
                     outIds[b].Add((int)next[b]);
                     outLp[b].Add(lps[b]);
+                    onToken?.Invoke(b, (int)next[b], lps[b]);
                     if (stopIds.Contains((int)next[b])) { finish[b] = FinishReason.StopToken; continue; }
                     if (options.StopSequences.Count > 0)
                     {
