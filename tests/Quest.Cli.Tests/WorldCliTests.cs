@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit;
+
+namespace Quest.Cli.Tests;
+
+/// <summary>`quest corpus …`, `quest search` and `quest bench search` run as child processes with their own artifacts directory.</summary>
+public sealed class WorldCliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "quest-cli-world", Guid.NewGuid().ToString("N"));
+    public WorldCliTests() => Directory.CreateDirectory(_dir);
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<(int Code, string Out, string Err)> Quest(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quest.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["QUEST_ARTIFACTS"] = Path.Combine(_dir, "artifacts");
+        psi.Environment["NO_COLOR"] = "1";
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync(Ct);
+        var e = p.StandardError.ReadToEndAsync(Ct);
+        await p.WaitForExitAsync(Ct);
+        return (p.ExitCode, await o, await e);
+    }
+
+    [Fact]
+    public async Task Build_info_search_and_visit_a_small_world()
+    {
+        var build = await Quest("corpus", "build", "world:300", "--seed", "5");
+        Assert.True(build.Code == 0, build.Err + build.Out);
+        Assert.Contains("world-300-s5: 300 pages", build.Out);
+        Assert.True(File.Exists(Path.Combine(_dir, "artifacts", "corpora", "world-300-s5", "index", "corpus.hash")));
+
+        var info = await Quest("corpus", "info", "world-300-s5");
+        Assert.Equal(0, info.Code);
+        Assert.Contains("pages: 300", info.Out);
+        Assert.Contains("indexed: yes", info.Out);
+
+        var pages = File.ReadLines(Path.Combine(_dir, "artifacts", "corpora", "world-300-s5", "pages.jsonl")).ToList();
+        using var first = JsonDocument.Parse(pages[100]);
+        var title = first.RootElement.GetProperty("title").GetString()!;
+        var url = first.RootElement.GetProperty("url").GetString()!;
+        var search = await Quest("search", title, "--corpus", "world-300-s5", "--k", "3");
+        Assert.True(search.Code == 0, search.Err);
+        Assert.StartsWith($"A Google search for '{title}' found 3 results:\n\n1. Title: {title}\nLink: {url}\nSnipptes: ", search.Out);
+
+        var visit = await Quest("corpus", "visit", url, "--corpus", "world-300-s5", "--goal", "When was it founded?");
+        Assert.Equal(0, visit.Code);
+        Assert.StartsWith($"The useful information in {url} for user goal When was it founded? as follows: \n\nEvidence in page: \n", visit.Out);
+    }
+
+    [Fact]
+    public async Task Bench_search_prints_one_json_line()
+    {
+        var r = await Quest("bench", "search", "--pages", "300", "--queries", "200");
+        Assert.True(r.Code == 0, r.Err);
+        var line = Assert.Single(r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        using var j = JsonDocument.Parse(line);
+        Assert.True(j.RootElement.GetProperty("build_s").GetDouble() > 0);
+        Assert.True(j.RootElement.GetProperty("qps").GetDouble() > 0);
+        Assert.True(j.RootElement.GetProperty("qps_parallel").GetDouble() > 0);
+        Assert.True(j.RootElement.GetProperty("mean_latency_ms").GetDouble() > 0);
+        Assert.Equal(300, j.RootElement.GetProperty("pages").GetInt32());
+        Assert.InRange(j.RootElement.GetProperty("hit_at_1").GetDouble(), 0.8, 1.0);
+    }
+
+    [Fact]
+    public async Task Bad_input_exits_2_with_file_and_line()
+    {
+        var f = Path.Combine(_dir, "bad.jsonl");
+        File.WriteAllText(f, "{\"id\": \"a\", \"text\": \"ok\"}\n{\"id\": \"b\", \"text\": \n");
+        var r = await Quest("corpus", "build", f);
+        Assert.Equal(2, r.Code);
+        Assert.Contains("bad.jsonl:2", r.Err);
+        var skipped = await Quest("corpus", "build", f, "--skip-bad");
+        Assert.Equal(0, skipped.Code);
+        Assert.Contains("bad: 1 pages", skipped.Out);
+        Assert.Contains("warning: ", skipped.Err);
+
+        var unknown = await Quest("search", "x", "--corpus", "no-such-corpus");
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("quest corpus build", unknown.Err);
+        var world = await Quest("corpus", "build", "world:3");
+        Assert.Equal(2, world.Code);
+    }
+}
