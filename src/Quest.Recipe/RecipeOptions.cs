@@ -40,11 +40,11 @@ public sealed record RecipeOptions
     /// <summary>Model size preset (<c>tiny</c>, <c>small</c>, …; see <c>ModelConfig.FromPreset</c>).</summary>
     public string Model { get; init; } = "tiny";
     /// <summary>The model's context window in tokens (max_seq_len); the agent's view of an episode is cut to it.</summary>
-    public int ContextTokens { get; init; } = 512;
+    public int ContextTokens { get; init; } = 384;
     /// <summary>Extra tool-output documents for mid-training (search and visit results on corpus pages).</summary>
     public int ToolOutputDocs { get; init; } = 150;
     /// <summary>Pretraining optimizer steps.</summary>
-    public int PretrainSteps { get; init; } = 120;
+    public int PretrainSteps { get; init; } = 100;
     /// <summary>Pretraining sequences per step.</summary>
     public int PretrainBatch { get; init; } = 8;
     /// <summary>Pretraining sequence length.</summary>
@@ -54,28 +54,28 @@ public sealed record RecipeOptions
 
     // ---- 5. sft
     /// <summary>SFT optimizer steps.</summary>
-    public int SftSteps { get; init; } = 150;
+    public int SftSteps { get; init; } = 100;
     /// <summary>SFT sequences per step (one assistant turn each, with the context the agent would show the model).</summary>
-    public int SftBatch { get; init; } = 8;
+    public int SftBatch { get; init; } = 6;
     /// <summary>SFT peak learning rate.</summary>
     public double SftLearningRate { get; init; } = 2e-3;
 
     // ---- 6. eval
     /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
-    public int EvalTestTasks { get; init; } = 10;
+    public int EvalTestTasks { get; init; } = 8;
     /// <summary>Train tasks rolled out as well (to see memorisation vs. generalisation).</summary>
-    public int EvalTrainTasks { get; init; } = 4;
+    public int EvalTrainTasks { get; init; } = 2;
     /// <summary>Model calls per eval episode.</summary>
-    public int EvalMaxTurns { get; init; } = 8;
+    public int EvalMaxTurns { get; init; } = 6;
     /// <summary>Tokens the model may write per turn.</summary>
-    public int EvalMaxNewTokens { get; init; } = 160;
+    public int EvalMaxNewTokens { get; init; } = 128;
     /// <summary>Sampling temperature of the eval rollouts (0: greedy, deterministic).</summary>
     public double EvalTemperature { get; init; } = 0;
 
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>A few minutes on a 2-core laptop: 300-page world, ~40 tasks, Tiny model (512-token window).</summary>
+    /// <summary>A few minutes on a 2-core laptop: 300-page world, ~40 tasks, Tiny model (384-token window).</summary>
     public static RecipeOptions Tiny => new();
 
     /// <summary>Tens of minutes: 2,000-page world, 150 tasks, Small model (1024-token window), longer training.</summary>

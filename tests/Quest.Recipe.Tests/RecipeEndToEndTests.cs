@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Quest.Agent.Rollout;
+using Quest.Models.Checkpoints;
+using Quest.Recipe;
+using Xunit;
+
+namespace Quest.Recipe.Tests;
+
+public class RecipeEndToEndTests
+{
+    /// <summary>The tiny recipe, cut further so the slow test stays a few minutes.</summary>
+    private static RecipeOptions Small(string dir) => RecipeOptions.Tiny with
+    {
+        OutDir = dir, WorldPages = 200, Tasks = 20, PretrainSteps = 24, SftSteps = 24, ToolOutputDocs = 40,
+        EvalTestTasks = 4, EvalTrainTasks = 2, EvalMaxTurns = 4, EvalMaxNewTokens = 96,
+    };
+
+    [Fact, Trait("Category", "Slow")]
+    public async Task The_whole_tiny_recipe_survives_two_cancellations_and_resumes_to_a_summary_without_duplicates()
+    {
+        using var tmp = new TempDir();
+        var o = Small(tmp.Path);
+        var p = new RecipePaths(tmp.Path);
+        var outer = TestContext.Current.CancellationToken;
+
+        // 1. cancel in the middle of pretraining (after step 10)
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(outer))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            {
+                await foreach (var e in Recipe.RunAsync(o, cts.Token))
+                    if (e.Stage == "pretrain" && e.Message.StartsWith("pretrain step 10/", StringComparison.Ordinal)) cts.Cancel();
+            });
+        }
+        Assert.Equal(["world", "synth", "teacher"], Recipe.Completed(tmp.Path).Select(s => s.Stage));
+        Assert.True(Checkpoint.Exists(p.Pretrain), "the interrupted stage keeps its checkpoint");
+        var teacherLines = File.ReadAllLines(p.TeacherTrajectories).Length;
+
+        // 2. resume; cancel during eval after two episodes
+        var resumed = new List<RecipeEvent>();
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(outer))
+        {
+            int episodes = 0;
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            {
+                await foreach (var e in Recipe.RunAsync(o, cts.Token))
+                {
+                    resumed.Add(e);
+                    if (e.Stage == "eval" && e.Kind == RecipeEventKind.Progress && e.Message.Contains("episode") && ++episodes == 2) cts.Cancel();
+                }
+            });
+        }
+        Assert.Equal(3, resumed.Count(e => e.Kind == RecipeEventKind.Skipped));
+        var firstStep = resumed.First(e => e.Stage == "pretrain" && e.Message.StartsWith("pretrain step", StringComparison.Ordinal));
+        int resumedAt = int.Parse(firstStep.Message["pretrain step".Length..].Split('/')[0].Trim());
+        Assert.True(resumedAt > 10, $"pretraining resumed from its checkpoint, not from scratch: {firstStep.Message}");
+        Assert.Contains("sft", Recipe.Completed(tmp.Path).Select(s => s.Stage));
+        Assert.DoesNotContain("eval", Recipe.Completed(tmp.Path).Select(s => s.Stage));
+
+        // 3. resume to the end
+        var final = new List<RecipeEvent>();
+        await foreach (var e in Recipe.RunAsync(o, outer)) final.Add(e);
+        Assert.Equal(5, final.Count(e => e.Kind == RecipeEventKind.Skipped));
+        Assert.Contains(final, e => e.Stage == "eval" && e.Kind == RecipeEventKind.Finished);
+
+        var summary = RecipeSummary.Read(tmp.Path);
+        Assert.Equal(Recipe.StageNames, summary.Stages.Select(s => s.Stage));
+        var evalTasks = RecipeEval.Tasks(o, p);
+        foreach (var (name, _) in RecipeEval.Models(p))
+        {
+            var trajs = RolloutRunner.ReadTrajectories(Path.Combine(p.Eval, name, RolloutRunner.TrajectoriesFile));
+            Assert.Equal(evalTasks.Count, trajs.Count);                                      // every task once
+            Assert.Equal(trajs.Count, trajs.Select(t => (t.TaskId, t.Sample)).Distinct().Count());   // no duplicates
+            Assert.All(trajs, t => Assert.InRange(t.Reward!.Value, 0.0, 1.0));
+            var all = summary.Eval.Single(r => r.Model == name && r.Group == "all test");
+            Assert.Equal(evalTasks.Count(t => t.Split == "test"), all.N);
+            Assert.InRange(all.MeanReward, 0.0, 1.0);
+            Assert.InRange(all.ProtocolValidPct, 0.0, 100.0);
+        }
+        // outputs not duplicated by the resumes
+        Assert.Equal(teacherLines, File.ReadAllLines(p.TeacherTrajectories).Length);
+        var steps = File.ReadAllLines(Path.Combine(p.Pretrain, Checkpoint.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
+        Assert.Equal(Enumerable.Range(1, o.PretrainSteps), steps);
+    }
+}
