@@ -56,6 +56,9 @@ public class TrainingTests
         Assert.Equal(0.55, o.LearningRateAt(55), 6);                                   // cosine midpoint
         Assert.Equal(0.55, (o with { Schedule = LrSchedule.Linear }).LearningRateAt(55), 6);
         Assert.True(o.LearningRateAt(30) > (o with { Schedule = LrSchedule.Linear }).LearningRateAt(30));
+        var shortRun = new TrainingOptions { Steps = 5, WarmupSteps = 20, LearningRate = 1.0 };   // warm-up longer than the run
+        Assert.Equal(1.0, shortRun.LearningRateAt(1), 6);
+        Assert.True(shortRun.LearningRateAt(5) < 1.0);
     }
 
     [Fact]
@@ -75,11 +78,16 @@ public class TrainingTests
         var tok = Fixtures.Tokenizer;
         var dir = Path.Combine(Fixtures.TempDir(), "stage");
         using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 3);
-        var opts = Quick(4, dir) with { CheckpointEvery = 2 };
-        // run 2 of 4 steps, then stop (cancel) — then resume in a new trainer from the checkpoint
-        var first = new Trainer(m, tok, new PackedTokenStream(Fixtures.Corpus, tok), opts with { Steps = 2 }, "pretrain");
-        await first.RunToEndAsync(ct: TestContext.Current.CancellationToken);
+        var opts = Quick(4, dir) with { CheckpointEvery = 0 };
+        // run 2 of 4 steps, then cancel: the trainer writes a checkpoint before stopping — then resume in a new trainer
+        var first = new Trainer(m, tok, new PackedTokenStream(Fixtures.Corpus, tok), opts, "pretrain");
+        using var cts = new CancellationTokenSource();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var r in first.RunAsync(cts.Token)) if (r.Step == 2) cts.Cancel();
+        });
         Assert.True(Checkpoint.Exists(dir));
+        Assert.Contains("\"step\": 2", File.ReadAllText(Path.Combine(dir, Checkpoint.TrainerStateFile)));
         using (var m2 = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 99))
         {
             var resumed = new Trainer(m2, tok, new PackedTokenStream(Fixtures.Corpus, tok), opts, "pretrain");

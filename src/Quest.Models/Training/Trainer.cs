@@ -68,11 +68,13 @@ public sealed record TrainingOptions
     public string Device { get; init; } = "auto";
 
     /// <summary>Learning rate at 1-based <paramref name="step"/>.</summary>
+    /// <remarks>A warm-up as long as the whole run is shortened to a tenth of it (the peak is always reached).</remarks>
     public double LearningRateAt(int step)
     {
-        if (WarmupSteps > 0 && step <= WarmupSteps) return LearningRate * step / WarmupSteps;
-        if (Schedule == LrSchedule.Constant || Steps <= WarmupSteps) return LearningRate;
-        double progress = Math.Clamp((double)(step - WarmupSteps) / (Steps - WarmupSteps), 0, 1);
+        int warmup = WarmupSteps >= Steps ? Math.Max(1, Steps / 10) : WarmupSteps;
+        if (warmup > 0 && step <= warmup) return LearningRate * step / warmup;
+        if (Schedule == LrSchedule.Constant || Steps <= warmup) return LearningRate;
+        double progress = Math.Clamp((double)(step - warmup) / (Steps - warmup), 0, 1);
         double min = LearningRate * MinLrRatio;
         return Schedule == LrSchedule.Linear
             ? LearningRate - (LearningRate - min) * progress
