@@ -66,11 +66,28 @@ public static class TorchRuntime
                 provided ??= SystemGlibcxxVersions();
                 if (ElfVersionPatcher.WeakenMissing(lib, "libstdc++.so.6", provided)) _patched.Add(lib);
             }
+            PreloadNatives(Path.GetDirectoryName(typeof(TorchRuntime).Assembly.Location));
         }
         // QUEST_TORCH_THREADS=N pins libtorch's intra-op threads (on an oversubscribed shared machine, 1 thread is
         // often several times faster than spin-waiting for a second one).
         if (int.TryParse(Environment.GetEnvironmentVariable("QUEST_TORCH_THREADS"), out var threads) && threads > 0)
             torch.set_num_threads(threads);
+    }
+
+    /// <summary>
+    /// A host that does not know this assembly's native assets (the Jupyter .NET kernel loading
+    /// <c>artifacts/lib/Quest.Models.dll</c> with <c>#r</c>) cannot resolve libtorch by name; loading the two libraries by
+    /// full path first makes TorchSharp's own look-up find them already in the process.
+    /// </summary>
+    private static void PreloadNatives(string? assemblyDir)
+    {
+        if (string.IsNullOrEmpty(assemblyDir)) return;
+        var native = Path.Combine(assemblyDir, "runtimes", "linux-x64", "native");
+        foreach (var name in new[] { "libtorch_cpu.so", "libLibTorchSharp.so" })
+        {
+            var path = Path.Combine(native, name);
+            if (File.Exists(path)) System.Runtime.InteropServices.NativeLibrary.TryLoad(path, out _);
+        }
     }
 
     /// <summary>
