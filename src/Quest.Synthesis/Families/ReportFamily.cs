@@ -28,8 +28,9 @@ public sealed class ReportFamily : ITaskFamily
             var hub = ctx.PickEntity(e => g.In(e.Id).Count + g.Out(e.Id).Count >= size);
             if (hub is null) break;
             // Neighbours grouped by (direction, relation); each cluster member must be mentioned on the hub's page.
-            var groups = g.Out(hub.Id).Select(e => (Key: "out:" + e.Relation, Id: e.To))
-                .Concat(g.In(hub.Id).Select(e => (Key: "in:" + e.Relation, Id: e.From)))
+            // Topics: (direction, relation, neighbour type), so a link graph with one relation still has several topics.
+            var groups = g.Out(hub.Id).Select(e => (Key: $"out:{e.Relation}:{g[e.To].Type}", Id: e.To))
+                .Concat(g.In(hub.Id).Select(e => (Key: $"in:{e.Relation}:{g[e.From].Type}", Id: e.From)))
                 .Where(x => x.Id != hub.Id && g.EvidenceSentence(hub.Id, g[x.Id].Name) is not null
                             && !hub.Name.Contains(g[x.Id].Name, StringComparison.OrdinalIgnoreCase))
                 .GroupBy(x => x.Key).OrderBy(_ => rng.Next()).Take(kinds).ToList();
@@ -40,7 +41,7 @@ public sealed class ReportFamily : ITaskFamily
             cluster = cluster.DistinctBy(x => x.Id).Take(size).ToList();
             if (cluster.Count < size) continue;
 
-            var topics = groups.Select(grp => Topic(g, hub, grp.Key)).ToList();
+            var topics = groups.Select(grp => Topic(g, grp.Key, grp.Select(x => x.Id))).ToList();
             var question = $"Write a short research report on {hub.Name} ({KnowledgeGraph.Article(hub.Noun)} {hub.Noun}), covering {FamilyKit.JoinAnd(topics)}. "
                 + $"Use markdown sections, at least {MinWords} words, and cite the pages you use inline as [source](url).";
 
@@ -102,13 +103,15 @@ public sealed class ReportFamily : ITaskFamily
         throw new NoCandidateException("no-report-cluster");
     }
 
-    private static string Topic(KnowledgeGraph g, KgEntity hub, string key)
+    private static string Topic(KnowledgeGraph g, string key, IEnumerable<int> members)
     {
-        var rel = key[(key.IndexOf(':') + 1)..];
-        if (key.StartsWith("out:")) return $"what it {g.RelationPhrase(rel)}";
-        var src = g.In(hub.Id, rel).Select(e => g[e.From].Noun).FirstOrDefault() ?? "entity";
-        var plural = FactText.PluralVerb(g.RelationPhrase(rel));
-        return $"the {FactText.Plural(src)} that {plural} it";
+        var parts = key.Split(':', 3);
+        var rel = parts[1];
+        var nouns = members.Select(i => g[i].Noun).Distinct().ToList();
+        var noun = nouns.Count == 1 ? nouns[0] : parts[2];
+        return parts[0] == "out"
+            ? $"the {FactText.Plural(noun)} it {g.RelationPhrase(rel)}"
+            : $"the {FactText.Plural(noun)} that {FactText.PluralVerb(g.RelationPhrase(rel))} it";
     }
 
     private static string Render(KnowledgeGraph g, KgEntity hub, IReadOnlyList<string> keys, IReadOnlyList<(string Key, int Id)> cluster, bool withSections, bool withCitations)
@@ -121,7 +124,7 @@ public sealed class ReportFamily : ITaskFamily
         {
             var members = cluster.Where(c => c.Key == key).ToList();
             if (members.Count == 0) continue;
-            if (withSections) sb.Append($"## {FamilyKit.Cap(Topic(g, hub, key))}\n\n");
+            if (withSections) sb.Append($"## {FamilyKit.Cap(Topic(g, key, members.Select(m => m.Id)))}\n\n");
             var said = new HashSet<string>();
             foreach (var (_, id) in members)
             {
