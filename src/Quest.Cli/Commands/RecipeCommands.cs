@@ -40,6 +40,12 @@ public static class RecipeCommands
             }
             catch (QuestInputException e) { err.WriteLine($"error: {e.Message}"); return 2; }
             var only = pr.GetValue(stages) is { Length: > 0 } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+            // Ctrl-C: System.CommandLine gives the action a short grace period and then lets the process exit, which would
+            // tear libtorch down under a training step in flight (a crash, and the steps since the last checkpoint lost).
+            // Holding process exit until the recipe has stopped lets the trainer finish its step and write its checkpoint.
+            using var stopped = new ManualResetEventSlim(false);
+            EventHandler hold = (_, _) => stopped.Wait(TimeSpan.FromMinutes(2));
+            AppDomain.CurrentDomain.ProcessExit += hold;
             try
             {
                 await foreach (var e in Recipe.Recipe.RunAsync(options, only, ct)) { outW.WriteLine(e.ToString()); outW.Flush(); }
@@ -53,6 +59,11 @@ public static class RecipeCommands
             {
                 err.WriteLine($"error: {e.Message}");
                 return e is QuestInputException ? 2 : 1;
+            }
+            finally
+            {
+                stopped.Set();
+                AppDomain.CurrentDomain.ProcessExit -= hold;
             }
             if (only is null || only.Contains("eval"))
             {
