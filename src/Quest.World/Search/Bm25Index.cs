@@ -71,6 +71,7 @@ public sealed class Bm25Index : ISearchProvider, IDisposable
     private readonly int[] _docToPage;
     private readonly Analyzer _analyzer;
     private readonly Lazy<Dictionary<string, int[]>> _titles;
+    private readonly string[]?[] _titleTerms;
 
     private Bm25Index(PageCorpus corpus, LDirectory dir, Bm25Options options, bool built)
     {
@@ -84,12 +85,14 @@ public sealed class Bm25Index : ISearchProvider, IDisposable
             var ords = leaf.AtomicReader.GetNumericDocValues(FOrd);
             for (int d = 0; d < leaf.AtomicReader.MaxDoc; d++) _docToPage[leaf.DocBase + d] = (int)ords.Get(d);
         }
+        _titleTerms = new string[corpus.Count][];
         _titles = new Lazy<Dictionary<string, int[]>>(() =>
         {
             var map = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (int i = 0; i < Corpus.Count; i++)
             {
-                var key = string.Join(' ', Terms(Corpus[i].Title));
+                var terms = _titleTerms[i] ??= [.. Terms(Corpus[i].Title)];
+                var key = string.Join(' ', terms);
                 if (key.Length == 0) continue;
                 if (!map.TryGetValue(key, out var l)) map[key] = l = [];
                 l.Add(i);
@@ -230,7 +233,7 @@ public sealed class Bm25Index : ISearchProvider, IDisposable
             var sd = top.ScoreDocs[i];
             int page = _docToPage[sd.Doc];
             double score = sd.Score;
-            if (Options.TitleBonus > 0) score *= 1 + Options.TitleBonus * TitleCoverage(Corpus[page].Title, terms);
+            if (Options.TitleBonus > 0) score *= 1 + Options.TitleBonus * TitleCoverage(page, terms);
             ranked[i] = (page, score);
         }
         // A query that is exactly a page title (after analysis) puts that page first: "Lisp" → the Lisp page,
@@ -259,19 +262,13 @@ public sealed class Bm25Index : ISearchProvider, IDisposable
     }
 
     // How well the query names this title (0..1): title terms found in the query, weighted by query terms in the title.
-    private double TitleCoverage(string title, IReadOnlyList<string> queryTerms)
+    // Analysed title terms are cached per page (the same candidates come back query after query).
+    private double TitleCoverage(int page, IReadOnlyList<string> queryTerms)
     {
-        using var ts = _analyzer.GetTokenStream(FBody, title);
-        var attr = ts.AddAttribute<ICharTermAttribute>();
-        ts.Reset();
-        int n = 0, hit = 0;
-        while (ts.IncrementToken())
-        {
-            n++;
-            var t = attr.ToString();
+        var titleTerms = _titleTerms[page] ??= [.. Terms(Corpus[page].Title)];
+        int n = titleTerms.Length, hit = 0;
+        foreach (var t in titleTerms)
             for (int i = 0; i < queryTerms.Count; i++) if (queryTerms[i] == t) { hit++; break; }
-        }
-        ts.End();
         if (n == 0 || queryTerms.Count == 0) return 0;
         // Title fully named by the query matters most; a query that is all title (nothing else) a little more.
         return (double)hit / n * (0.5 + 0.5 * hit / queryTerms.Count);
