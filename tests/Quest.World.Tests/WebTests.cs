@@ -52,7 +52,9 @@ internal sealed class LoopbackServer : IDisposable
 
 public class WebTests
 {
-    private static readonly WebOptions Fast = new() { Attempts = 3, Backoff = TimeSpan.FromMilliseconds(10), Timeout = TimeSpan.FromSeconds(1) };
+    // Generous per-request timeout: a loaded CI machine can take over a second to answer the first loopback request,
+    // and a timeout here would turn into a retry that the request-count assertions would see. Timeout tests set their own.
+    private static readonly WebOptions Fast = new() { Attempts = 3, Backoff = TimeSpan.FromMilliseconds(10), Timeout = TimeSpan.FromSeconds(15) };
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private const string SerperJson = """
