@@ -19,6 +19,9 @@ public sealed record SynthesisOptions
     /// <summary>Restrict the complexity classes (null: all nine, sampled evenly).</summary>
     public IReadOnlyList<Complexity>? Classes { get; init; }
 
+    /// <summary>Tasks from earlier runs: their questions count as duplicates (the verifier's memory is reset per run).</summary>
+    public IReadOnlyList<SynthTask>? ExistingTasks { get; init; }
+
     /// <summary>A tiny run for tests and notebooks.</summary>
     public static SynthesisOptions Tiny => new() { Count = 10 };
 }
@@ -92,6 +95,8 @@ public sealed class Synthesizer
     public async Task<SynthesisResult> RunAsync(SynthesisOptions options, IProgress<SynthesisProgress>? progress = null, CancellationToken ct = default)
     {
         var classes = options.Classes ?? Complexity.All;
+        Verifier.ResetDuplicates();
+        if (options.ExistingTasks is not null) Verifier.AddKnownQuestions(options.ExistingTasks.Select(t => t.Question));
         var tasks = new List<SynthTask>();
         var rejected = new Dictionary<string, int>();
         var byFamily = new Dictionary<(string, string), int>();

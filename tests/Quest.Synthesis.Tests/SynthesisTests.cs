@@ -49,6 +49,14 @@ public class SynthesisTests(WorldFixture fx) : IClassFixture<WorldFixture>
         Assert.Equal(a.Tasks.Select(t => t.Id), b.Tasks.Select(t => t.Id));
         Assert.Equal(a.Tasks.Select(TaskFile.ToJsonLine), b.Tasks.Select(TaskFile.ToJsonLine));
         var fams = a.Tasks.GroupBy(t => t.Family).ToDictionary(g => g.Key, g => g.Count());
+        // The same synthesizer run again gives the same tasks; with the first run's tasks as existing ones, none repeats.
+        var s = new Synthesizer(fx.Graph);
+        var c = await s.RunAsync(new SynthesisOptions { Count = 10, Seed = 7 }, ct: TestContext.Current.CancellationToken);
+        var d = await s.RunAsync(new SynthesisOptions { Count = 10, Seed = 7 }, ct: TestContext.Current.CancellationToken);
+        Assert.Equal(c.Tasks.Select(t => t.Id), d.Tasks.Select(t => t.Id));
+        var e = await s.RunAsync(new SynthesisOptions { Count = 10, Seed = 7, ExistingTasks = c.Tasks }, ct: TestContext.Current.CancellationToken);
+        Assert.Empty(e.Tasks.Select(t => t.Id).Intersect(c.Tasks.Select(t => t.Id)));
+        Assert.True(e.Rejected.GetValueOrDefault("duplicate") > 0);
         Assert.True(fams.Count >= 4, string.Join(",", fams));
         Assert.Equal(a.Tasks.Count, a.Tasks.Select(t => t.Id).Distinct().Count());
     }

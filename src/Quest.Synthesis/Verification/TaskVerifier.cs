@@ -42,6 +42,12 @@ public sealed partial class TaskVerifier(TaskScorer scorer)
     /// <summary>The scorer.</summary>
     public TaskScorer Scorer { get; } = scorer;
 
+    /// <summary>Forgets the accepted questions (the duplicate check's memory); each synthesis run starts with this.</summary>
+    public void ResetDuplicates() => _questions.Clear();
+
+    /// <summary>Marks questions as taken (e.g. the tasks of an existing file, so a new run does not repeat them).</summary>
+    public void AddKnownQuestions(IEnumerable<string> questions) { foreach (var q in questions) _questions.Add(Normalize(q)); }
+
     /// <summary>The reward function used for reference and negatives (rubric + citation part where the task needs it).</summary>
     public RewardFunction Reward { get; init; } = scorer.Reward();
 
