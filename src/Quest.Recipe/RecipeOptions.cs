@@ -12,7 +12,7 @@ public sealed record RecipeOptions
     /// <summary>Preset name (recorded in <c>recipe.json</c>; a resumed run must use the same one).</summary>
     public string Preset { get; init; } = "tiny";
     /// <summary>Run directory: every stage's output, the stage markers and <c>summary.json</c> land here.</summary>
-    public string OutDir { get; init; } = QuestPaths.ArtifactDir("recipe", "tiny");
+    public string OutDir { get; init; } = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny");
     /// <summary>Master seed: world, synthesis split, model init and data order derive from it.</summary>
     public int Seed { get; init; } = 1;
 
@@ -81,7 +81,7 @@ public sealed record RecipeOptions
     /// <summary>Tens of minutes: 2,000-page world, 150 tasks, Small model (1024-token window), longer training.</summary>
     public static RecipeOptions Small => new()
     {
-        Preset = "small", OutDir = QuestPaths.ArtifactDir("recipe", "small"), WorldPages = 2_000, Tasks = 150, TestFraction = 0.2,
+        Preset = "small", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "small"), WorldPages = 2_000, Tasks = 150, TestFraction = 0.2,
         VocabSize = 4096, Model = "small", ContextTokens = 1024, ToolOutputDocs = 600,
         PretrainSteps = 600, PretrainBatch = 8, PretrainSeqLen = 512, PretrainLearningRate = 2e-3,
         SftSteps = 600, SftBatch = 8, SftLearningRate = 1e-3,
