@@ -108,4 +108,22 @@ public class ChatClientStreamingTests
             if (stops.Length == 0) Assert.True(pieces.Count > 1, "expected several streamed pieces");
         }
     }
+
+    [Fact]
+    public async Task ALongConversationKeepsRoomForTheReply()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize) with { DModel = 64, Ffn = 128, MaxSeqLen = 64 }, seed: 9);
+        var client = new LocalChatClient(m, tok);
+        var history = new List<ChatMessage> { new(ChatRole.System, "You are a research agent.") };
+        for (int i = 0; i < 20; i++) history.Add(new ChatMessage(ChatRole.User, $"Message number {i} about the Alder Gazette and its founders."));
+        Assert.True(client.PromptIds(history).Length > 64);
+        var opts = new ChatOptions { Temperature = 1, MaxOutputTokens = 16, Seed = 1, StopSequences = [] };
+        var reply = await client.GetResponseAsync(history, opts, TestContext.Current.CancellationToken);
+        var prompt = (int[])reply.AdditionalProperties!["prompt_token_ids"]!;
+        var generated = (int[])reply.AdditionalProperties!["token_ids"]!;
+        Assert.Equal(64 - 16, prompt.Length);                          // oldest tokens dropped, room left for 16 new ones
+        Assert.Equal(client.PromptIds(history)[^prompt.Length..], prompt); // the most recent context is what was kept
+        Assert.True(generated.Length > 1 || reply.FinishReason == ChatFinishReason.Stop, $"only {generated.Length} token(s) generated");
+    }
 }

@@ -57,13 +57,25 @@ public sealed class LocalChatClient : IChatClient
     public int[] PromptIds(IEnumerable<ChatMessage> messages) =>
         _template.Encode(messages.Select(m => new ChatMessageText(m.Role.Value, m.Text ?? "")), addGenerationPrompt: true).Ids;
 
+    /// <summary>
+    /// Fits a prompt into the model's window while leaving room for the reply: when prompt + max new tokens exceed
+    /// max_seq_len, the oldest prompt tokens are dropped (the most recent context is kept). The reply keeps at most
+    /// half the window, so a long conversation never squeezes generation down to a single token.
+    /// </summary>
+    public int[] FitPrompt(int[] prompt, GenerationOptions gen)
+    {
+        int window = Generator.Model.Config.MaxSeqLen;
+        int reply = Math.Clamp(gen.MaxNewTokens, 1, Math.Max(1, window / 2));
+        int room = window - reply;
+        return prompt.Length > room ? prompt[^room..] : prompt;
+    }
+
     /// <inheritdoc/>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var prompt = PromptIds(messages);
         var gen = ToGenerationOptions(options);
-        int room = Generator.Model.Config.MaxSeqLen - 1;
-        if (prompt.Length > room) prompt = prompt[^room..];   // keep the most recent context
+        prompt = FitPrompt(prompt, gen);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         GeneratedSequence seq;
         try { seq = await Task.Run(() => Generator.Generate([prompt], gen, cancellationToken)[0], cancellationToken).ConfigureAwait(false); }
@@ -94,8 +106,7 @@ public sealed class LocalChatClient : IChatClient
     {
         var prompt = PromptIds(messages);
         var gen = ToGenerationOptions(options);
-        int room = Generator.Model.Config.MaxSeqLen - 1;
-        if (prompt.Length > room) prompt = prompt[^room..];
+        prompt = FitPrompt(prompt, gen);
         var channel = System.Threading.Channels.Channel.CreateUnbounded<string>();
         var tokens = new List<int>();
         var stopIds = new HashSet<int>(gen.StopTokenIds ?? new[] { Generator.Tokenizer.ImEndId, Generator.Tokenizer.EndOfTextId });
