@@ -103,23 +103,7 @@ public sealed class AgentViewSftData : ITrainingData
             yield return Pad(_eval.Skip(i * batchSize).Take(batchSize).ToList(), seqLen, device);
     }
 
-    private (Tensor, Tensor) Pad(List<ChatEncoding> batch, int seqLen, Device device)
-    {
-        int len = Math.Min(seqLen, batch.Max(e => e.Ids.Length) - 1);
-        var x = new long[batch.Count * len];
-        var y = new long[batch.Count * len];
-        for (int b = 0; b < batch.Count; b++)
-        {
-            var e = batch[b];
-            for (int t = 0; t < len; t++)
-            {
-                bool has = t + 1 < e.Ids.Length;
-                x[b * len + t] = t < e.Ids.Length ? e.Ids[t] : _pad;
-                y[b * len + t] = has && e.AssistantMask[t + 1] ? e.Ids[t + 1] : -100;
-            }
-        }
-        return (tensor(x, [batch.Count, len], device: device), tensor(y, [batch.Count, len], device: device));
-    }
+    private (Tensor, Tensor) Pad(List<ChatEncoding> batch, int seqLen, Device device) => ChatSftData.PadBatch(batch, seqLen, _pad, device);
 }
 
 /// <summary>

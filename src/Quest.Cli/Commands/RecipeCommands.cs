@@ -77,13 +77,7 @@ public static class RecipeCommands
 
     private static void WriteReport(TextWriter w, RecipeSummary s)
     {
-        bool real = ReferenceEquals(w, Console.Out);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(w), Ansi = real ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = real ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        });
-        if (!real) console.Profile.Width = 160;
+        var console = CliConsole.For(w, 160);
         var stages = new Table().Title("stages").AddColumn("stage").AddColumn(new TableColumn("seconds").RightAligned()).AddColumn("metrics");
         foreach (var r in s.Stages)
             stages.AddRow(r.Stage, r.Seconds.ToString("0.0", CultureInfo.InvariantCulture),

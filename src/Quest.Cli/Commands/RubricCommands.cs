@@ -247,18 +247,7 @@ public static class RubricCommands
         return s.Length <= max ? s : s[..(max - 1)] + "…";
     }
 
-    private static IAnsiConsole ConsoleFor(TextWriter writer)
-    {
-        bool real = ReferenceEquals(writer, Console.Out);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = real ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = real ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        });
-        if (!real) console.Profile.Width = 160;
-        return console;
-    }
+    private static IAnsiConsole ConsoleFor(TextWriter writer) => CliConsole.For(writer, 160);
 
     private static int Guard(ParseResult pr, Func<int> body)
     {

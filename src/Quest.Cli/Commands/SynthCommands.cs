@@ -182,18 +182,7 @@ public static class SynthCommands
         return c;
     }
 
-    private static IAnsiConsole ConsoleFor(TextWriter writer)
-    {
-        bool real = ReferenceEquals(writer, Console.Out);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = real ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = real ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-        });
-        if (!real) console.Profile.Width = 200;
-        return console;
-    }
+    private static IAnsiConsole ConsoleFor(TextWriter writer) => CliConsole.For(writer, 200);
 
     private static async Task<int> GuardAsync(ParseResult pr, Func<Task<int>> body)
     {

@@ -115,7 +115,13 @@ public sealed class ChatSftData : ITrainingData
             yield return Pad(_eval.Skip(i * batchSize).Take(batchSize).ToList(), seqLen, device);
     }
 
-    private (Tensor, Tensor) Pad(List<ChatEncoding> batch, int seqLen, Device device)
+    private (Tensor, Tensor) Pad(List<ChatEncoding> batch, int seqLen, Device device) => PadBatch(batch, seqLen, _pad, device);
+
+    /// <summary>
+    /// Right-pads encoded chats to the longest in the batch (cut to <paramref name="seqLen"/>) and builds next-token
+    /// targets that are -100 (ignored by the loss) wherever the next token is not an assistant token.
+    /// </summary>
+    public static (Tensor Input, Tensor Target) PadBatch(IReadOnlyList<ChatEncoding> batch, int seqLen, int padId, Device device)
     {
         int len = Math.Min(seqLen, batch.Max(e => e.Ids.Length) - 1);
         var x = new long[batch.Count * len];
@@ -126,7 +132,7 @@ public sealed class ChatSftData : ITrainingData
             for (int t = 0; t < len; t++)
             {
                 bool has = t + 1 < e.Ids.Length;
-                x[b * len + t] = t < e.Ids.Length ? e.Ids[t] : _pad;
+                x[b * len + t] = t < e.Ids.Length ? e.Ids[t] : padId;
                 y[b * len + t] = has && e.AssistantMask[t + 1] ? e.Ids[t + 1] : -100;
             }
         }
