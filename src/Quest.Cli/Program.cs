@@ -19,4 +19,6 @@ foreach (var command in new[]
 {
     root.Subcommands.Add(command);
 }
-return await root.Parse(args).InvokeAsync();
+// Ctrl-C / SIGTERM cancel the command's token; a training step or an episode in flight then gets time to finish and
+// write its checkpoint or trajectory line before the process ends (System.CommandLine's default grace is 2 s).
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });
