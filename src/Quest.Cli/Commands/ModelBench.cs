@@ -48,21 +48,8 @@ public static class ModelBench
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps.", DefaultValueFactory = _ => 5 };
         foreach (var o in new Option[] { batch, seq, steps, warmup }) cmd.Options.Add(o);
-        cmd.SetAction((ParseResult pr) =>
-        {
-            try
-            {
-                var cfg = Config(pr, shape);
-                var json = ModelBenchmarks.Train(cfg, pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)));
-                pr.InvocationConfiguration.Output.WriteLine(json.ToJsonString());
-                return 0;
-            }
-            catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
-            {
-                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
-        });
+        cmd.SetAction((ParseResult pr) => PrintJson(pr, () =>
+            ModelBenchmarks.Train(Config(pr, shape), pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)))));
         return cmd;
     }
 
@@ -74,24 +61,26 @@ public static class ModelBench
         var batches = new Option<string>("--batches") { Description = "Comma-separated batch sizes.", DefaultValueFactory = _ => "1,8" };
         var newTokens = new Option<int>("--new-tokens") { Description = "Tokens generated per measurement.", DefaultValueFactory = _ => 32 };
         foreach (var o in new Option[] { contexts, batches, newTokens }) cmd.Options.Add(o);
-        cmd.SetAction((ParseResult pr) =>
-        {
-            try
-            {
-                int[] Ints(string s, string name) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(x => int.TryParse(x, out var v) && v > 0 ? v : throw new QuestInputException("command line", null, null, $"{name}: '{x}' is not a positive integer", "e.g. 128,512")).ToArray();
-                var cfg = Config(pr, shape);
-                var json = ModelBenchmarks.Generate(cfg, Ints(pr.GetValue(contexts)!, "--contexts"), Ints(pr.GetValue(batches)!, "--batches"), pr.GetValue(newTokens),
-                    TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)));
-                pr.InvocationConfiguration.Output.WriteLine(json.ToJsonString());
-                return 0;
-            }
-            catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
-            {
-                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
-        });
+        int[] Ints(string s, string name) => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(x => int.TryParse(x, out var v) && v > 0 ? v : throw new QuestInputException("command line", null, null, $"{name}: '{x}' is not a positive integer", "e.g. 128,512")).ToArray();
+        cmd.SetAction((ParseResult pr) => PrintJson(pr, () =>
+            ModelBenchmarks.Generate(Config(pr, shape), Ints(pr.GetValue(contexts)!, "--contexts"), Ints(pr.GetValue(batches)!, "--batches"), pr.GetValue(newTokens),
+                TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)))));
         return cmd;
+    }
+
+    /// <summary>Runs a benchmark and prints its one JSON line; bad options exit 2 with the message on stderr.</summary>
+    private static int PrintJson(ParseResult pr, Func<System.Text.Json.Nodes.JsonNode> bench)
+    {
+        try
+        {
+            pr.InvocationConfiguration.Output.WriteLine(bench().ToJsonString());
+            return 0;
+        }
+        catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
+        {
+            pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
+            return 2;
+        }
     }
 }
