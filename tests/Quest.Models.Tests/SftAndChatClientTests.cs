@@ -127,3 +127,60 @@ public class ChatClientStreamingTests
         Assert.True(generated.Length > 1 || reply.FinishReason == ChatFinishReason.Stop, $"only {generated.Length} token(s) generated");
     }
 }
+
+public class AgentViewTests
+{
+    private static readonly List<ChatMessageText> Episode =
+    [
+        new("system", "You are a research agent with a very long system prompt that a tiny window cannot hold."),
+        new("user", "Who founded the Alder Gazette?"),
+        new("assistant", "<tool_call>{\"name\":\"search\",\"arguments\":{\"query\":[\"Alder Gazette\"]}}</tool_call>"),
+        new("user", "<tool_response>\nMara Quill founded it in 1888. The mill burned in 1903.\n</tool_response>"),
+        new("assistant", "<answer>Mara Quill</answer>"),
+    ];
+
+    [Fact]
+    public void TheViewIsTheModelsSettingAndTravelsWithTheCheckpoint()
+    {
+        var tok = Fixtures.Tokenizer;
+        var dir = Path.Combine(Fixtures.TempDir(), "ckpt");
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize) with { View = AgentView.QuestionRecent }, seed: 1);
+        Quest.Models.Checkpoints.Checkpoint.Save(dir, m, tok);
+        var loaded = Quest.Models.Checkpoints.Checkpoint.Load(dir);
+        Assert.Equal(AgentView.QuestionRecent, loaded.Model.Config.View);
+        var client = new LocalChatClient(loaded.Model, loaded.Tokenizer);
+        Assert.Equal(AgentView.QuestionRecent, client.View.Kind);
+        // a question_recent prompt has no system prompt, starts with the question and ends with the open assistant header
+        var text = tok.Decode(client.PromptIds(Episode.Take(4).Select(x => new ChatMessage(new ChatRole(x.Role), x.Content))));
+        Assert.DoesNotContain("system prompt", text);
+        Assert.StartsWith("<|im_start|>user\nWho founded", text);
+        Assert.EndsWith("<|im_start|>assistant\n", text);
+        Assert.Throws<Quest.Core.QuestInputException>(() => (m.Config with { View = "sideways" }).Validate());
+    }
+
+    [Fact]
+    public void TrainingExamplesArePromptsTheModelIsGivenAsAnAgent()
+    {
+        var tok = Fixtures.Tokenizer;
+        foreach (var kind in AgentView.Kinds)
+        {
+            var view = new AgentView(tok, kind);
+            foreach (int seq in new[] { 40, 60, 400 })
+            {
+                var examples = view.TrainingExamples(Episode, seq).ToList();
+                Assert.All(examples, e => Assert.True(e.Ids.Length <= seq + 1));
+                // every assistant turn's tokens are targets exactly once, and each example's prompt is the view at that turn
+                var targets = examples.SelectMany(e => e.Ids.Where((_, i) => e.AssistantMask[i])).ToList();
+                if (kind == AgentView.Full && examples.Count == 1) { Assert.Contains("<answer>Mara Quill</answer>", tok.Decode(targets)); continue; }
+                Assert.Equal(2, examples.Count);
+                for (int k = 0; k < examples.Count; k++)
+                {
+                    var e = examples[k];
+                    int first = Array.IndexOf(e.AssistantMask, true);
+                    int turn = k == 0 ? 2 : 4;
+                    Assert.Equal(view.Prompt(Episode.Take(turn).ToList(), seq + 1 - (e.Ids.Length - first)), e.Ids[..first]);
+                }
+            }
+        }
+    }
+}

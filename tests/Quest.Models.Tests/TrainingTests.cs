@@ -66,10 +66,13 @@ public class TrainingTests
     {
         var tok = Fixtures.Tokenizer;
         var t = new List<ChatMessageText> { new("user", "Who?"), new("assistant", "<answer>Mara</answer>") };
-        var data = new ChatSftData([t], tok);
-        var (x, y) = data.Batch(1, 64, 1, 1, 0, CPU);
-        var ys = y.data<long>().ToArray().Where(v => v != -100).Select(v => (int)v);
-        Assert.Equal("<answer>Mara</answer><|im_end|>", tok.Decode(ys));
+        foreach (var kind in AgentView.Kinds)
+        {
+            var data = new ChatSftData([t], new AgentView(tok, kind), 64);
+            var (x, y) = data.Batch(1, 64, 1, 1, 0, CPU);
+            var ys = y.data<long>().ToArray().Where(v => v != -100).Select(v => (int)v);
+            Assert.Equal("<answer>Mara</answer><|im_end|>", tok.Decode(ys));
+        }
     }
 
     [Fact]

@@ -8,17 +8,18 @@ namespace Quest.Models.Generation;
 
 /// <summary>
 /// An <see cref="IChatClient"/> over a local <see cref="QuestTransformer"/>, so the agent runs on it unchanged.
-/// Messages are rendered with the Qwen chat template (<see cref="ChatTemplate"/>; the <c>tool</c> role becomes a user
-/// turn, as in QUEST) plus an open assistant header. Honours <see cref="ChatOptions"/> <c>Temperature</c>, <c>TopP</c>,
-/// <c>TopK</c>, <c>MaxOutputTokens</c>, <c>StopSequences</c> and <c>Seed</c>. The response's
-/// <c>AdditionalProperties</c> carry <c>token_ids</c>, <c>logprobs</c> and <c>prompt_token_ids</c> for RL.
-/// Calls are serialised (one generation at a time); use <see cref="TextGenerator"/> directly to batch many prompts.
+/// Prompts are built by the model's own <see cref="AgentView"/> (its <c>view</c> setting: the chat template over the
+/// whole history, or the question plus the most recent tokens), leaving room for the reply (at most half the window).
+/// Honours <see cref="ChatOptions"/> <c>Temperature</c>, <c>TopP</c>, <c>TopK</c>, <c>MaxOutputTokens</c>,
+/// <c>StopSequences</c> and <c>Seed</c>. Every response carries a <see cref="GeneratedTurn"/> (prompt ids, generated
+/// ids, their log-probs) as its <c>RawRepresentation</c>, so RL trains on exactly the ids the policy produced (token in,
+/// token out), and <c>AdditionalProperties</c> <c>token_ids</c>, <c>logprobs</c>, <c>prompt_token_ids</c>.
+/// Without a <see cref="Batcher"/> calls are serialised; with one, concurrent episodes are decoded together.
 /// Streaming sends text as it is sampled.
 /// </summary>
 public sealed class LocalChatClient : IChatClient
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly ChatTemplate _template;
 
     /// <summary>The generator used.</summary>
     public TextGenerator Generator { get; }
@@ -26,12 +27,16 @@ public sealed class LocalChatClient : IChatClient
     public GenerationOptions Defaults { get; init; } = new() { Temperature = 0.7, TopP = 0.95, MaxNewTokens = 512 };
     /// <summary>Name reported as the model id.</summary>
     public string ModelId { get; init; } = "quest-local";
+    /// <summary>When set, requests go through this batcher (concurrent callers are decoded together).</summary>
+    public GenerationBatcher? Batcher { get; init; }
+    /// <summary>How this model sees an episode (from its config).</summary>
+    public AgentView View { get; }
 
     /// <summary>Wraps a model and its tokenizer.</summary>
     public LocalChatClient(QuestTransformer model, QuestTokenizer tokenizer)
     {
         Generator = new TextGenerator(model, tokenizer);
-        _template = new ChatTemplate(tokenizer);
+        View = new AgentView(tokenizer, model.Config.View);
     }
 
     /// <summary>Loads a stage directory (see <see cref="Checkpoint"/>) and wraps it.</summary>
@@ -53,38 +58,40 @@ public sealed class LocalChatClient : IChatClient
         };
     }
 
-    /// <summary>The prompt ids for <paramref name="messages"/> (template + open assistant header).</summary>
-    public int[] PromptIds(IEnumerable<ChatMessage> messages) =>
-        _template.Encode(messages.Select(m => new ChatMessageText(m.Role.Value, m.Text ?? "")), addGenerationPrompt: true).Ids;
+    /// <summary>The prompt ids for <paramref name="messages"/> under the model's view, with no length limit.</summary>
+    public int[] PromptIds(IEnumerable<ChatMessage> messages) => View.Prompt(Texts(messages), int.MaxValue / 2);
 
     /// <summary>
-    /// Fits a prompt into the model's window while leaving room for the reply: when prompt + max new tokens exceed
-    /// max_seq_len, the oldest prompt tokens are dropped (the most recent context is kept). The reply keeps at most
-    /// half the window, so a long conversation never squeezes generation down to a single token.
+    /// The prompt for the next turn and the generation options that fit it: the reply keeps at most half the window
+    /// (so a long conversation never squeezes generation down to a single token) and the view fills the rest.
     /// </summary>
-    public int[] FitPrompt(int[] prompt, GenerationOptions gen)
+    public (int[] Prompt, GenerationOptions Options) Fit(IEnumerable<ChatMessage> messages, GenerationOptions gen)
     {
         int window = Generator.Model.Config.MaxSeqLen;
         int reply = Math.Clamp(gen.MaxNewTokens, 1, Math.Max(1, window / 2));
-        int room = window - reply;
-        return prompt.Length > room ? prompt[^room..] : prompt;
+        return (View.Prompt(Texts(messages), window - reply), gen with { MaxNewTokens = reply });
     }
+
+    private static List<ChatMessageText> Texts(IEnumerable<ChatMessage> messages) => messages.Select(m => new ChatMessageText(m.Role.Value, m.Text ?? "")).ToList();
 
     /// <inheritdoc/>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var prompt = PromptIds(messages);
-        var gen = ToGenerationOptions(options);
-        prompt = FitPrompt(prompt, gen);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var (prompt, gen) = Fit(messages, ToGenerationOptions(options));
         GeneratedSequence seq;
-        try { seq = await Task.Run(() => Generator.Generate([prompt], gen, cancellationToken)[0], cancellationToken).ConfigureAwait(false); }
-        finally { _gate.Release(); }
+        if (Batcher is not null) seq = await Batcher.GenerateAsync(prompt, gen, cancellationToken).ConfigureAwait(false);
+        else
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try { seq = await Task.Run(() => Generator.Generate([prompt], gen, cancellationToken)[0], cancellationToken).ConfigureAwait(false); }
+            finally { _gate.Release(); }
+        }
         var response = new ChatResponse(new ChatMessage(ChatRole.Assistant, seq.Text))
         {
             ModelId = options?.ModelId ?? ModelId,
             FinishReason = seq.Finish == FinishReason.Length ? ChatFinishReason.Length : ChatFinishReason.Stop,
             Usage = new UsageDetails { InputTokenCount = prompt.Length, OutputTokenCount = seq.TokenIds.Length, TotalTokenCount = prompt.Length + seq.TokenIds.Length },
+            RawRepresentation = new GeneratedTurn(prompt, seq.TokenIds, seq.Logprobs, seq.Finish),
             AdditionalProperties = new AdditionalPropertiesDictionary
             {
                 ["token_ids"] = seq.TokenIds,
@@ -104,9 +111,7 @@ public sealed class LocalChatClient : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var prompt = PromptIds(messages);
-        var gen = ToGenerationOptions(options);
-        prompt = FitPrompt(prompt, gen);
+        var (prompt, gen) = Fit(messages, ToGenerationOptions(options));
         var channel = System.Threading.Channels.Channel.CreateUnbounded<string>();
         var tokens = new List<int>();
         var stopIds = new HashSet<int>(gen.StopTokenIds ?? new[] { Generator.Tokenizer.ImEndId, Generator.Tokenizer.EndOfTextId });
@@ -166,3 +171,13 @@ public sealed class LocalChatClient : IChatClient
     /// <inheritdoc/>
     public void Dispose() => _gate.Dispose();
 }
+
+/// <summary>
+/// What a local policy produced for one turn, as token ids: the prompt it was conditioned on, every sampled token
+/// (a final stop token included) and each token's log-probability at sampling time. RL trains on exactly these ids.
+/// </summary>
+/// <param name="PromptIds">The prompt the model saw (its view of the episode).</param>
+/// <param name="TokenIds">The generated tokens.</param>
+/// <param name="Logprobs">log p(token | prefix) of each generated token under the sampling policy (temperature 1, unfiltered).</param>
+/// <param name="Finish">Why generation ended.</param>
+public sealed record GeneratedTurn(int[] PromptIds, int[] TokenIds, float[] Logprobs, FinishReason Finish);

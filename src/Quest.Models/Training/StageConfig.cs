@@ -33,6 +33,8 @@ public sealed record StageConfig
     public List<string> Data { get; init; } = [];
     /// <summary>A stage directory to start from (its model and tokenizer), e.g. the pretrain output for sft.</summary>
     public string? Init { get; init; }
+    /// <summary>The agent view of a fresh model (<c>full</c> or <c>question_recent</c>; null: the preset's). A model from <see cref="Init"/> keeps its own.</summary>
+    public string? View { get; init; }
     /// <summary>Model preset when not starting from <see cref="Init"/>.</summary>
     public string Model { get; init; } = "tiny";
     /// <summary>Full model config instead of a preset (vocab_size is taken from the tokenizer).</summary>
@@ -168,12 +170,15 @@ public sealed record StageConfig
                 log($"tokenizer trained on the data: {tok.VocabSize} tokens");
             }
             var cfg = (ModelConfig ?? Transformer.ModelConfig.FromPreset(Model, tok.VocabSize)) with { VocabSize = tok.VocabSize };
+            if (View is not null) cfg = cfg with { View = View };
             cfg = cfg with { MaxSeqLen = Math.Max(cfg.MaxSeqLen, Training.SeqLen) };
             model = new QuestTransformer(cfg, ModelSeed);
             log($"new model: {cfg}");
         }
         var opts = Training with { OutputDir = outDir };
-        ITrainingData data = Stage == "sft" ? new ChatSftData(transcripts!, tok, EvalEvery) : new PackedTokenStream(docs!, tok);
+        ITrainingData data = Stage == "sft"
+            ? new ChatSftData(transcripts!, new Generation.AgentView(tok, model.Config.View), opts.SeqLen, EvalEvery)
+            : new PackedTokenStream(docs!, tok);
         log($"{Stage}: {data.TrainTokens:N0} training tokens, device {TorchRuntime.ResolveDevice(Training.Device)}, output {outDir}");
         return new Trainer(model, tok, data, opts, Stage);
     }

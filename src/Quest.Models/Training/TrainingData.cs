@@ -1,3 +1,4 @@
+using Quest.Models.Generation;
 using Quest.Models.Tokenization;
 using static TorchSharp.torch;
 
@@ -74,28 +75,39 @@ public sealed class PackedTokenStream : ITrainingData
 }
 
 /// <summary>
-/// Supervised fine-tuning data: chat transcripts rendered with <see cref="ChatTemplate"/>; the loss is taken only
-/// where the next token is an assistant token. Sequences are right-padded to the longest in the batch and cut to seq.
+/// Supervised fine-tuning data: chat transcripts shown to the model through its <see cref="AgentView"/> (the same view
+/// the model is prompted with as an agent), the loss taken only on assistant tokens. Every <c>evalEvery</c>-th
+/// transcript (0: none) is held out whole. Sequences are right-padded to the longest in the batch and cut to seq.
 /// </summary>
 public sealed class ChatSftData : ITrainingData
 {
     private readonly List<ChatEncoding> _train, _eval;
     private readonly int _pad;
 
-    /// <summary>Renders <paramref name="transcripts"/>; every <c>evalEvery</c>-th one (0: none) is held out.</summary>
-    public ChatSftData(IEnumerable<IReadOnlyList<ChatMessageText>> transcripts, QuestTokenizer tokenizer, int evalEvery = 0)
+    /// <summary>Builds the examples of every transcript under <paramref name="view"/>, each at most <paramref name="seqLen"/> + 1 tokens.</summary>
+    public ChatSftData(IEnumerable<IReadOnlyList<ChatMessageText>> transcripts, AgentView view, int seqLen, int evalEvery = 0)
     {
-        var template = new ChatTemplate(tokenizer);
-        var all = transcripts.Select(t => template.Encode(t)).Where(e => e.AssistantTokenCount > 0).ToList();
-        if (all.Count == 0) throw new ArgumentException("no transcript has an assistant turn; SFT needs assistant tokens to learn from");
-        _eval = evalEvery > 0 ? all.Where((_, i) => i % evalEvery == evalEvery - 1).ToList() : [];
-        _train = evalEvery > 0 ? all.Where((_, i) => i % evalEvery != evalEvery - 1).ToList() : all;
-        if (_train.Count == 0) _train = all;
-        _pad = Math.Max(0, tokenizer.EndOfTextId);
+        var list = transcripts.ToList();
+        List<ChatEncoding> Examples(IEnumerable<IReadOnlyList<ChatMessageText>> ts) =>
+            ts.SelectMany(t => view.TrainingExamples(t, seqLen)).Where(e => e.AssistantTokenCount > 0).ToList();
+        _eval = evalEvery > 0 ? Examples(list.Where((_, i) => i % evalEvery == evalEvery - 1)) : [];
+        _train = evalEvery > 0 ? Examples(list.Where((_, i) => i % evalEvery != evalEvery - 1)) : Examples(list);
+        if (_train.Count == 0) { _train = [.. _eval]; }
+        if (_train.Count == 0) throw new ArgumentException("no transcript has an assistant turn; SFT needs assistant tokens to learn from");
+        _pad = Math.Max(0, view.Tokenizer.EndOfTextId);
     }
 
-    /// <summary>Number of training transcripts.</summary>
+    /// <summary>Training examples.</summary>
     public int Count => _train.Count;
+
+    /// <summary>Held-out examples.</summary>
+    public int EvalCount => _eval.Count;
+
+    /// <summary>Assistant tokens the loss is taken on, over the training examples.</summary>
+    public long TargetTokens => _train.Sum(e => (long)e.AssistantTokenCount);
+
+    /// <summary>The training examples (ids and loss mask), for inspection.</summary>
+    public IReadOnlyList<ChatEncoding> Examples => _train;
 
     /// <inheritdoc/>
     public long TrainTokens => _train.Sum(e => (long)e.Ids.Length);

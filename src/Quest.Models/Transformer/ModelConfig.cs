@@ -32,6 +32,13 @@ public sealed record ModelConfig
     [JsonPropertyName("tie_embeddings")] public bool TieEmbeddings { get; init; } = true;
     /// <summary>Standard deviation of the normal weight init (output projections are scaled by 1/√(2·Layers)).</summary>
     [JsonPropertyName("init_std")] public double InitStd { get; init; } = 0.02;
+    /// <summary>
+    /// How an agent episode is shown to this model (<see cref="Generation.AgentView"/>): <c>full</c> (system prompt and the
+    /// whole history, oldest tokens dropped when it overflows the window) or <c>question_recent</c> (the question, then
+    /// the most recent tokens: what a small window can hold). SFT, RL, eval and every local policy build prompts through
+    /// it, so a checkpoint is always prompted the way it was trained.
+    /// </summary>
+    [JsonPropertyName("view")] public string View { get; init; } = Generation.AgentView.Full;
 
     /// <summary>Per-head size.</summary>
     [JsonIgnore] public int HeadDim => DModel / Heads;
@@ -69,6 +76,7 @@ public sealed record ModelConfig
         Check(KvHeads > 0 && Heads % KvHeads == 0, $"heads {Heads} is not divisible by kv_heads {KvHeads}", "kv_heads dividing heads");
         Check(Ffn > 0, $"ffn {Ffn}", "> 0");
         Check(MaxSeqLen > 1, $"max_seq_len {MaxSeqLen}", "> 1");
+        Check(Generation.AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", Generation.AgentView.Kinds));
         return this;
     }
 
@@ -99,7 +107,7 @@ public sealed record ModelConfig
 
     /// <summary>One line: "layers=4 d_model=128 heads=4 kv_heads=2 ffn=352 vocab=4096 params=0.92M".</summary>
     public override string ToString() =>
-        $"layers={Layers} d_model={DModel} heads={Heads} kv_heads={KvHeads} ffn={Ffn} vocab={VocabSize} max_seq_len={MaxSeqLen} tied={TieEmbeddings} params={ParameterCount / 1e6:0.00}M";
+        $"layers={Layers} d_model={DModel} heads={Heads} kv_heads={KvHeads} ffn={Ffn} vocab={VocabSize} max_seq_len={MaxSeqLen} view={View} tied={TieEmbeddings} params={ParameterCount / 1e6:0.00}M";
 
     /// <summary>JSON settings for config.json.</summary>
     public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };

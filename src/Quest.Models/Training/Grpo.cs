@@ -1,0 +1,222 @@
+using Quest.Models.Transformer;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Quest.Models.Training;
+
+/// <summary>
+/// One RL training row: a prompt the policy saw, the tokens it generated (token in, token out: never re-tokenised),
+/// their log-probs at sampling time, and the advantage of the rollout the row belongs to. A rollout gives one row per
+/// model call; every row of a rollout shares its reward, advantage and group id (QUEST trains each context session as
+/// its own row the same way).
+/// </summary>
+/// <param name="PromptIds">The prompt (no loss).</param>
+/// <param name="TokenIds">The generated tokens (loss taken on each).</param>
+/// <param name="Logprobs">log π_old(token | prefix) per generated token.</param>
+/// <param name="Advantage">The rollout's group-relative advantage.</param>
+/// <param name="GroupId">The prompt (task) the rollout belongs to.</param>
+public sealed record RlSample(int[] PromptIds, int[] TokenIds, float[] Logprobs, double Advantage, string GroupId);
+
+/// <summary>Group-relative advantages of a batch of rollouts.</summary>
+/// <param name="Values">Advantage per rollout (0 in groups whose rewards are all equal).</param>
+/// <param name="Groups">Groups in the batch.</param>
+/// <param name="ZeroVarianceGroups">Groups whose rewards were all equal: they carry no signal and are left out of the loss.</param>
+public sealed record GroupAdvantages(double[] Values, int Groups, int ZeroVarianceGroups);
+
+/// <summary>Settings of the GRPO policy update (defaults follow QUEST §6.1 where they apply; the learning rate is the small model's).</summary>
+public sealed record GrpoOptions
+{
+    /// <summary>Lower PPO clip ε (ratio ≥ 1 − ε). QUEST: 0.2.</summary>
+    public double ClipLow { get; init; } = 0.2;
+    /// <summary>Upper PPO clip ε (ratio ≤ 1 + ε; DAPO clip-higher). QUEST: 0.28.</summary>
+    public double ClipHigh { get; init; } = 0.28;
+    /// <summary>Divide by the group's reward standard deviation (QUEST/verl GRPO: yes; Dr. GRPO: no).</summary>
+    public bool ScaleByStd { get; init; } = true;
+    /// <summary>Peak learning rate (QUEST: 1e-6 at 30B; a 1M-parameter model needs far more).</summary>
+    public double LearningRate { get; init; } = 3e-4;
+    /// <summary>Global gradient-norm clip. QUEST: 1.0.</summary>
+    public double GradClip { get; init; } = 1.0;
+    /// <summary>AdamW weight decay on matrices. QUEST: 0.1.</summary>
+    public double WeightDecay { get; init; } = 0.1;
+    /// <summary>Optimizer steps per rollout batch (rows split into this many mini-batches; QUEST: 4). Clipping only
+    /// matters from the second one on, when the policy has moved away from the one that sampled.</summary>
+    public int MiniBatches { get; init; } = 2;
+    /// <summary>Rows per forward/backward pass (memory, not maths: gradients accumulate over a mini-batch).</summary>
+    public int MicroBatch { get; init; } = 16;
+}
+
+/// <summary>What one GRPO update did.</summary>
+/// <param name="Loss">Mean policy loss over the mini-batches.</param>
+/// <param name="GradNorm">Mean gradient norm before clipping.</param>
+/// <param name="Entropy">Mean token entropy of the policy on the generated tokens (nats).</param>
+/// <param name="ClipFraction">Share of generated tokens whose ratio was clipped.</param>
+/// <param name="Rows">Rows trained on.</param>
+/// <param name="Tokens">Generated tokens trained on.</param>
+public sealed record GrpoUpdate(double Loss, double GradNorm, double Entropy, double ClipFraction, int Rows, long Tokens);
+
+/// <summary>
+/// GRPO as QUEST runs it (verl, §6.1): group-relative advantages, token-level PPO clipping with clip-higher
+/// (0.2 / 0.28), no KL term, the loss only on tokens the policy generated, aggregated seq-mean-token-mean (each row's
+/// mean over its tokens, then the mean over rows). Groups whose rewards are all equal give zero advantage and are
+/// dropped before the update.
+/// </summary>
+public static class Grpo
+{
+    /// <summary>
+    /// Advantages of rollouts with <paramref name="rewards"/> in groups <paramref name="groupIds"/>: r − mean(group),
+    /// divided by the group's standard deviation (+1e-6) when <paramref name="scaleByStd"/>. They sum to zero per group.
+    /// </summary>
+    public static GroupAdvantages Advantages(IReadOnlyList<double> rewards, IReadOnlyList<string> groupIds, bool scaleByStd = true)
+    {
+        if (rewards.Count != groupIds.Count) throw new ArgumentException("one group id per reward");
+        var adv = new double[rewards.Count];
+        int groups = 0, zero = 0;
+        foreach (var g in Enumerable.Range(0, rewards.Count).GroupBy(i => groupIds[i]))
+        {
+            groups++;
+            var idx = g.ToArray();
+            double mean = idx.Average(i => rewards[i]);
+            double var = idx.Average(i => (rewards[i] - mean) * (rewards[i] - mean));
+            double std = Math.Sqrt(idx.Length > 1 ? var * idx.Length / (idx.Length - 1) : 0);   // unbiased, as torch.std
+            if (idx.Max(i => rewards[i]) - idx.Min(i => rewards[i]) < 1e-9) { zero++; continue; }
+            foreach (var i in idx) adv[i] = scaleByStd ? (rewards[i] - mean) / (std + 1e-6) : rewards[i] - mean;
+        }
+        return new GroupAdvantages(adv, groups, zero);
+    }
+
+    /// <summary>
+    /// Right-padded tensors of <paramref name="rows"/>: input ids <c>[B, T]</c> (prompt + generated, last token dropped),
+    /// target ids <c>[B, T]</c>, loss mask <c>[B, T]</c> (1 exactly where the target is a generated token), old
+    /// log-probs <c>[B, T]</c> and advantages <c>[B]</c>.
+    /// </summary>
+    public static (Tensor Input, Tensor Target, Tensor Mask, Tensor OldLogprobs, Tensor Advantages) Collate(IReadOnlyList<RlSample> rows, int padId, Device device)
+    {
+        int T = rows.Max(r => r.PromptIds.Length + r.TokenIds.Length) - 1;
+        int B = rows.Count;
+        var x = new long[B * T];
+        var y = new long[B * T];
+        var m = new float[B * T];
+        var old = new float[B * T];
+        var a = new float[B];
+        for (int b = 0; b < B; b++)
+        {
+            var r = rows[b];
+            if (r.TokenIds.Length == 0 || r.PromptIds.Length == 0) throw new ArgumentException("every RL row needs prompt and generated tokens");
+            if (r.Logprobs.Length != r.TokenIds.Length) throw new ArgumentException("one log-prob per generated token");
+            var seq = r.PromptIds.Concat(r.TokenIds).ToArray();
+            for (int t = 0; t < T; t++)
+            {
+                x[b * T + t] = t < seq.Length - 1 ? seq[t] : padId;
+                y[b * T + t] = t < seq.Length - 1 ? seq[t + 1] : padId;
+                int g = t + 1 - r.PromptIds.Length;   // index of the target within the generated tokens
+                if (g >= 0 && g < r.TokenIds.Length) { m[b * T + t] = 1; old[b * T + t] = r.Logprobs[g]; }
+            }
+            a[b] = (float)r.Advantage;
+        }
+        return (tensor(x, [B, T], device: device), tensor(y, [B, T], device: device), tensor(m, [B, T], device: device),
+                tensor(old, [B, T], device: device), tensor(a, [B], device: device));
+    }
+
+    /// <summary>
+    /// The clipped policy loss of one micro-batch, summed over its rows (each row: the mean over its generated tokens of
+    /// max(−A·ratio, −A·clip(ratio, 1−ε_low, 1+ε_high)), ratio = exp(log π − log π_old)); divide by the mini-batch's row
+    /// count for the seq-mean-token-mean loss. Also returns the clipped-token count and the entropy sum (no gradient).
+    /// </summary>
+    public static (Tensor LossSum, double ClippedTokens, double EntropySum) PolicyLoss(Tensor logits, Tensor target, Tensor mask, Tensor oldLogprobs, Tensor advantages, double clipLow, double clipHigh)
+    {
+        var logp = F.log_softmax(logits, -1);
+        var tokLogp = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1);
+        var ratio = (tokLogp - oldLogprobs).exp();
+        var adv = advantages.unsqueeze(1);
+        var pg1 = -adv * ratio;
+        var pg2 = -adv * ratio.clamp(1 - clipLow, 1 + clipHigh);
+        var perTok = maximum(pg1, pg2) * mask;
+        var perRow = perTok.sum(1) / mask.sum(1).clamp_min(1);
+        double clipped, entropy;
+        using (no_grad())
+        {
+            clipped = (pg2.gt(pg1).to_type(ScalarType.Float32) * mask).sum().item<float>();
+            entropy = (-(logp.exp() * logp).sum(-1) * mask).sum().item<float>();
+        }
+        return (perRow.sum(), clipped, entropy);
+    }
+}
+
+/// <summary>
+/// Applies GRPO updates to a model: AdamW (decay on matrices only), gradient clipping, <see cref="GrpoOptions.MiniBatches"/>
+/// optimizer steps per rollout batch, micro-batched forward/backward, a dispose scope around every pass.
+/// </summary>
+public sealed class GrpoUpdater : IDisposable
+{
+    private readonly OptimizerHelper _opt;
+    private readonly List<Parameter> _params;
+
+    /// <summary>An updater for <paramref name="model"/>.</summary>
+    public GrpoUpdater(QuestTransformer model, GrpoOptions options)
+    {
+        Model = model;
+        Options = options;
+        var decay = model.named_parameters().Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
+        var noDecay = model.named_parameters().Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
+        _opt = optim.AdamW(
+            [new AdamW.ParamGroup(decay, new AdamW.Options { weight_decay = options.WeightDecay }),
+             new AdamW.ParamGroup(noDecay, new AdamW.Options { weight_decay = 0.0 })],
+            lr: options.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: options.WeightDecay);
+        _params = model.parameters().ToList();
+    }
+
+    /// <summary>The model.</summary>
+    public QuestTransformer Model { get; }
+    /// <summary>The options.</summary>
+    public GrpoOptions Options { get; }
+
+    /// <summary>
+    /// One update on <paramref name="rows"/> (rows with zero advantage are dropped first; they add nothing but cost) at
+    /// learning rate <paramref name="lr"/>. Returns zeros when no row carries signal.
+    /// </summary>
+    public GrpoUpdate Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0)
+    {
+        var live = rows.Where(r => Math.Abs(r.Advantage) > 1e-12).ToList();
+        if (live.Count == 0) return new GrpoUpdate(0, 0, 0, 0, 0, 0);
+        var rng = new Random((int)(seed & 0x7FFFFFFF));
+        live = live.OrderBy(_ => rng.Next()).ToList();
+        int mb = Math.Clamp(Options.MiniBatches, 1, live.Count);
+        foreach (var g in _opt.ParamGroups) g.LearningRate = lr;
+        Model.train();
+        double loss = 0, gnorm = 0, clipped = 0, ent = 0;
+        long tokens = 0;
+        for (int k = 0; k < mb; k++)
+        {
+            var mini = live.Where((_, i) => i % mb == k).ToList();
+            _opt.zero_grad();
+            for (int s = 0; s < mini.Count; s += Options.MicroBatch)
+            {
+                using var scope = NewDisposeScope();
+                var micro = mini.Skip(s).Take(Options.MicroBatch).ToList();
+                var (x, y, m, old, a) = Grpo.Collate(micro, padId, Model.Device);
+                var logits = Model.forward(x).to_type(ScalarType.Float32);
+                var (sum, c, e) = Grpo.PolicyLoss(logits, y, m, old, a, Options.ClipLow, Options.ClipHigh);
+                var l = sum / mini.Count;
+                l.backward();
+                loss += l.item<float>() / mb;
+                clipped += c; ent += e;
+                tokens += (long)m.sum().item<float>();
+            }
+            gnorm += (Options.GradClip > 0 ? nn.utils.clip_grad_norm_(_params, Options.GradClip) : 0) / mb;
+            _opt.step();
+        }
+        Model.eval();
+        return new GrpoUpdate(loss, gnorm, tokens == 0 ? 0 : ent / tokens, tokens == 0 ? 0 : clipped / tokens, live.Count, tokens);
+    }
+
+    /// <summary>Saves the optimizer state.</summary>
+    public void SaveState(string path) => _opt.save_state_dict(path);
+
+    /// <summary>Loads an optimizer state written by <see cref="SaveState"/>.</summary>
+    public void LoadState(string path) => _opt.load_state_dict(path);
+
+    /// <inheritdoc/>
+    public void Dispose() => _opt.Dispose();
+}

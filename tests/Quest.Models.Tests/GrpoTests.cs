@@ -1,0 +1,181 @@
+using Microsoft.Extensions.AI;
+using Quest.Models.Generation;
+using Quest.Models.Tokenization;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Quest.Models.Tests;
+
+public class GrpoTests
+{
+    [Fact]
+    public void AdvantagesSumToZeroPerGroupAndEqualGroupsCarryNoSignal()
+    {
+        var rng = new Random(4);
+        var groups = new List<string>();
+        var rewards = new List<double>();
+        for (int g = 0; g < 6; g++)
+            for (int k = 0; k < 8; k++) { groups.Add($"task{g}"); rewards.Add(g == 2 ? 0.5 : g == 4 ? 0 : Math.Round(rng.NextDouble(), 2)); }
+        // interleave the rows so a bug that assumes contiguous groups shows
+        var order = Enumerable.Range(0, rewards.Count).OrderBy(_ => rng.Next()).ToArray();
+        var r = order.Select(i => rewards[i]).ToList();
+        var ids = order.Select(i => groups[i]).ToList();
+        foreach (bool std in new[] { true, false })
+        {
+            var a = Grpo.Advantages(r, ids, std);
+            Assert.Equal(6, a.Groups);
+            Assert.Equal(2, a.ZeroVarianceGroups);                   // task2 (all 0.5) and task4 (all 0)
+            foreach (var g in ids.Distinct())
+            {
+                var idx = Enumerable.Range(0, ids.Count).Where(i => ids[i] == g).ToList();
+                Assert.Equal(0, idx.Sum(i => a.Values[i]), 6);
+                if (g is "task2" or "task4") Assert.All(idx, i => Assert.Equal(0, a.Values[i]));
+                else
+                {
+                    // the best rollout of a group gets the largest advantage
+                    int best = idx.MaxBy(i => r[i]);
+                    Assert.Equal(idx.Max(i => a.Values[i]), a.Values[best]);
+                    if (std)
+                    {
+                        double mean = idx.Average(i => a.Values[i]);
+                        double sd = Math.Sqrt(idx.Sum(i => (a.Values[i] - mean) * (a.Values[i] - mean)) / (idx.Count - 1));
+                        Assert.Equal(1.0, sd, 3);                     // divided by the group's σ
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void MaskedTokensGetZeroGradient()
+    {
+        // two rows: prompt 5 tokens + 3 generated, prompt 3 + 6 generated (the second row is longer: padding in the first)
+        var rows = new List<RlSample>
+        {
+            new([1, 2, 3, 4, 5], [6, 7, 8], [-1f, -2f, -1.5f], 1.25, "a"),
+            new([9, 10, 11], [12, 13, 14, 15, 16, 17], [-1f, -1f, -1f, -1f, -1f, -1f], -0.75, "a"),
+        };
+        var (x, y, mask, old, adv) = Grpo.Collate(rows, padId: 0, CPU);
+        Assert.Equal(new long[] { 2, 8 }, x.shape);
+        // the mask is 1 exactly where the target is a generated token
+        var m = mask.data<float>().ToArray();
+        Assert.Equal(new float[] { 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1 }, m);
+        var targets = y.data<long>().ToArray();
+        Assert.Equal(new long[] { 6, 7, 8 }, targets[4..7]);
+        Assert.Equal(new long[] { 12, 13, 14, 15, 16, 17 }, targets[10..16]);
+
+        var logits = randn([2, 8, 32], generator: new TorchSharp.torch.Generator(3)).requires_grad_(true);
+        // on-policy (old log-probs = current ones, ratio 1): no token is clipped, so every generated token gets a gradient
+        using (no_grad()) old = TorchSharp.torch.nn.functional.log_softmax(logits, -1).gather(-1, y.unsqueeze(-1)).squeeze(-1) * mask;
+        var (loss, clipped, _) = Grpo.PolicyLoss(logits, y, mask, old, adv, 0.2, 0.28);
+        Assert.Equal(0, clipped);
+        loss.backward();
+        var g = logits.grad!.abs().sum(-1).data<float>().ToArray();
+        for (int i = 0; i < m.Length; i++)
+        {
+            if (m[i] == 0) Assert.Equal(0f, g[i]);
+            else Assert.True(g[i] > 0, $"position {i} is a generated token and must get a gradient");
+        }
+    }
+
+    [Fact]
+    public void ClippingStopsTheGradientOutsideTheTrustRegion()
+    {
+        // one generated token whose ratio is far above 1 + ε_high with a positive advantage: clipped, no gradient
+        var rows = new List<RlSample> { new([1, 2], [3], [-20f], 1.0, "a") };
+        var (x, y, mask, old, adv) = Grpo.Collate(rows, 0, CPU);
+        var logits = zeros([1, 2, 8]).requires_grad_(true);
+        var (loss, clipped, _) = Grpo.PolicyLoss(logits, y, mask, old, adv, 0.2, 0.28);
+        loss.backward();
+        Assert.Equal(1, clipped);
+        Assert.Equal(0f, logits.grad!.abs().sum().item<float>());
+        // the same ratio with a negative advantage is not clipped (the pessimistic bound keeps the gradient)
+        var rows2 = new List<RlSample> { new([1, 2], [3], [-20f], -1.0, "a") };
+        var (_, y2, mask2, old2, adv2) = Grpo.Collate(rows2, 0, CPU);
+        var logits2 = zeros([1, 2, 8]).requires_grad_(true);
+        var (loss2, clipped2, _) = Grpo.PolicyLoss(logits2, y2, mask2, old2, adv2, 0.2, 0.28);
+        loss2.backward();
+        Assert.Equal(0, clipped2);
+        Assert.True(logits2.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void ToyTaskAlwaysAnswerXReachesRewardNearOne()
+    {
+        // A policy that answers one capital letter after "A:"; reward 1 when it says X. Mid-training spreads the answer
+        // over 26 letters (p(X) ≈ 1/26, so a group of 8 sometimes succeeds); GRPO must make X the answer.
+        var letters = Enumerable.Range(0, 26).Select(i => ((char)('A' + i)).ToString()).ToList();
+        var rng = new Random(1);
+        var lines = Enumerable.Range(0, 600).Select(_ => $"Q: pick a letter A: {letters[rng.Next(26)]}\n").ToList();
+        var tok = BpeTrainer.Train(lines, new BpeTrainerOptions { VocabSize = 300 });
+        using var model = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize) with { DModel = 64, Ffn = 128 }, seed: 2);
+        var pre = Trainer.Pretrain(model, tok, [string.Concat(lines)], new TrainingOptions
+        {
+            Steps = 80, BatchSize = 8, SeqLen = 64, LearningRate = 1e-2, WarmupSteps = 5, EvalEvery = 0, Device = "cpu", Seed = 1,
+        });
+        foreach (var _ in pre.RunToEndAsync(ct: TestContext.Current.CancellationToken).GetAwaiter().GetResult()) { }
+
+        var gen = new TextGenerator(model, tok);
+        var prompt = tok.Encode("Q: pick a letter A:");
+        var opts = new GenerationOptions { Temperature = 1, MaxNewTokens = 2, Seed = 5 };
+        double Reward(GeneratedSequence s) => s.Text.TrimStart().StartsWith('X') ? 1 : 0;
+        using var updater = new GrpoUpdater(model, new GrpoOptions { LearningRate = 3e-3, MiniBatches = 2 });
+        var means = new List<double>();
+        for (int step = 0; step < 40; step++)
+        {
+            var seqs = gen.Generate(Enumerable.Repeat(prompt, 64).ToList(), opts with { Seed = 100 + step });
+            var rewards = seqs.Select(Reward).ToList();
+            var groups = Enumerable.Range(0, 64).Select(i => $"g{i / 8}").ToList();
+            var adv = Grpo.Advantages(rewards, groups);
+            var rows = seqs.Select((s, i) => new RlSample(prompt, s.TokenIds, s.Logprobs, adv.Values[i], groups[i])).ToList();
+            updater.Update(rows, 3e-3, tok.EndOfTextId, step);
+            means.Add(rewards.Average());
+        }
+        Assert.True(means.Take(3).Average() < 0.3, $"the toy task must start hard: {string.Join(", ", means.Take(3))}");
+        Assert.True(means.TakeLast(3).Average() > 0.9, $"GRPO should make X the answer; mean rewards: {string.Join(", ", means.Select(m => m.ToString("0.00")))}");
+    }
+
+    [Fact]
+    public async Task RolloutTokenIdsAreExactlyWhatTheTrainerSees()
+    {
+        // token in, token out: the ids a local policy generated (and the prompt it saw, tool output included) are the
+        // ids of the RL row, with the prompt masked and the generated tokens unmasked, never re-tokenised from text
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize) with { View = AgentView.QuestionRecent }, seed: 3);
+        using var batcher = new GenerationBatcher(new TextGenerator(m, tok), maxBatch: 4);
+        var client = new LocalChatClient(m, tok) { Batcher = batcher, Defaults = new GenerationOptions { Temperature = 1, MaxNewTokens = 24, Seed = 9 } };
+        var recorders = Enumerable.Range(0, 4).Select(_ => new TurnRecorder(client)).ToList();
+        var history = new List<ChatMessage>
+        {
+            new(ChatRole.System, "You are a research agent."), new(ChatRole.User, "Who founded the Alder Gazette?"),
+            new(ChatRole.Assistant, "<tool_call>{\"name\":\"search\",\"arguments\":{\"query\":[\"Alder\"]}}</tool_call>"),
+            new(ChatRole.User, "<tool_response>\nMara Quill founded it in 1888.\n</tool_response>"),
+        };
+        var replies = await Task.WhenAll(recorders.Select(r => r.GetResponseAsync(history, null, TestContext.Current.CancellationToken)));
+        Assert.True(batcher.Batches < 4, $"four concurrent calls should share a batch ({batcher.Batches} batches)");
+        var turns = recorders.Select(r => Assert.Single(r.Turns)).ToList();
+        var rows = turns.Select(t => new RlSample(t.PromptIds, t.TokenIds, t.Logprobs, 1.0, "g")).ToList();
+        var (x, y, mask, old, _) = Grpo.Collate(rows, tok.EndOfTextId, CPU);
+        long T = x.shape[1];
+        var xs = x.data<long>().ToArray();
+        var ys = y.data<long>().ToArray();
+        var ms = mask.data<float>().ToArray();
+        var ol = old.data<float>().ToArray();
+        for (int b = 0; b < rows.Count; b++)
+        {
+            var t = turns[b];
+            // the prompt is the view of the history (the question and the tool response), and it is what the row starts with
+            Assert.Equal(client.View.Prompt(history.Select(h => new ChatMessageText(h.Role.Value, h.Text)).ToList(), m.Config.MaxSeqLen - 24), t.PromptIds);
+            Assert.Contains("Mara Quill", tok.Decode(t.PromptIds));
+            Assert.Equal(t.PromptIds, xs.Skip((int)(b * T)).Take(t.PromptIds.Length).Select(i => (int)i).ToArray());
+            var trained = Enumerable.Range(0, (int)T).Where(i => ms[b * T + i] == 1).ToList();
+            Assert.Equal(t.TokenIds, trained.Select(i => (int)ys[b * T + i]).ToArray());
+            Assert.Equal(t.Logprobs, trained.Select(i => ol[b * T + i]).ToArray());
+            Assert.Equal(t.PromptIds.Length - 1, trained[0]);          // every prompt (and tool-output) target is masked
+            // the text the agent read is the decoding of those very ids
+            Assert.Equal(replies[b].Text, tok.Decode(t.TokenIds.Where(i => i != tok.ImEndId && i != tok.EndOfTextId)));
+        }
+    }
+}
