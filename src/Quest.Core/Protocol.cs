@@ -56,4 +56,91 @@ public static class Protocol
         int close = text.IndexOf(AnswerClose, start, StringComparison.Ordinal);
         return (close < 0 ? text[start..] : text[start..close]).Trim();
     }
+
+    /// <summary>
+    /// An assistant turn in QUEST's format: an optional <c>&lt;think&gt;</c> block, then
+    /// <c>&lt;tool_call&gt;\n{"name": …, "arguments": …}\n&lt;/tool_call&gt;</c> with the JSON written as Python's
+    /// <c>json.dumps</c> writes it (<see cref="PyJson"/>), which is what the released QUEST models were trained on.
+    /// </summary>
+    public static string ToolCallTurn(string? think, string name, System.Text.Json.Nodes.JsonObject arguments) =>
+        ThinkBlock(think) + ToolCallOpen + "\n" + PyJson.Dumps(new System.Text.Json.Nodes.JsonObject { ["name"] = name, ["arguments"] = arguments.DeepClone() }) + "\n" + ToolCallClose;
+
+    /// <summary>A final-answer turn: an optional <c>&lt;think&gt;</c> block, then <c>&lt;answer&gt;\n…\n&lt;/answer&gt;</c>.</summary>
+    public static string AnswerTurn(string? think, string answer) => ThinkBlock(think) + AnswerOpen + "\n" + answer.Trim() + "\n" + AnswerClose;
+
+    /// <summary>A tool result as the user turn QUEST appends: <c>&lt;tool_response&gt;\n…\n&lt;/tool_response&gt;</c>.</summary>
+    public static string ToolResponse(string result) => ToolResponseOpen + "\n" + result + "\n" + ToolResponseClose;
+
+    private static string ThinkBlock(string? think) => string.IsNullOrWhiteSpace(think) ? "" : ThinkOpen + "\n" + think.Trim() + "\n" + ThinkClose + "\n";
+}
+
+/// <summary>
+/// JSON text exactly as Python's <c>json.dumps</c> writes it with its defaults: <c>", "</c> between items,
+/// <c>": "</c> after keys, non-ASCII characters escaped as <c>\uXXXX</c> (ensure_ascii), no newlines.
+/// </summary>
+public static class PyJson
+{
+    /// <summary>Serialises <paramref name="node"/>.</summary>
+    public static string Dumps(System.Text.Json.Nodes.JsonNode? node)
+    {
+        var sb = new System.Text.StringBuilder();
+        Write(sb, node);
+        return sb.ToString();
+    }
+
+    private static void Write(System.Text.StringBuilder sb, System.Text.Json.Nodes.JsonNode? node)
+    {
+        switch (node)
+        {
+            case null: sb.Append("null"); break;
+            case System.Text.Json.Nodes.JsonObject o:
+                sb.Append('{');
+                bool first = true;
+                foreach (var (k, v) in o) { if (!first) sb.Append(", "); first = false; Str(sb, k); sb.Append(": "); Write(sb, v); }
+                sb.Append('}');
+                break;
+            case System.Text.Json.Nodes.JsonArray a:
+                sb.Append('[');
+                for (int i = 0; i < a.Count; i++) { if (i > 0) sb.Append(", "); Write(sb, a[i]); }
+                sb.Append(']');
+                break;
+            default:
+                using (var doc = System.Text.Json.JsonDocument.Parse(node.ToJsonString()))
+                {
+                var el = doc.RootElement;
+                switch (el.ValueKind)
+                {
+                    case System.Text.Json.JsonValueKind.String: Str(sb, el.GetString()!); break;
+                    case System.Text.Json.JsonValueKind.True: sb.Append("true"); break;
+                    case System.Text.Json.JsonValueKind.False: sb.Append("false"); break;
+                    case System.Text.Json.JsonValueKind.Null: sb.Append("null"); break;
+                    default: sb.Append(el.GetRawText()); break;
+                }
+                }
+                break;
+        }
+    }
+
+    private static void Str(System.Text.StringBuilder sb, string s)
+    {
+        sb.Append('"');
+        foreach (char c in s)
+        {
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\b': sb.Append("\\b"); break;
+                case '\f': sb.Append("\\f"); break;
+                default:
+                    if (c < 0x20 || c > 0x7e) sb.Append("\\u").Append(((int)c).ToString("x4"));
+                    else sb.Append(c);
+                    break;
+            }
+        }
+        sb.Append('"');
+    }
 }

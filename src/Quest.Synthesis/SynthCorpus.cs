@@ -86,8 +86,8 @@ public sealed class SynthCorpus : IDisposable
         ? Bm25Index.OpenOrBuild(Corpus, Path.Combine(_storedDir, "index"))
         : Bm25Index.BuildInMemory(Corpus);
 
-    /// <summary>QUEST's offline search and visit tools over this corpus.</summary>
-    public IReadOnlyList<ITool> Tools() => [.. ToolRegistry.ForIndex(Index)];
+    /// <summary>QUEST's offline search and visit tools over this corpus, their output sized by <paramref name="sizes"/> (default: QUEST's).</summary>
+    public IReadOnlyList<ITool> Tools(ToolSizes? sizes = null) => [.. ToolRegistry.ForIndex(Index, null, sizes)];
 
     /// <inheritdoc />
     public void Dispose() => _index?.Dispose();

@@ -13,6 +13,8 @@ public sealed record SearchToolOptions
     public int TopK { get; init; } = 10;
     /// <summary>At most this many queries per call; further ones are ignored with a note.</summary>
     public int MaxQueries { get; init; } = 10;
+    /// <summary>Most characters of a snippet (the provider's snippet is re-cut around the query words when longer); 0 = as the provider gives it.</summary>
+    public int SnippetChars { get; init; }
     /// <summary>Per-query time limit; a slower provider yields QUEST's timeout text.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -86,6 +88,11 @@ public sealed class SearchTool(ISearchProvider provider, SearchToolOptions? opti
         catch (Exception ex)
         {
             return ToolText.Error($"search failed for '{query}': {ex.GetType().Name}: {ex.Message}");
+        }
+        if (_o.SnippetChars > 0 && results.Hits.Any(h => h.Snippet is { } sn && sn.Length > _o.SnippetChars))
+        {
+            var terms = query.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(t => t.Trim('"', '\'', ',', '.').ToLowerInvariant()).Where(t => t.Length > 1).ToList();
+            results = results with { Hits = results.Hits.Select(h => h.Snippet is { } sn && sn.Length > _o.SnippetChars ? h with { Snippet = Snippets.Make(sn, terms, _o.SnippetChars) } : h).ToList() };
         }
         return Format(results);
     }

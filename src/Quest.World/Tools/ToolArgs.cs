@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Quest.World.Tools;
 
 /// <summary>Lenient readers for tool arguments (a model may send a string where a list is expected, or vice versa).</summary>
-internal static class ToolArgs
+public static class ToolArgs
 {
     /// <summary>A string or list-of-strings property as a list of non-blank strings; null when absent or of the wrong type.</summary>
     public static List<string>? StringList(JsonElement args, string name)

@@ -29,9 +29,16 @@ public sealed class ToolRegistry : IEnumerable<ITool>
             extractorModel is null ? new VisitTool(pages, null, visitOptions) : VisitTool.WithLlm(pages, extractorModel, null, visitOptions),
         ]);
 
-    /// <summary>Search and visit over one BM25 index and its corpus.</summary>
-    public static ToolRegistry ForIndex(Bm25Index index, IChatClient? extractorModel = null) =>
-        Offline(index, index.Corpus, extractorModel);
+    /// <summary>Search and visit over one BM25 index and its corpus, their output sized by <paramref name="sizes"/> (default: QUEST's).</summary>
+    public static ToolRegistry ForIndex(Bm25Index index, IChatClient? extractorModel = null, ToolSizes? sizes = null)
+    {
+        sizes ??= ToolSizes.Quest;
+        var search = new SearchTool(index, new SearchToolOptions { TopK = sizes.SearchResults, SnippetChars = sizes.SnippetChars });
+        var extractor = new SentenceExtractor(sizes.VisitEvidenceSentences, sizes.VisitEvidenceChars);
+        ITool visit = extractorModel is null ? new VisitTool(index.Corpus, extractor)
+            : new VisitTool(index.Corpus, new LlmExtractor(extractorModel, null, extractor));
+        return new([search, visit]);
+    }
 
     /// <summary>Adds a tool; a tool with the same name replaces the earlier one.</summary>
     public ToolRegistry Add(ITool tool)
@@ -84,4 +91,26 @@ public sealed class ToolRegistry : IEnumerable<ITool>
     /// <inheritdoc />
     public IEnumerator<ITool> GetEnumerator() => _tools.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>
+/// How much the search and visit tools print. QUEST's sizes (10 results, full snippets, up to 8 evidence sentences) are
+/// far larger than a tiny model's window: a search answer alone is ~900 tokens. <see cref="SmallWindow"/> keeps what a
+/// 512-token view can show whole, so the result a model must copy from is never scrolled out.
+/// </summary>
+public sealed record ToolSizes
+{
+    /// <summary>Results per search query.</summary>
+    public int SearchResults { get; init; } = 10;
+    /// <summary>Most characters of a result snippet.</summary>
+    public int SnippetChars { get; init; } = 240;
+    /// <summary>Most evidence sentences a visit returns.</summary>
+    public int VisitEvidenceSentences { get; init; } = 8;
+    /// <summary>Most evidence characters a visit returns.</summary>
+    public int VisitEvidenceChars { get; init; } = 4000;
+
+    /// <summary>QUEST's sizes.</summary>
+    public static ToolSizes Quest => new();
+    /// <summary>Sized for a 512-token window: 3 results with 150-character snippets, 3 evidence sentences.</summary>
+    public static ToolSizes SmallWindow => new() { SearchResults = 3, SnippetChars = 150, VisitEvidenceSentences = 3, VisitEvidenceChars = 600 };
 }

@@ -1,0 +1,282 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.AI;
+using Quest.Agent;
+using Quest.Agent.Context;
+using Quest.Agent.Policies;
+using Quest.Core;
+using Quest.Synthesis.Export;
+using Quest.Synthesis.Rewards;
+
+namespace Quest.Synthesis.Teacher;
+
+/// <summary>Settings of the grounded teacher.</summary>
+public sealed record GroundedTeacherOptions
+{
+    /// <summary>
+    /// Characters of the most recent history a student model sees besides the question (its window minus the question
+    /// and the reply, in characters: a 512-token window with a 128-token reply and ~4 characters a token is ~1,100).
+    /// </summary>
+    public int ViewChars { get; init; } = 1100;
+    /// <summary>Longest assistant turn in characters (the student's reply budget).</summary>
+    public int MaxTurnChars { get; init; } = 420;
+    /// <summary>The date written into the system prompt.</summary>
+    public DateOnly Date { get; init; } = new(2026, 1, 1);
+    /// <summary>Most characters of a visit goal (the goal is the question, cut at a word).</summary>
+    public int MaxGoalChars { get; init; } = 200;
+    /// <summary>Turn budget.</summary>
+    public int MaxTurns { get; init; } = 16;
+}
+
+/// <summary>
+/// How grounded a teacher trajectory is for a student that sees only the question and the most recent history: every
+/// query word, visited URL and answer string a teacher turn writes must be visible in that view at that turn, or be
+/// carried in the teacher's own notes (which must themselves stay visible).
+/// </summary>
+public sealed record Groundedness
+{
+    /// <summary>Assistant turns.</summary>
+    public int Turns { get; init; }
+    /// <summary>Turns whose every written item was visible.</summary>
+    public int GroundedTurns { get; init; }
+    /// <summary>Items checked (query words, URLs, answer strings, carried notes).</summary>
+    public int Items { get; init; }
+    /// <summary>Items that were visible.</summary>
+    public int VisibleItems { get; init; }
+    /// <summary>Turns longer than the student's reply budget.</summary>
+    public int LongTurns { get; init; }
+    /// <summary>What was not visible (first few), for reading.</summary>
+    public List<string> Misses { get; init; } = [];
+    /// <summary>Every turn grounded and within the reply budget.</summary>
+    public bool Complete => GroundedTurns == Turns && LongTurns == 0;
+}
+
+/// <summary>A grounded-teacher trajectory, its reward and groundedness.</summary>
+/// <param name="Result">The trajectory and its reward under the task's own reward.</param>
+/// <param name="Groundedness">What a small-window student could see of what the teacher wrote.</param>
+/// <param name="Answer">The answer the teacher gave (the shortest verified answer).</param>
+public sealed record GroundedTeacherResult(TeacherResult Result, Groundedness Groundedness, string Answer);
+
+/// <summary>
+/// A teacher for small-window students. The oracle teacher knows the graph and writes what the student's view does not
+/// show (41% of its queries, 93% of its visited URLs and 59% of its cited sources were out of a 512-token view): a
+/// student trained on that learns to invent. This teacher writes only what it can see: its first query copies words of
+/// the question, it visits URLs shown in the latest results, it notes every answer string the moment a tool response
+/// shows it (<c>&lt;think&gt;Found: …&lt;/think&gt;</c>, carried from turn to turn: the research state of a tiny
+/// window), and answers as soon as its notes hold the whole answer, with the shortest answer that the task's own
+/// reward scores 1.0. Every turn is checked against the student's view (question + the most recent
+/// <see cref="GroundedTeacherOptions.ViewChars"/> characters) and the result says how grounded it was.
+/// </summary>
+public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction reward, GroundedTeacherOptions? options = null)
+{
+    private static readonly Regex Url = new(@"https?://[^\s\)\]]+", RegexOptions.Compiled);
+    private static readonly Regex Source = new(@"\s*\[source\]\((https?://[^\s\)]+)\)", RegexOptions.Compiled);
+
+    /// <summary>Settings.</summary>
+    public GroundedTeacherOptions Options { get; } = options ?? new GroundedTeacherOptions();
+
+    /// <summary>The agent options the teacher runs with (no context manager: the notes are the state).</summary>
+    public AgentOptions AgentOptions => new() { MaxTurns = Options.MaxTurns, Date = Options.Date, MaxToolResponseChars = 12000, Context = new ContextOptions { Enabled = false } };
+
+    /// <summary>Solves one task; the trajectory is scored with the task's reward and checked for groundedness.</summary>
+    public async Task<GroundedTeacherResult> SolveAsync(SynthTask task, CancellationToken ct = default)
+    {
+        var (answer, required) = await ShortestAnswerAsync(task, ct).ConfigureAwait(false);
+        var state = new State(task, answer, required);
+        var policy = new ScriptedChatClient((messages, _) => NextTurn(state, messages));
+        var agent = new ResearchAgent(policy, tools, AgentOptions);
+        var traj = await agent.RunAsync(task.Question, new EpisodeInfo(task.Id, 0, task.Answer), cancellationToken: ct).ConfigureAwait(false);
+        var r = await reward(task, OracleTeacher.Transcript(traj), ct).ConfigureAwait(false);
+        traj.Reward = r.Total;
+        var g = new Groundedness
+        {
+            Turns = state.Turns, GroundedTurns = state.GroundedTurns, Items = state.Items, VisibleItems = state.Visible,
+            LongTurns = state.LongTurns, Misses = state.Misses,
+        };
+        return new GroundedTeacherResult(new TeacherResult(task, traj, r), g, answer);
+    }
+
+    /// <summary>
+    /// The shortest answer the task's reward scores 1.0, and the strings it needs the student to have seen (entities,
+    /// values, cited URLs). Tried in order: the rubric's strings one per line (with "Final answer: X" where the rubric
+    /// asks for it, and the reference's citation on each line that has one), the reference answer without repeated
+    /// lines, the reference answer. The rubric's strings are tried without citations first (shortest), then with them.
+    /// </summary>
+    public async Task<(string Answer, IReadOnlyList<string> Required)> ShortestAnswerAsync(SynthTask task, CancellationToken ct = default)
+    {
+        var leaves = new List<string>();
+        bool final = false;
+        void Walk(JsonNode? n)
+        {
+            if (n is not JsonObject o) return;
+            if (o["check"] is JsonObject c)
+            {
+                var type = (string?)c["type"];
+                if (type == "exact" && (string?)c["expected"] is { Length: > 0 } e && !leaves.Contains(e)) leaves.Add(e);
+                if (type == "regex" && ((string?)c["pattern"] ?? "").StartsWith("final answer", StringComparison.OrdinalIgnoreCase)) final = true;
+            }
+            if (o["children"] is JsonArray ch) foreach (var x in ch) Walk(x);
+        }
+        Walk(task.Rubric?["rubric_tree"] ?? task.Rubric?["root"] ?? task.Rubric);
+        var refLines = task.Reference.AnswerText.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        string Compact(bool cite)
+        {
+            var sb = new StringBuilder();
+            foreach (var leaf in leaves)
+            {
+                if (final && string.Equals(leaf, task.Answer, StringComparison.OrdinalIgnoreCase)) continue;
+                var line = refLines.FirstOrDefault(l => l.Contains(leaf, StringComparison.OrdinalIgnoreCase) && Source.IsMatch(l));
+                sb.Append(leaf);
+                if (cite && line is not null) sb.Append(" [source](").Append(Source.Match(line).Groups[1].Value).Append(')');
+                sb.Append('\n');
+            }
+            if (final) sb.Append("Final answer: ").Append(task.Answer);
+            return sb.ToString().Trim();
+        }
+        var candidates = new List<string> { Compact(false), Compact(true), string.Join("\n", refLines.Distinct()), task.Reference.AnswerText.Trim() };
+        foreach (var a in candidates.Where(a => a.Length > 0).Distinct())
+        {
+            var r = await reward(task, [new TranscriptMessage("user", task.Question), new TranscriptMessage("assistant", Protocol.AnswerTurn(null, a))], ct).ConfigureAwait(false);
+            if (r.Total >= 1 - 1e-9)
+            {
+                var req = leaves.Where(l => a.Contains(l, StringComparison.OrdinalIgnoreCase)).ToList();
+                if (final && !req.Contains(task.Answer, StringComparer.OrdinalIgnoreCase)) req.Add(task.Answer);
+                foreach (Match m in Url.Matches(a)) if (!req.Contains(m.Value)) req.Add(m.Value);
+                return (a, req);
+            }
+        }
+        return (task.Reference.AnswerText.Trim(), [.. leaves]);
+    }
+
+    /// <summary>What the student sees at a turn: the question, then the last <paramref name="viewChars"/> characters of the rest (chat-rendered).</summary>
+    public static string View(IReadOnlyList<ChatMessage> messages, int viewChars)
+    {
+        var rest = messages.SkipWhile(m => m.Role == ChatRole.System).ToList();
+        if (rest.Count == 0) return "";
+        var tail = new StringBuilder();
+        foreach (var m in rest.Skip(1)) tail.Append(Protocol.ImStart).Append(m.Role.Value).Append('\n').Append(m.Text).Append(Protocol.ImEnd).Append('\n');
+        var t = tail.ToString();
+        return rest[0].Text + "\n" + (t.Length > viewChars ? t[^viewChars..] : t);
+    }
+
+    private sealed class State(SynthTask task, string answer, IReadOnlyList<string> required)
+    {
+        public readonly SynthTask Task = task;
+        public readonly string Answer = answer;
+        public readonly IReadOnlyList<string> Required = required;
+        public readonly List<string> Notes = [];
+        public readonly List<(string Kind, SolutionStep Step)> Plan = Steps(task);
+        public int Next, Turns, GroundedTurns, Items, Visible, LongTurns;
+        public readonly List<string> Misses = [];
+
+        private static List<(string, SolutionStep)> Steps(SynthTask t)
+        {
+            var plan = new List<(string, SolutionStep)>();
+            foreach (var s in t.Reference.Steps)
+            {
+                if (s.Query is not null) plan.Add(("search", s));
+                if (s.Url is not null) plan.Add(("visit", s));
+            }
+            return plan;
+        }
+    }
+
+    private string NextTurn(State s, IReadOnlyList<ChatMessage> messages)
+    {
+        var view = View(messages, Options.ViewChars);
+        bool ok = true;
+        void Check(bool visible, string what)
+        {
+            s.Items++;
+            if (visible) { s.Visible++; return; }
+            ok = false;
+            if (s.Misses.Count < 8) s.Misses.Add(what);
+        }
+        bool Sees(string x) => view.Contains(x, StringComparison.OrdinalIgnoreCase);
+        // the notes written last turn must still be visible to be copied forward
+        foreach (var n in s.Notes) Check(Sees(n), $"note '{n}' scrolled out");
+        // note what the latest tool response shows
+        var last = messages.LastOrDefault();
+        if (last is not null && last.Role == ChatRole.User && (last.Text ?? "").StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal))
+            foreach (var r in s.Required)
+                if (!s.Notes.Contains(r, StringComparer.OrdinalIgnoreCase) && !s.Task.Question.Contains(r, StringComparison.OrdinalIgnoreCase) && (last.Text ?? "").Contains(r, StringComparison.OrdinalIgnoreCase) && Sees(r))
+                    s.Notes.Add(r);
+        string think = s.Notes.Count == 0 ? "" : "Found: " + string.Join("; ", s.Notes) + ".";
+        bool Known(string r) => s.Notes.Contains(r, StringComparer.OrdinalIgnoreCase) || s.Task.Question.Contains(r, StringComparison.OrdinalIgnoreCase);
+        string turn;
+        if (s.Required.All(Known) || s.Next >= s.Plan.Count)
+        {
+            foreach (var r in s.Required) Check(Known(r), $"answer string '{r}' never seen");
+            turn = Protocol.AnswerTurn(think, s.Answer);
+        }
+        else
+        {
+            var (kind, step) = s.Plan[s.Next++];
+            // a search whose page is already on screen is skipped: open it
+            if (kind == "search" && step.Url is not null && Sees(step.Url) && s.Next < s.Plan.Count && s.Plan[s.Next].Step == step)
+                (kind, step) = s.Plan[s.Next++];
+            if (kind == "search")
+            {
+                foreach (var w in step.Query!.Split(' ', StringSplitOptions.RemoveEmptyEntries)) Check(Sees(w) || s.Notes.Any(n => n.Contains(w, StringComparison.OrdinalIgnoreCase)), $"query word '{w}'");
+                turn = Protocol.ToolCallTurn(think, "search", new JsonObject { ["query"] = new JsonArray(step.Query) });
+            }
+            else
+            {
+                Check(Sees(step.Url!), $"url {step.Url}");
+                turn = Protocol.ToolCallTurn(think, "visit", new JsonObject { ["url"] = new JsonArray(step.Url!), ["goal"] = BestGoal(s, step.Url!, Known) });
+            }
+        }
+        s.Turns++;
+        if (ok) s.GroundedTurns++;
+        if (turn.Length > Options.MaxTurnChars) s.LongTurns++;
+        return turn;
+    }
+
+    /// <summary>
+    /// The visit goal the student can copy: a sentence of the question (or the whole question, cut to
+    /// <see cref="GroundedTeacherOptions.MaxGoalChars"/>). The teacher tries each on the page and keeps the one whose
+    /// extraction shows the most answer strings not yet found (the shortest among equals): the sentence that names the
+    /// next hop's relation.
+    /// </summary>
+    private string BestGoal(State s, string url, Func<string, bool> known)
+    {
+        var visit = tools.FirstOrDefault(t => t.Name == "visit");
+        var candidates = Regex.Split(s.Task.Question, @"(?<=[.?!])\s+").Select(x => x.Trim()).Where(x => x.Length > 0)
+            .Append(Goal(s.Task.Question, Options.MaxGoalChars)).Distinct().ToList();
+        if (visit is null) return candidates[^1];
+        var missing = s.Required.Where(r => !known(r)).ToList();
+        string best = candidates[^1];
+        int bestScore = -1;
+        foreach (var g in candidates)
+        {
+            using var args = System.Text.Json.JsonDocument.Parse(new JsonObject { ["url"] = new JsonArray(url), ["goal"] = g }.ToJsonString());
+            var text = visit.CallAsync(args.RootElement).GetAwaiter().GetResult();   // offline tools answer synchronously
+            int score = missing.Count(m => text.Contains(m, StringComparison.OrdinalIgnoreCase));
+            if (score > bestScore || (score == bestScore && g.Length < best.Length)) { best = g; bestScore = score; }
+        }
+        return best;
+    }
+
+    /// <summary>
+    /// The visit goal: the question itself (its first <paramref name="maxChars"/> characters, cut at a word), so the page
+    /// extractor returns the sentences that bear on it (the next hop's relation included) and the goal is a copy of what
+    /// the student sees.
+    /// </summary>
+    public static string Goal(string question, int maxChars)
+    {
+        var q = question.Trim();
+        if (q.Length <= maxChars) return q;
+        int cut = q.LastIndexOf(' ', maxChars);
+        return q[..(cut > 0 ? cut : maxChars)];
+    }
+
+    /// <summary>SFT transcripts of a trajectory (one per session, trailing non-assistant turns dropped).</summary>
+    public static IEnumerable<IReadOnlyList<TranscriptMessage>> Sessions(Trajectory t) =>
+        t.Sessions.Select(s =>
+        {
+            var msgs = s.Messages.Select(m => new TranscriptMessage(m.Role, m.Content)).ToList();
+            while (msgs.Count > 0 && msgs[^1].Role != "assistant") msgs.RemoveAt(msgs.Count - 1);
+            return (IReadOnlyList<TranscriptMessage>)msgs;
+        }).Where(m => m.Any(x => x.Role == "assistant"));
+}
