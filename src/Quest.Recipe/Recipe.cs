@@ -8,6 +8,7 @@ using System.Threading.Channels;
 using Quest.Agent.Rollout;
 using Quest.Core;
 using Quest.Models.Checkpoints;
+using Quest.Models.Generation;
 using Quest.Models.Runtime;
 using Quest.Models.Tokenization;
 using Quest.Models.Training;
@@ -17,6 +18,7 @@ using Quest.Synthesis.Export;
 using Quest.Synthesis.Teacher;
 using Quest.World.Corpus;
 using Quest.World.Generation;
+using Quest.World.Tools;
 
 namespace Quest.Recipe;
 
@@ -48,6 +50,8 @@ public sealed record RecipePaths(string Root)
     public string Pretrain => Path.Combine(Root, "pretrain");
     /// <summary>The SFT model stage directory.</summary>
     public string Sft => Path.Combine(Root, "sft");
+    /// <summary>The RL (GRPO) model stage directory.</summary>
+    public string Rl => Path.Combine(Root, "rl");
     /// <summary>Eval rollouts (one sub-directory per model).</summary>
     public string Eval => Path.Combine(Root, "eval");
     /// <summary>The run summary (stage times, eval table).</summary>
@@ -73,16 +77,18 @@ public sealed record StageRecord
 /// The QUEST recipe at laptop scale, end to end: <b>world</b> (generated corpus + BM25 index) → <b>synth</b> (verified
 /// tasks with rubric trees, train/test split) → <b>teacher</b> (oracle-teacher trajectories with the real tools, SFT
 /// transcripts) → <b>pretrain</b> (BPE tokenizer + causal LM on pages and tool outputs) → <b>sft</b> (assistant-only
-/// loss on the teacher's turns) → <b>eval</b> (the SFT model and the pretrain-only baseline as agents on the test
-/// split, scored by each task's rubric reward). Each stage is resumable and writes atomically; a finished stage
+/// loss on the teacher's turns, through the model's agent view) → <b>rl</b> (GRPO over the agent's own rollouts) →
+/// <b>eval</b> (the stage ablation: untrained, MT, MT+SFT, MT+SFT+RL as agents on the test split, scored by each
+/// task's reward, with paired bootstrap intervals). Each stage is resumable and writes atomically; a finished stage
 /// leaves a marker in <c>stages/</c> and is skipped on a re-run.
 /// </summary>
 public static class Recipe
 {
     /// <summary>The stages, in order.</summary>
-    public static readonly IReadOnlyList<string> StageNames = ["world", "synth", "teacher", "pretrain", "sft", "eval"];
+    public static readonly IReadOnlyList<string> StageNames = ["world", "synth", "teacher", "pretrain", "sft", "rl", "eval"];
 
-    internal static readonly JsonSerializerOptions Json = new()
+    /// <summary>JSON of every file the recipe writes (snake_case, indented).</summary>
+    public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -167,6 +173,7 @@ public static class Recipe
             "teacher" => await TeacherAsync(ctx, ct).ConfigureAwait(false),
             "pretrain" => await PretrainAsync(ctx, ct).ConfigureAwait(false),
             "sft" => await SftAsync(ctx, ct).ConfigureAwait(false),
+            "rl" => await RlAsync(ctx, ct).ConfigureAwait(false),
             "eval" => await RecipeEval.RunAsync(ctx, ct).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(stage)),
         };
@@ -214,7 +221,8 @@ public static class Recipe
         var synth = new Synthesizer(sc.Graph);
         var progress = new SyncProgress<SynthesisProgress>(pr => c.Progress(
             $"slot {pr.Done}/{pr.Total} {pr.Family,-10} accepted {pr.Accepted} candidates {pr.Candidates}", null));
-        var result = await synth.RunAsync(new SynthesisOptions { Count = o.Tasks, Seed = o.Seed, TestFraction = o.TestFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask }, progress, ct).ConfigureAwait(false);
+        var classes = o.Complexities is { Count: > 0 } cs ? cs.Select(Quest.Synthesis.Families.Complexity.Parse).ToList() : null;
+        var result = await synth.RunAsync(new SynthesisOptions { Count = o.Tasks, Seed = o.Seed, TestFraction = o.TestFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = classes }, progress, ct).ConfigureAwait(false);
         int train = result.Tasks.Count(t => t.Split == "train"), test = result.Tasks.Count(t => t.Split == "test");
         if (train == 0 || test == 0)
             throw new QuestInputException(c.Paths.Tasks, null, null, $"synthesis gave {train} train and {test} test tasks", "both splits non-empty (more tasks, or another seed / test fraction)");
@@ -229,9 +237,14 @@ public static class Recipe
 
     // ------------------------------------------------------------------ 3. teacher
 
+    /// <summary>The agent's tools over a run's corpus, their output sized by the run's <see cref="RecipeOptions.ToolOutput"/>.</summary>
+    public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, SynthCorpus sc) => sc.Tools(o.ToolOutput == "small" ? ToolSizes.SmallWindow : ToolSizes.Quest);
+
     /// <summary>
-    /// Stage 3: the oracle teacher solves every train task through the real agent loop and tools; trajectories with
-    /// reward 1.0 become SFT transcripts (<c>teacher/sft.jsonl</c>, one per session) and ShareGPT.
+    /// Stage 3: the teacher solves every train task through the real agent loop and tools. With the <c>grounded</c>
+    /// style (small windows) only trajectories whose every turn was grounded in the student's view and that scored 1.0
+    /// become SFT transcripts; with <c>oracle</c>, every trajectory at 1.0. Writes <c>teacher/sft.jsonl</c> (one row per
+    /// session), the trajectories and ShareGPT.
     /// </summary>
     public static async Task<Dictionary<string, double>> TeacherAsync(StageContext c, CancellationToken ct)
     {
@@ -239,53 +252,81 @@ public static class Recipe
         var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
         using var sc = SynthCorpus.Load(c.Paths.World);
         var synth = new Synthesizer(sc.Graph);
-        var teacher = new OracleTeacher(sc.Tools(), synth.Verifier.Reward, new TeacherOptions { ContextThreshold = o.TeacherContextThreshold, Date = o.Date });
+        var tools = ToolsOf(o, sc);
+        var oracle = new OracleTeacher(tools, synth.Verifier.Reward, new TeacherOptions { ContextThreshold = o.TeacherContextThreshold, Date = o.Date });
+        var grounded = new GroundedTeacher(tools, synth.Verifier.Reward, new GroundedTeacherOptions
+        {
+            Date = o.Date, ViewChars = o.TeacherViewChars, MaxTurnChars = o.EvalMaxNewTokens * 3,
+        });
         var traj = new StringBuilder();
         var sft = new StringBuilder();
         var samples = new List<ShareGptSample>();
         var rewards = new List<double>();
-        int solved = 0, sessions = 0, turns = 0;
+        int solved = 0, kept = 0, sessions = 0, turns = 0, items = 0, visible = 0, gTurns = 0, gGrounded = 0;
+        var keptBy = new Dictionary<string, int>();
         for (int i = 0; i < tasks.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
-            var r = await teacher.SolveAsync(tasks[i], ct).ConfigureAwait(false);
+            TeacherResult r;
+            bool keep;
+            string note = "";
+            if (o.Teacher == "grounded")
+            {
+                var g = await grounded.SolveAsync(tasks[i], ct).ConfigureAwait(false);
+                r = g.Result;
+                items += g.Groundedness.Items; visible += g.Groundedness.VisibleItems;
+                gTurns += g.Groundedness.Turns; gGrounded += g.Groundedness.GroundedTurns;
+                keep = g.Groundedness.Complete;
+                note = g.Groundedness.Complete ? " grounded" : $" not grounded: {string.Join("; ", g.Groundedness.Misses.Take(2))}";
+            }
+            else { r = await oracle.SolveAsync(tasks[i], ct).ConfigureAwait(false); keep = true; }
             rewards.Add(r.Reward.Total);
-            c.Progress($"task {i + 1}/{tasks.Count} {tasks[i].Family,-10} reward {r.Reward.Total:0.000} turns {r.Trajectory.Rounds}", null);
+            c.Progress($"task {i + 1}/{tasks.Count} {tasks[i].Family,-10} reward {r.Reward.Total:0.000} turns {r.Trajectory.Rounds}{note}", null);
             if (r.Reward.Total < 1.0 - 1e-9) continue;
             solved++;
+            if (!keep) continue;
+            kept++;
+            keptBy[tasks[i].Family] = keptBy.GetValueOrDefault(tasks[i].Family) + 1;
             traj.Append(JsonSerializer.Serialize(r.Trajectory, RolloutRunner.JsonOptions)).Append('\n');
-            foreach (var s in r.Trajectory.Sessions)
+            foreach (var msgs in GroundedTeacher.Sessions(r.Trajectory))
             {
-                var msgs = s.Messages.Select(m => new ChatMessageText(m.Role, m.Content)).ToList();
-                while (msgs.Count > 0 && msgs[^1].Role != "assistant") msgs.RemoveAt(msgs.Count - 1);
-                if (!msgs.Any(m => m.Role == "assistant")) continue;
                 sessions++;
                 turns += msgs.Count(m => m.Role == "assistant");
-                sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
+                sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs.Select(m => new ChatMessageText(m.Role, m.Content)).ToList()) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
             }
             samples.AddRange(OracleTeacher.ToShareGpt(r.Trajectory));
         }
-        if (solved == 0) throw new InvalidOperationException("the teacher solved no train task at reward 1.0; nothing to fine-tune on");
+        if (kept == 0) throw new InvalidOperationException($"the teacher kept no train task ({solved} of {tasks.Count} at reward 1.0); nothing to fine-tune on");
         Directory.CreateDirectory(c.Paths.Teacher);
         AtomicFile.WriteAllText(c.Paths.TeacherTrajectories, traj.ToString());
         ShareGpt.Write(c.Paths.ShareGpt, samples);
         AtomicFile.WriteAllText(c.Paths.SftTranscripts, sft.ToString());   // last: its presence means the stage's files are all there
-        return new Dictionary<string, double>
+        var m = new Dictionary<string, double>
         {
-            ["tasks"] = tasks.Count, ["solved"] = solved, ["mean_reward"] = Math.Round(rewards.Average(), 4), ["sft_rows"] = sessions, ["assistant_turns"] = turns,
+            ["tasks"] = tasks.Count, ["solved"] = solved, ["kept"] = kept, ["mean_reward"] = Math.Round(rewards.Average(), 4), ["sft_rows"] = sessions, ["assistant_turns"] = turns,
         };
+        if (o.Teacher == "grounded")
+        {
+            m["grounded_items_pct"] = Math.Round(100.0 * visible / Math.Max(1, items), 1);
+            m["grounded_turns_pct"] = Math.Round(100.0 * gGrounded / Math.Max(1, gTurns), 1);
+        }
+        foreach (var (f, n) in keptBy.OrderBy(kv => kv.Key, StringComparer.Ordinal)) m["kept_" + f] = n;
+        return m;
     }
 
     // ------------------------------------------------------------------ 4. pretrain
 
-    /// <summary>The mid-training documents: every corpus page, every tool response of the teacher, and search/visit outputs on sampled pages.</summary>
+    /// <summary>The mid-training documents: every corpus page, every teacher transcript (chat-rendered), and search/visit outputs on sampled pages.</summary>
     public static async Task<List<string>> PretrainDocumentsAsync(StageContext c, CancellationToken ct)
     {
         using var sc = SynthCorpus.Load(c.Paths.World);
         var docs = sc.Corpus.Select(pg => $"# {pg.Title}\n\n{pg.Text}").ToList();
+        // agentic mid-training: every teacher transcript of the train split, rendered as the chat template renders it
+        // (question, the teacher's turns, the tool responses), so the patterns SFT asks for — copy the question into a
+        // query, a result's URL into a visit, a response's entity into the notes — are already in the model's prior
         foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
-            docs.AddRange(t.Where(m => m.Role == "user" && m.Content.StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal)).Select(m => m.Content));
-        var tools = sc.Tools().ToDictionary(t => t.Name);
+            docs.Add(ChatTemplate.Render(t.Where(m => m.Role != "system")));
+        var tools = ToolsOf(c.Options, sc).ToDictionary(t => t.Name);
         var rng = new Random(c.Options.Seed * 7919 + 3);
         var pages = sc.Corpus.OrderBy(_ => rng.Next()).Take(c.Options.ToolOutputDocs).ToList();
         foreach (var pg in pages)
@@ -323,7 +364,7 @@ public static class Recipe
             c.Progress($"tokenizer trained: {tok.VocabSize} tokens in {sw.Elapsed.TotalSeconds:0.0}s", null);
         }
         ct.ThrowIfCancellationRequested();
-        var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens };
+        var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens, View = o.View };
         var model = new QuestTransformer(cfg, o.Seed);
         var data = new PackedTokenStream(docs, tok);
         c.Progress($"model {cfg.ParameterCount:N0} params, {data.TrainTokens:N0} training tokens", null);
@@ -344,7 +385,7 @@ public static class Recipe
         var o = c.Options;
         var loaded = Checkpoint.Load(c.Paths.Pretrain, TorchRuntime.ResolveDevice(o.Device));
         var transcripts = ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatMessageText>)t).ToList();
-        var data = new AgentViewSftData(transcripts, new AgentView(loaded.Tokenizer), o.ContextTokens);
+        var data = new ChatSftData(transcripts, new AgentView(loaded.Tokenizer, loaded.Model.Config.View), o.ContextTokens, evalEvery: 10);
         c.Progress($"{transcripts.Count} transcripts → {data.Count} turn examples ({data.EvalCount} held out), {data.TargetTokens:N0} assistant tokens", null);
         var trainer = new Trainer(loaded.Model, loaded.Tokenizer, data, new TrainingOptions
         {
@@ -353,6 +394,41 @@ public static class Recipe
             OutputDir = c.Paths.Sft, Resume = true, Seed = o.Seed + 1, Device = o.Device,
         }, "sft");
         return await TrainAsync(c, trainer, new() { ["examples"] = data.Count, ["assistant_tokens"] = data.TargetTokens }, ct).ConfigureAwait(false);
+    }
+
+    // ------------------------------------------------------------------ 6. rl
+
+    /// <summary>The RL settings of a run.</summary>
+    public static RlOptions RlOptionsOf(RecipeOptions o, RecipePaths p) => new()
+    {
+        Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens,
+        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate }, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
+        OutputDir = p.Rl, Seed = o.Seed, Device = o.Device, Date = o.Date,
+    };
+
+    /// <summary>Stage 6: GRPO from the SFT checkpoint on the train tasks (resumes from its checkpoint).</summary>
+    public static async Task<Dictionary<string, double>> RlAsync(StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
+        using var sc = SynthCorpus.Load(c.Paths.World);
+        var reward = new Synthesizer(sc.Graph).Verifier.Reward;
+        var trainer = RlTrainer.Create(c.Paths.Sft, tasks, ToolsOf(o, sc), reward, RlOptionsOf(o, c.Paths));
+        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false)) c.Progress(r.ToString(), null);
+        var h = trainer.History;
+        var m = new Dictionary<string, double> { ["steps"] = o.RlSteps, ["train_tasks"] = tasks.Count };
+        if (h.Count > 0)
+        {
+            int k = Math.Max(1, h.Count / 4);
+            m["first_reward"] = Math.Round(h.Take(k).Average(x => x.RewardMean), 4);
+            m["last_reward"] = Math.Round(h.TakeLast(k).Average(x => x.RewardMean), 4);
+            m["zero_variance_share"] = Math.Round(h.Average(x => x.ZeroVarianceShare), 3);
+            m["groups_with_reward"] = Math.Round(h.Average(x => x.GroupsWithReward), 3);
+            m["valid_turn_rate"] = Math.Round(h.TakeLast(k).Average(x => x.ValidTurnRate), 3);
+            m["rollout_s"] = Math.Round(h.Sum(x => x.RolloutSeconds), 1);
+            m["update_s"] = Math.Round(h.Sum(x => x.UpdateSeconds), 1);
+        }
+        return m;
     }
 
     private static async Task<Dictionary<string, double>> TrainAsync(StageContext c, Trainer trainer, Dictionary<string, double> m, CancellationToken ct)

@@ -2,34 +2,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Quest.Agent;
-using Quest.Agent.Context;
 using Quest.Agent.Rollout;
 using Quest.Models.Checkpoints;
-using Quest.Models.Generation;
 using Quest.Models.Runtime;
+using Quest.Models.Transformer;
 using Quest.Synthesis;
-using Quest.Synthesis.Teacher;
+using TorchSharp;
 
 namespace Quest.Recipe;
-
-/// <summary>One row of the eval table: a model on a group of episodes (one family of the test split, all test tasks, or the train tasks).</summary>
-public sealed record EvalRow
-{
-    /// <summary><c>baseline</c> (pretrain only) or <c>sft</c>.</summary>
-    public string Model { get; init; } = "";
-    /// <summary>A family name, <c>all test</c>, or <c>train (seen)</c>.</summary>
-    public string Group { get; init; } = "";
-    /// <summary>Episodes.</summary>
-    public int N { get; init; }
-    /// <summary>Mean reward (the task's rubric reward, citation part included where the task needs it).</summary>
-    public double MeanReward { get; init; }
-    /// <summary>Share of episodes with a final answer (%).</summary>
-    public double AnsweredPct { get; init; }
-    /// <summary>Share of model turns that were a well-formed tool call or an answer (%).</summary>
-    public double ProtocolValidPct { get; init; }
-    /// <summary>Mean model calls per episode.</summary>
-    public double MeanTurns { get; init; }
-}
 
 /// <summary>The run summary written to <c>summary.json</c>.</summary>
 public sealed record RecipeSummary
@@ -38,41 +18,40 @@ public sealed record RecipeSummary
     public RecipeOptions? Options { get; init; }
     /// <summary>Finished stages with their wall time and metrics.</summary>
     public IReadOnlyList<StageRecord> Stages { get; init; } = [];
-    /// <summary>The eval table.</summary>
+    /// <summary>The eval table: every model on the test split (all, per family, per complexity) and on a few train tasks.</summary>
     public IReadOnlyList<EvalRow> Eval { get; init; } = [];
-    /// <summary>Mean test reward of the SFT model minus the baseline's.</summary>
-    public double RewardGain { get; init; }
-    /// <summary>Protocol-valid turn share of the SFT model minus the baseline's (percentage points).</summary>
-    public double ProtocolValidGain { get; init; }
+    /// <summary>The stage ablation: each stage against the one before it on the same test tasks (paired, bootstrap 95%).</summary>
+    public IReadOnlyList<StageComparison> Ablation { get; init; } = [];
 
     /// <summary>Reads <c>summary.json</c> of a run directory.</summary>
     public static RecipeSummary Read(string outDir) =>
         JsonSerializer.Deserialize<RecipeSummary>(File.ReadAllText(new RecipePaths(Path.GetFullPath(outDir)).Summary), Recipe.Json)
         ?? throw new InvalidDataException("empty summary");
 
-    /// <summary>The eval table as fixed-width text.</summary>
+    /// <summary>The headline table: each model on all test tasks, then the paired stage differences.</summary>
     public string FormatTable()
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"{"model",-9} {"group",-14} {"n",3} {"reward",7} {"answered",9} {"valid",7} {"turns",6}");
-        foreach (var r in Eval)
-            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Model,-9} {r.Group,-14} {r.N,3} {r.MeanReward,7:0.000} {r.AnsweredPct,8:0.0}% {r.ProtocolValidPct,6:0.0}% {r.MeanTurns,6:0.0}"));
+        sb.Append(Evaluation.FormatRows(Eval.Where(r => r.Group is "all test" or "train (seen)")));
+        sb.AppendLine();
+        sb.Append(Evaluation.FormatComparisons(Ablation));
         return sb.ToString();
     }
 }
 
 /// <summary>
-/// Stage 6: the pretrain-only model (baseline) and the SFT model run as agents (through <see cref="AgentViewChatClient"/>)
-/// with the real tools on the test split and a few train tasks; each episode is scored with its task's reward (the
-/// rubric tree on the final answer, plus QUEST's citation part where the task needs it). Rollouts resume per episode.
+/// Stage 7: the stage ablation. The untrained model (same shape and tokenizer, random weights), the mid-trained model
+/// (MT), MT+SFT and MT+SFT+RL run as agents with the real tools on the test split (and a few train tasks, to see
+/// memorisation), each episode scored with its task's reward; then each stage is compared with the one before it on
+/// the same test tasks (paired differences, bootstrap 95% intervals). Rollouts resume per episode.
 /// </summary>
 public static class RecipeEval
 {
-    /// <summary>The models compared: name and stage directory.</summary>
-    public static IReadOnlyList<(string Name, string Dir)> Models(RecipePaths p) => [("baseline", p.Pretrain), ("sft", p.Sft)];
+    /// <summary>The models compared, in recipe order: name and checkpoint directory (null: untrained weights).</summary>
+    public static IReadOnlyList<(string Name, string? Dir)> Models(RecipePaths p) =>
+        [("untrained", null), ("mt", p.Pretrain), ("sft", p.Sft), ("rl", p.Rl)];
 
-    /// <summary>The tasks the eval rolls out: the first test tasks, then the first train tasks.</summary>
+    /// <summary>The tasks the eval rolls out: the test split (or its first <c>EvalTestTasks</c>), then the first train tasks.</summary>
     public static IReadOnlyList<SynthTask> Tasks(RecipeOptions o, RecipePaths p)
     {
         var all = TaskFile.Read(p.Tasks);
@@ -81,6 +60,13 @@ public static class RecipeEval
         return [.. test, .. all.Where(t => t.Split == "train").Take(o.EvalTrainTasks)];
     }
 
+    /// <summary>The eval settings of a run.</summary>
+    public static EvalOptions EvalOptionsOf(RecipeOptions o) => new()
+    {
+        Samples = o.EvalSamples, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens, Temperature = o.EvalTemperature,
+        Parallel = o.EvalParallel, Date = o.Date, Seed = o.Seed,
+    };
+
     internal static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
     {
         var o = c.Options;
@@ -88,82 +74,70 @@ public static class RecipeEval
         var byId = tasks.ToDictionary(t => t.Id);
         using var sc = SynthCorpus.Load(c.Paths.World);
         var reward = new Synthesizer(sc.Graph).Verifier.Reward;
-        var scorer = new DelegateScorer(async (rt, traj, token) =>
-        {
-            var r = await reward(byId[rt.Id], OracleTeacher.Transcript(traj), token).ConfigureAwait(false);
-            return new EpisodeScore(r.Total, JsonSerializer.SerializeToNode(r, Recipe.Json));
-        });
-        var rollout = tasks.Select(t => new RolloutTask { Id = t.Id, Question = t.Question, Answer = t.Answer, Aliases = t.Aliases }).ToList();
-        var tools = sc.Tools();
+        var tools = Recipe.ToolsOf(o, sc);
+        var eo = EvalOptionsOf(o);
         var m = new Dictionary<string, double> { ["tasks"] = tasks.Count };
         foreach (var (name, dir) in Models(c.Paths))
         {
-            var loaded = Checkpoint.Load(dir, TorchRuntime.ResolveDevice(o.Device));
-            using var client = new AgentViewChatClient(new LocalChatClient(loaded.Model, loaded.Tokenizer)
+            var loaded = Load(c.Paths, dir, o);
+            var (client, batcher) = Evaluation.LocalPolicy(loaded, eo, name);
+            using (batcher)
             {
-                Defaults = new GenerationOptions { Temperature = o.EvalTemperature, TopP = 1, MaxNewTokens = o.EvalMaxNewTokens, Seed = o.Seed },
-                ModelId = name,
-            });
-            var agent = new ResearchAgent(client, tools, new AgentOptions
-            {
-                MaxTurns = o.EvalMaxTurns, MaxTokensPerTurn = o.EvalMaxNewTokens, MaxContextTokens = 1 << 20, MaxInvalidTurns = 3,
-                Temperature = (float)o.EvalTemperature, TopP = 1f, PresencePenalty = null, Date = o.Date, ModelId = name,
-                Context = new ContextOptions { Enabled = false },
-            }, tokenCounter: loaded.Tokenizer);
-            var runner = new RolloutRunner(agent, scorer);
-            var summary = await runner.RunAsync(rollout, new RolloutOptions { OutDir = Path.Combine(c.Paths.Eval, name), Resume = true },
-                pr => c.Progress($"{name,-8} episode {pr.Done + pr.Skipped}/{pr.Total + pr.Skipped} {byId[pr.Last.TaskId].Family,-10} {pr.Last.Termination,-13} reward {pr.Last.Reward ?? 0:0.000} turns {pr.Last.Rounds}", null),
-                ct).ConfigureAwait(false);
-            if (summary.Cancelled) throw new OperationCanceledException(ct);
-            var rows = Rows(name, RolloutRunner.ReadTrajectories(summary.OutFile), byId);
-            var allTest = rows.First(r => r.Group == "all test");
-            m[$"{name}_reward"] = Math.Round(allTest.MeanReward, 4);
-            m[$"{name}_answered_pct"] = Math.Round(allTest.AnsweredPct, 1);
-            m[$"{name}_valid_pct"] = Math.Round(allTest.ProtocolValidPct, 1);
+                var trajs = await Evaluation.RolloutAsync(client, name, loaded.Tokenizer, tasks, tools, reward, eo, Path.Combine(c.Paths.Eval, name),
+                    pr => c.Progress($"{name,-9} episode {pr.Done + pr.Skipped}/{pr.Total + pr.Skipped} {byId[pr.Last.TaskId].Family,-10} {pr.Last.Termination,-13} reward {pr.Last.Reward ?? 0:0.000} turns {pr.Last.Rounds}", null),
+                    ct).ConfigureAwait(false);
+                var all = Evaluation.Row(name, "all test", trajs.Where(t => byId.TryGetValue(t.TaskId, out var tk) && tk.Split == "test").ToList());
+                m[$"{name}_reward"] = Math.Round(all.MeanReward, 4);
+                m[$"{name}_answered_pct"] = Math.Round(all.AnsweredPct, 1);
+                m[$"{name}_valid_pct"] = Math.Round(all.ProtocolValidPct, 1);
+                c.Progress(string.Create(CultureInfo.InvariantCulture, $"{name,-9} test reward {all.MeanReward:0.000} pass@{eo.Samples} {all.PassAtK:0.0}% answered {all.AnsweredPct:0.0}% valid {all.ProtocolValidPct:0.0}%"), null);
+            }
         }
         return m;
     }
 
-    /// <summary>The table rows of one model's trajectories: one per test family, "all test", and "train (seen)".</summary>
-    public static List<EvalRow> Rows(string model, IReadOnlyList<Trajectory> trajectories, IReadOnlyDictionary<string, SynthTask> tasks)
+    /// <summary>A stage's model; the untrained one has the mid-trained model's shape and tokenizer and its initial weights.</summary>
+    public static LoadedModel Load(RecipePaths p, string? dir, RecipeOptions o)
     {
-        var known = trajectories.Where(t => tasks.ContainsKey(t.TaskId)).ToList();
-        var test = known.Where(t => tasks[t.TaskId].Split == "test").ToList();
-        var rows = test.GroupBy(t => tasks[t.TaskId].Family).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Row(model, g.Key, g.ToList())).ToList();
-        rows.Add(Row(model, "all test", test));
-        var train = known.Where(t => tasks[t.TaskId].Split == "train").ToList();
-        if (train.Count > 0) rows.Add(Row(model, "train (seen)", train));
-        return rows;
+        var device = TorchRuntime.ResolveDevice(o.Device);
+        if (dir is not null) return Checkpoint.Load(dir, device);
+        var mt = Checkpoint.Load(p.Pretrain, device);
+        var fresh = new QuestTransformer(mt.Model.Config, o.Seed);
+        fresh.to(device);
+        mt.Model.Dispose();
+        return new LoadedModel(fresh, mt.Tokenizer, "");
     }
 
-    private static EvalRow Row(string model, string group, List<Trajectory> ts)
+    /// <summary>The table rows and the stage ablation from the eval rollouts on disk.</summary>
+    public static (List<EvalRow> Rows, List<StageComparison> Ablation) Table(RecipeOptions o, RecipePaths p)
     {
-        int turns = ts.Sum(t => t.Turns.Count);
-        int valid = ts.Sum(t => t.Turns.Count(x => x.Kind is "answer" or "tool_call"));
-        return new EvalRow
+        var byId = Tasks(o, p).ToDictionary(t => t.Id);
+        var testIds = byId.Values.Where(t => t.Split == "test").Select(t => t.Id).ToHashSet();
+        var testTasks = byId.Where(kv => kv.Value.Split == "test").ToDictionary(kv => kv.Key, kv => kv.Value);
+        var rows = new List<EvalRow>();
+        var trajs = new List<(string Name, IReadOnlyList<Trajectory> T)>();
+        foreach (var (name, _) in Models(p))
         {
-            Model = model, Group = group, N = ts.Count,
-            MeanReward = ts.Count == 0 ? 0 : ts.Average(t => t.Reward ?? 0),
-            AnsweredPct = ts.Count == 0 ? 0 : 100.0 * ts.Count(t => !string.IsNullOrWhiteSpace(t.Prediction)) / ts.Count,
-            ProtocolValidPct = turns == 0 ? 0 : 100.0 * valid / turns,
-            MeanTurns = ts.Count == 0 ? 0 : ts.Average(t => (double)t.Rounds),
-        };
+            var file = Path.Combine(p.Eval, name, RolloutRunner.TrajectoriesFile);
+            if (!File.Exists(file)) continue;
+            var t = RolloutRunner.ReadTrajectories(file);
+            trajs.Add((name, t));
+            rows.AddRange(Evaluation.Rows(name, t, testTasks, "all test"));
+            var train = t.Where(x => byId.TryGetValue(x.TaskId, out var tk) && tk.Split == "train").ToList();
+            if (train.Count > 0) rows.Add(Evaluation.Row(name, "train (seen)", train));
+        }
+        var ablation = new List<StageComparison>();
+        for (int i = 1; i < trajs.Count; i++)
+            ablation.Add(Evaluation.Compare(trajs[i - 1].Name, trajs[i - 1].T, trajs[i].Name, trajs[i].T, testIds, seed: o.Seed));
+        if (trajs.Count > 2) ablation.Add(Evaluation.Compare(trajs[1].Name, trajs[1].T, trajs[^1].Name, trajs[^1].T, testIds, seed: o.Seed));
+        return (rows, ablation);
     }
 
     /// <summary>Writes <c>summary.json</c> from the stage markers and the eval rollouts on disk.</summary>
     internal static RecipeSummary WriteSummary(Recipe.StageContext c)
     {
-        var byId = Tasks(c.Options, c.Paths).ToDictionary(t => t.Id);
-        var rows = new List<EvalRow>();
-        foreach (var (name, _) in Models(c.Paths))
-            rows.AddRange(Rows(name, RolloutRunner.ReadTrajectories(Path.Combine(c.Paths.Eval, name, RolloutRunner.TrajectoriesFile)), byId));
-        EvalRow? Get(string model) => rows.FirstOrDefault(r => r.Model == model && r.Group == "all test");
-        var summary = new RecipeSummary
-        {
-            Options = c.Options, Stages = Recipe.Completed(c.Paths.Root), Eval = rows,
-            RewardGain = (Get("sft")?.MeanReward ?? 0) - (Get("baseline")?.MeanReward ?? 0),
-            ProtocolValidGain = (Get("sft")?.ProtocolValidPct ?? 0) - (Get("baseline")?.ProtocolValidPct ?? 0),
-        };
+        var (rows, ablation) = Table(c.Options, c.Paths);
+        var summary = new RecipeSummary { Options = c.Options, Stages = Recipe.Completed(c.Paths.Root), Eval = rows, Ablation = ablation };
         Quest.Core.AtomicFile.WriteAllText(c.Paths.Summary, JsonSerializer.Serialize(summary, Recipe.Json));
         return summary;
     }

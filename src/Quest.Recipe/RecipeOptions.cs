@@ -1,4 +1,5 @@
 using Quest.Core;
+using Quest.Models.Generation;
 
 namespace Quest.Recipe;
 
@@ -18,17 +19,25 @@ public sealed record RecipeOptions
 
     // ---- 1. world
     /// <summary>Pages of the generated world (the tiny preset uses the 300-page tiny world).</summary>
-    public int WorldPages { get; init; } = 300;
+    public int WorldPages { get; init; } = 1000;
 
     // ---- 2. synth
     /// <summary>Task slots to synthesize (balanced over the five families and nine complexity classes).</summary>
-    public int Tasks { get; init; } = 40;
+    public int Tasks { get; init; } = 1500;
     /// <summary>Share of seed entities whose tasks go to the test split.</summary>
-    public double TestFraction { get; init; } = 0.3;
+    public double TestFraction { get; init; } = 0.1;
     /// <summary>Candidates tried per task slot before it is given up.</summary>
     public int MaxAttemptsPerTask { get; init; } = 40;
+    /// <summary>Complexity classes to synthesize (e.g. C1–C3: a curriculum from one hop upward); empty: all nine.</summary>
+    public IReadOnlyList<string> Complexities { get; init; } = ["C1", "C2", "C3"];
 
     // ---- 3. teacher
+    /// <summary>Teacher style: <c>grounded</c> (writes only what a small-window student sees; ungrounded trajectories are dropped) or <c>oracle</c>.</summary>
+    public string Teacher { get; init; } = "grounded";
+    /// <summary>What the grounded teacher assumes the student sees besides the question, in characters.</summary>
+    public int TeacherViewChars { get; init; } = 1100;
+    /// <summary>Tool output sizes: <c>small</c> (3 results, short snippets, 3 evidence sentences: fits a 512-token view) or <c>quest</c>.</summary>
+    public string ToolOutput { get; init; } = "small";
     /// <summary>Oracle-teacher context-manager threshold in tokens (null: one session per task).</summary>
     public int? TeacherContextThreshold { get; init; }
     /// <summary>Date written into the agent's system prompt (teacher and eval alike, so transcripts are reproducible).</summary>
@@ -40,11 +49,13 @@ public sealed record RecipeOptions
     /// <summary>Model size preset (<c>tiny</c>, <c>small</c>, …; see <c>ModelConfig.FromPreset</c>).</summary>
     public string Model { get; init; } = "tiny";
     /// <summary>The model's context window in tokens (max_seq_len); the agent's view of an episode is cut to it.</summary>
-    public int ContextTokens { get; init; } = 384;
+    public int ContextTokens { get; init; } = 512;
+    /// <summary>How the model sees an episode (recorded in its config): <c>question_recent</c> fits a small window.</summary>
+    public string View { get; init; } = AgentView.QuestionRecent;
     /// <summary>Extra tool-output documents for mid-training (search and visit results on corpus pages).</summary>
     public int ToolOutputDocs { get; init; } = 150;
     /// <summary>Pretraining optimizer steps.</summary>
-    public int PretrainSteps { get; init; } = 100;
+    public int PretrainSteps { get; init; } = 600;
     /// <summary>Pretraining sequences per step.</summary>
     public int PretrainBatch { get; init; } = 8;
     /// <summary>Pretraining sequence length.</summary>
@@ -54,15 +65,25 @@ public sealed record RecipeOptions
 
     // ---- 5. sft
     /// <summary>SFT optimizer steps.</summary>
-    public int SftSteps { get; init; } = 100;
+    public int SftSteps { get; init; } = 800;
     /// <summary>SFT sequences per step (one assistant turn each, with the context the agent would show the model).</summary>
-    public int SftBatch { get; init; } = 6;
+    public int SftBatch { get; init; } = 8;
     /// <summary>SFT peak learning rate.</summary>
     public double SftLearningRate { get; init; } = 2e-3;
 
-    // ---- 6. eval
+    // ---- 6. rl
+    /// <summary>GRPO steps (one rollout batch and one policy update each).</summary>
+    public int RlSteps { get; init; } = 20;
+    /// <summary>Train tasks per RL step.</summary>
+    public int RlPromptsPerStep { get; init; } = 4;
+    /// <summary>Rollouts per task (QUEST: 8).</summary>
+    public int RlGroupSize { get; init; } = 8;
+    /// <summary>RL peak learning rate.</summary>
+    public double RlLearningRate { get; init; } = 1e-4;
+
+    // ---- 7. eval
     /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
-    public int EvalTestTasks { get; init; } = 8;
+    public int EvalTestTasks { get; init; }
     /// <summary>Train tasks rolled out as well (to see memorisation vs. generalisation).</summary>
     public int EvalTrainTasks { get; init; } = 2;
     /// <summary>Model calls per eval episode.</summary>
@@ -71,6 +92,10 @@ public sealed record RecipeOptions
     public int EvalMaxNewTokens { get; init; } = 128;
     /// <summary>Sampling temperature of the eval rollouts (0: greedy, deterministic).</summary>
     public double EvalTemperature { get; init; } = 0;
+    /// <summary>Rollouts per eval task (k of avg@k / pass@k).</summary>
+    public int EvalSamples { get; init; } = 1;
+    /// <summary>Eval episodes run (and decoded) together.</summary>
+    public int EvalParallel { get; init; } = 32;
 
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
@@ -106,6 +131,11 @@ public sealed record RecipeOptions
         Need(ContextTokens >= 128, $"context_tokens {ContextTokens}", "at least 128");
         Need(EvalMaxNewTokens < ContextTokens / 2, $"eval_max_new_tokens {EvalMaxNewTokens}", "less than half the context window");
         Need(PretrainSeqLen <= ContextTokens, $"pretrain_seq_len {PretrainSeqLen}", "at most context_tokens");
+        Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
+        Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
+        Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");
+        Need(ToolOutput is "small" or "quest", $"tool_output '{ToolOutput}'", "small or quest");
+        Need(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));
         Need(PretrainSteps > 0 && SftSteps > 0 && PretrainBatch > 0 && SftBatch > 0, "non-positive steps or batch", "positive sizes");
         Need(VocabSize >= 300, $"vocab_size {VocabSize}", "at least 300 (256 bytes + special tokens + merges)");
         return this;

@@ -13,10 +13,11 @@ public class RecipeEndToEndTests
     {
         OutDir = dir, WorldPages = 200, Tasks = 20, PretrainSteps = 24, SftSteps = 24, ToolOutputDocs = 40,
         EvalTestTasks = 4, EvalTrainTasks = 2, EvalMaxTurns = 4, EvalMaxNewTokens = 96,
+        RlSteps = 3, RlPromptsPerStep = 2, RlGroupSize = 4,
     };
 
     [Fact, Trait("Category", "Slow")]
-    public async Task The_whole_tiny_recipe_survives_two_cancellations_and_resumes_to_a_summary_without_duplicates()
+    public async Task The_whole_tiny_recipe_survives_three_cancellations_and_resumes_to_a_summary_without_duplicates()
     {
         using var tmp = new TempDir();
         var o = Small(tmp.Path);
@@ -36,17 +37,16 @@ public class RecipeEndToEndTests
         Assert.True(Checkpoint.Exists(p.Pretrain), "the interrupted stage keeps its checkpoint");
         var teacherLines = File.ReadAllLines(p.TeacherTrajectories).Length;
 
-        // 2. resume; cancel during eval after two episodes
+        // 2. resume; cancel in RL after its first step
         var resumed = new List<RecipeEvent>();
         using (var cts = CancellationTokenSource.CreateLinkedTokenSource(outer))
         {
-            int episodes = 0;
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
             {
                 await foreach (var e in Recipe.RunAsync(o, cts.Token))
                 {
                     resumed.Add(e);
-                    if (e.Stage == "eval" && e.Kind == RecipeEventKind.Progress && e.Message.Contains("episode") && ++episodes == 2) cts.Cancel();
+                    if (e.Stage == "rl" && e.Message.StartsWith("rl step 1/", StringComparison.Ordinal)) cts.Cancel();
                 }
             });
         }
@@ -55,12 +55,32 @@ public class RecipeEndToEndTests
         int resumedAt = int.Parse(firstStep.Message["pretrain step".Length..].Split('/')[0].Trim());
         Assert.True(resumedAt > 10, $"pretraining resumed from its checkpoint, not from scratch: {firstStep.Message}");
         Assert.Contains("sft", Recipe.Completed(tmp.Path).Select(s => s.Stage));
+        Assert.DoesNotContain("rl", Recipe.Completed(tmp.Path).Select(s => s.Stage));
+        Assert.True(Checkpoint.Exists(p.Rl), "the interrupted RL stage keeps its checkpoint");
+
+        // 3. resume (RL continues at step 2); cancel during eval after two episodes
+        var again = new List<RecipeEvent>();
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(outer))
+        {
+            int episodes = 0;
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            {
+                await foreach (var e in Recipe.RunAsync(o, cts.Token))
+                {
+                    again.Add(e);
+                    if (e.Stage == "eval" && e.Kind == RecipeEventKind.Progress && e.Message.Contains("episode") && ++episodes == 2) cts.Cancel();
+                }
+            });
+        }
+        var rlSteps = again.Where(e => e.Stage == "rl" && e.Message.StartsWith("rl step", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        Assert.StartsWith("rl step 2/3", rlSteps[0]);
+        Assert.Contains("rl", Recipe.Completed(tmp.Path).Select(s => s.Stage));
         Assert.DoesNotContain("eval", Recipe.Completed(tmp.Path).Select(s => s.Stage));
 
         // 3. resume to the end
         var final = new List<RecipeEvent>();
         await foreach (var e in Recipe.RunAsync(o, outer)) final.Add(e);
-        Assert.Equal(5, final.Count(e => e.Kind == RecipeEventKind.Skipped));
+        Assert.Equal(6, final.Count(e => e.Kind == RecipeEventKind.Skipped));
         Assert.Contains(final, e => e.Stage == "eval" && e.Kind == RecipeEventKind.Finished);
 
         var summary = RecipeSummary.Read(tmp.Path);
@@ -81,5 +101,10 @@ public class RecipeEndToEndTests
         Assert.Equal(teacherLines, File.ReadAllLines(p.TeacherTrajectories).Length);
         var steps = File.ReadAllLines(Path.Combine(p.Pretrain, Checkpoint.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
         Assert.Equal(Enumerable.Range(1, o.PretrainSteps), steps);
+        var rl = File.ReadAllLines(Path.Combine(p.Rl, Checkpoint.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
+        Assert.Equal(Enumerable.Range(1, o.RlSteps), rl);
+        // the stage ablation: each stage against the one before it, on the same test tasks
+        Assert.Equal(["untrained>mt", "mt>sft", "sft>rl", "mt>rl"], summary.Ablation.Select(a => a.From + ">" + a.To));
+        Assert.All(summary.Ablation, a => { Assert.Equal(evalTasks.Count(t => t.Split == "test"), a.Tasks); Assert.True(a.Lo <= a.MeanDiff && a.MeanDiff <= a.Hi); });
     }
 }

@@ -22,7 +22,7 @@ public static class RecipeCommands
         var output = new Option<string?>("--out") { Description = "Run directory (default data/artifacts/recipe/PRESET)." };
         var seed = new Option<int>("--seed") { Description = "Master seed (world, tasks, model init, data order).", DefaultValueFactory = _ => 1 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out: finished stages are skipped, an interrupted one resumes." };
-        var stages = new Option<string?>("--stages") { Description = "Only these stages (comma-separated: world,synth,teacher,pretrain,sft,eval); earlier outputs must exist." };
+        var stages = new Option<string?>("--stages") { Description = "Only these stages (comma-separated: world,synth,teacher,pretrain,sft,rl,eval); earlier outputs must exist." };
         var cmd = new Command("recipe", "Run the whole QUEST recipe end to end: world, synth, teacher, pretrain, sft, eval (resumable).");
         foreach (var o in new Option[] { preset, output, seed, resume, stages }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
@@ -84,15 +84,19 @@ public static class RecipeCommands
                 Markup.Escape(string.Join(" ", r.Metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("0.####", CultureInfo.InvariantCulture)}"))));
         stages.AddRow("[bold]total[/]", s.Stages.Sum(r => r.Seconds).ToString("0.0", CultureInfo.InvariantCulture), "");
         console.Write(stages);
-        var t = new Table().Title("eval: baseline (pretrain only) vs sft, rubric reward").AddColumn("model").AddColumn("group")
-            .AddColumn(new TableColumn("n").RightAligned()).AddColumn(new TableColumn("mean reward").RightAligned())
-            .AddColumn(new TableColumn("answered").RightAligned()).AddColumn(new TableColumn("protocol-valid").RightAligned()).AddColumn(new TableColumn("mean turns").RightAligned());
-        foreach (var r in s.Eval)
-            t.AddRow(r.Model, Markup.Escape(r.Group), r.N.ToString(CultureInfo.InvariantCulture), r.MeanReward.ToString("0.000", CultureInfo.InvariantCulture),
-                r.AnsweredPct.ToString("0.0", CultureInfo.InvariantCulture) + "%", r.ProtocolValidPct.ToString("0.0", CultureInfo.InvariantCulture) + "%",
-                r.MeanTurns.ToString("0.0", CultureInfo.InvariantCulture));
+        var t = new Table().Title("eval on the test split: the stage ablation").AddColumn("model").AddColumn("group")
+            .AddColumn(new TableColumn("tasks").RightAligned()).AddColumn(new TableColumn("mean reward").RightAligned()).AddColumn(new TableColumn("pass@k").RightAligned())
+            .AddColumn(new TableColumn("answered").RightAligned()).AddColumn(new TableColumn("valid turns").RightAligned()).AddColumn(new TableColumn("mean turns").RightAligned());
+        foreach (var r in s.Eval.Where(r => r.Group is "all test" or "train (seen)" || r.Group.StartsWith("complexity:", StringComparison.Ordinal)))
+            t.AddRow(r.Model, Markup.Escape(r.Group), r.Tasks.ToString(CultureInfo.InvariantCulture), r.MeanReward.ToString("0.000", CultureInfo.InvariantCulture),
+                r.PassAtK.ToString("0.0", CultureInfo.InvariantCulture) + "%", r.AnsweredPct.ToString("0.0", CultureInfo.InvariantCulture) + "%",
+                r.ProtocolValidPct.ToString("0.0", CultureInfo.InvariantCulture) + "%", r.MeanTurns.ToString("0.0", CultureInfo.InvariantCulture));
         console.Write(t);
-        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"sft - baseline on the test split: reward {s.RewardGain:+0.000;-0.000;0.000}, protocol-valid turns {s.ProtocolValidGain:+0.0;-0.0;0.0} points"));
+        var a = new Table().Title("each stage against the one before it (paired over the same test tasks, bootstrap 95%)").AddColumn("from").AddColumn("to")
+            .AddColumn(new TableColumn("tasks").RightAligned()).AddColumn(new TableColumn("Δ mean reward").RightAligned()).AddColumn(new TableColumn("95% interval").RightAligned());
+        foreach (var c in s.Ablation)
+            a.AddRow(c.From, c.To, c.Tasks.ToString(CultureInfo.InvariantCulture), c.MeanDiff.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture),
+                $"[{c.Lo.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture)}, {c.Hi.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture)}]" + (c.Significant ? " above 0" : ""));
+        console.Write(a);
     }
 }

@@ -13,9 +13,10 @@ public static class TrainCommands
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var train = new Command("train", "Train a model stage: pretrain (mid-training) or sft.");
+        var train = new Command("train", "Train a model stage: pretrain (mid-training), sft or rl (GRPO).");
         train.Subcommands.Add(Stage("pretrain", "Causal-LM pre/mid-training on documents (.txt/.md files or .jsonl with \"text\")."));
         train.Subcommands.Add(Stage("sft", "Supervised fine-tuning on chat transcripts (.jsonl with \"messages\"); loss on assistant tokens only."));
+        train.Subcommands.Add(EvalCommands.CreateRl());
         return train;
     }
 

@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using Quest.Agent.Policies;
+using Quest.Core;
+using Quest.Models.Checkpoints;
+using Quest.Models.Generation;
+using Quest.Models.Runtime;
+using Quest.Models.Training;
+using Quest.Recipe;
+using Quest.Synthesis;
+
+namespace Quest.Cli.Commands;
+
+/// <summary>
+/// <c>quest eval</c> (any task file, any policy: the scored table by family and complexity, one JSON summary and the
+/// trajectories) and <c>quest train rl</c> (GRPO from a checkpoint on a task file, one fixed-format line per step).
+/// </summary>
+public static class EvalCommands
+{
+    /// <summary>Builds <c>quest eval</c>.</summary>
+    public static Command Create()
+    {
+        var cmd = new Command("eval", "Evaluate a policy on a task file: mean reward (avg@k), pass@k, answered and valid-turn shares, by family and complexity.");
+        var tasks = new Option<string>("--tasks") { Description = "Task JSONL (quest synth).", Required = true };
+        var policy = new Option<string>("--policy") { Description = "local:CHECKPOINT_DIR | openai:URL[,URL2]#MODEL | scripted:FILE.", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Corpus the tasks were built on (a stored corpus name or directory, e.g. RUN/world).", DefaultValueFactory = _ => "world" };
+        var split = new Option<string?>("--split") { Description = "Only tasks of this split (train or test)." };
+        var samples = new Option<int>("--samples") { Description = "Rollouts per task (k).", DefaultValueFactory = _ => 1 };
+        var maxTurns = new Option<int>("--max-turns") { Description = "Model calls per episode.", DefaultValueFactory = _ => 6 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per model call.", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy).", DefaultValueFactory = _ => 0 };
+        var parallel = new Option<int>("--parallel") { Description = "Episodes run (and, for a local model, decoded) together.", DefaultValueFactory = _ => 32 };
+        var output = new Option<string>("--out") { Description = "Output directory (trajectories.jsonl, eval.json); re-running resumes.", Required = true };
+        foreach (var o in new Option[] { tasks, policy, corpus, split, samples, maxTurns, maxTokens, temperature, parallel, output }) cmd.Options.Add(o);
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            var err = pr.InvocationConfiguration.Error;
+            var outW = pr.InvocationConfiguration.Output;
+            try
+            {
+                var eo = new EvalOptions
+                {
+                    Samples = pr.GetValue(samples), MaxTurns = pr.GetValue(maxTurns), MaxNewTokens = pr.GetValue(maxTokens),
+                    Temperature = pr.GetValue(temperature), Parallel = pr.GetValue(parallel),
+                };
+                if (eo.Samples < 1 || eo.MaxTurns < 1 || eo.MaxNewTokens < 1 || eo.Parallel < 1)
+                    throw new QuestInputException(null, null, null, "--samples, --max-turns, --max-tokens and --parallel must be at least 1");
+                if (!double.IsFinite(eo.Temperature) || eo.Temperature < 0) throw new QuestInputException(null, null, null, $"--temperature {eo.Temperature}", "a finite temperature >= 0");
+                var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => pr.GetValue(split) is not { } s || t.Split == s).ToList();
+                if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks to evaluate", "a task file with tasks (of the --split given)");
+                using var sc = SynthCorpus.Load(pr.GetValue(corpus)!);
+                var reward = new Synthesizer(sc.Graph).Verifier.Reward;
+                var spec = pr.GetValue(policy)!;
+                IChatClient client;
+                GenerationBatcher? batcher = null;
+                ITokenCounter? counter = null;
+                string name = spec;
+                if (spec.StartsWith("local:", StringComparison.OrdinalIgnoreCase))
+                {
+                    var dir = spec["local:".Length..];
+                    if (!Checkpoint.Exists(dir)) throw new QuestInputException(dir, null, null, "no checkpoint here", "local:DIR with config.json and model.safetensors");
+                    var loaded = Checkpoint.Load(dir, TorchRuntime.ResolveDevice("auto"));
+                    name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'));
+                    (var local, batcher) = Evaluation.LocalPolicy(loaded, eo, name);
+                    client = local;
+                    counter = loaded.Tokenizer;
+                }
+                else client = PolicySpec.Create(spec, null);
+                using var _ = batcher;
+                using var __ = client;
+                var outDir = Path.GetFullPath(pr.GetValue(output)!);
+                var trajs = await Evaluation.RolloutAsync(client, name, counter, list, sc.Tools(), reward, eo, outDir,
+                    p => err.WriteLine($"episode {p.Done + p.Skipped}/{p.Total + p.Skipped} {p.Last.TaskId} {p.Last.Termination} reward {p.Last.Reward ?? 0:0.000}"), ct);
+                var byId = list.ToDictionary(t => t.Id);
+                var rows = Evaluation.Rows(name, trajs, byId);
+                AtomicFile.WriteAllText(Path.Combine(outDir, "eval.json"), JsonSerializer.Serialize(new { policy = spec, options = eo, rows }, Recipe.Recipe.Json));
+                outW.Write(Evaluation.FormatRows(rows));
+                outW.WriteLine($"# {trajs.Count} episodes in {Path.Combine(outDir, "trajectories.jsonl")}, summary in {Path.Combine(outDir, "eval.json")}");
+                return 0;
+            }
+            catch (OperationCanceledException)
+            {
+                err.WriteLine("cancelled: finished episodes are kept; run the same command to resume");
+                return 130;
+            }
+            catch (QuestInputException ex)
+            {
+                err.WriteLine($"error: {ex.Message}");
+                return 2;
+            }
+        });
+        return cmd;
+    }
+
+    /// <summary>Builds <c>quest train rl</c>.</summary>
+    public static Command CreateRl()
+    {
+        var cmd = new Command("rl", "GRPO over the agent's own rollouts, from a checkpoint (e.g. the SFT stage), on the train tasks of a task file.");
+        var init = new Option<string>("--init") { Description = "Checkpoint to start from (the SFT stage directory).", Required = true };
+        var tasks = new Option<string>("--tasks") { Description = "Task JSONL; its train split is used.", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "Corpus the tasks were built on (a stored corpus name or directory).", DefaultValueFactory = _ => "world" };
+        var output = new Option<string>("--output") { Description = "Stage directory (checkpoints, metrics); re-running resumes.", Required = true };
+        var steps = new Option<int?>("--steps") { Description = "RL steps." };
+        var prompts = new Option<int?>("--prompts") { Description = "Tasks per step." };
+        var group = new Option<int?>("--group-size") { Description = "Rollouts per task (QUEST: 8)." };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate." };
+        var maxTurns = new Option<int?>("--max-turns") { Description = "Model calls per rollout." };
+        var maxTokens = new Option<int?>("--max-tokens") { Description = "Tokens per model call." };
+        var device = new Option<string?>("--device") { Description = "auto, cpu, cuda." };
+        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device }) cmd.Options.Add(o);
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            var err = pr.InvocationConfiguration.Error;
+            var outW = pr.InvocationConfiguration.Output;
+            var d = new RlOptions();
+            var o = d with
+            {
+                Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
+                MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
+                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate }, OutputDir = Path.GetFullPath(pr.GetValue(output)!),
+            };
+            try
+            {
+                o.Validate("command line");
+                var initDir = pr.GetValue(init)!;
+                if (!Checkpoint.Exists(initDir)) throw new QuestInputException(initDir, null, null, "no checkpoint here", "--init DIR with config.json and model.safetensors");
+                var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => t.Split == "train").ToList();
+                if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no train tasks", "a task file with a train split");
+                using var sc = SynthCorpus.Load(pr.GetValue(corpus)!);
+                var trainer = RlTrainer.Create(initDir, list, sc.Tools(), new Synthesizer(sc.Graph).Verifier.Reward, o);
+                if (trainer.History.Count > 0) outW.WriteLine($"# resuming from {o.OutputDir} at step {trainer.History[^1].Step}");
+                await foreach (var r in trainer.RunAsync(ct)) outW.WriteLine(r.ToString());
+                outW.WriteLine($"# done: {o.OutputDir}");
+                return 0;
+            }
+            catch (OperationCanceledException)
+            {
+                err.WriteLine($"interrupted; progress saved in {o.OutputDir} (run the same command to resume)");
+                return 130;
+            }
+            catch (QuestInputException ex)
+            {
+                err.WriteLine($"error: {ex.Message}");
+                return 2;
+            }
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Quest.Models.Checkpoints;
+using Quest.Models.Runtime;
+using Quest.Models.Tokenization;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
+using Quest.Synthesis;
+
+namespace Quest.Recipe;
+
+/// <summary>
+/// <c>quest bench rollout</c>: agent rollouts per second for GRPO groups (8 rollouts sharing one prompt) decoded
+/// together vs one at a time, and one RL step's time split (rollout vs update). Timings live here, never in tests.
+/// </summary>
+public static class RolloutBenchmark
+{
+    /// <summary>
+    /// Runs the benchmark on the first <paramref name="groups"/> tasks of <paramref name="tasksFile"/> (or synthesized) over <paramref name="corpus"/> with the model in
+    /// <paramref name="checkpoint"/> (null: a fresh Tiny model with a tokenizer trained on the corpus, which writes
+    /// every turn to the token limit: a worst case of equal length). Returns one JSON object.
+    /// </summary>
+    public static async Task<JsonObject> RunAsync(string corpus, string? tasksFile, string? checkpoint, int groups, int groupSize, int maxTurns, int maxNewTokens,
+        string device, CancellationToken ct = default)
+    {
+        using var sc = SynthCorpus.Load(corpus);
+        var tools = sc.Tools();
+        var reward = new Synthesizer(sc.Graph).Verifier.Reward;
+        List<SynthTask> tasks;
+        if (tasksFile is not null) tasks = TaskFile.Read(tasksFile).Take(groups).ToList();
+        else tasks = [.. (await new Synthesizer(sc.Graph).RunAsync(new SynthesisOptions { Count = Math.Max(5, groups), Seed = 3 }, null, ct).ConfigureAwait(false)).Tasks.Take(groups)];
+        if (tasks.Count == 0) throw new Quest.Core.QuestInputException(tasksFile ?? corpus, null, null, "no tasks to roll out", "a task file or a corpus tasks can be synthesized on");
+        var dev = TorchRuntime.ResolveDevice(device);
+        LoadedModel model;
+        if (checkpoint is not null) model = Checkpoint.Load(checkpoint, dev);
+        else
+        {
+            var tok = BpeTrainer.Train(sc.Corpus.Take(200).Select(p => p.Text), new BpeTrainerOptions { VocabSize = 1024 });
+            var cfg = ModelConfig.Tiny(tok.VocabSize) with { MaxSeqLen = 384, View = Models.Generation.AgentView.QuestionRecent };
+            model = new LoadedModel(new QuestTransformer(cfg, 1), tok, "");
+        }
+        var agent = RlTrainer.AgentOptionsFor(maxTurns, maxNewTokens, 1.0, new DateOnly(2026, 1, 1), "bench");
+
+        // warm-up (allocator, JIT)
+        await RlTrainer.RolloutGroupsAsync(model, tasks.Take(1).ToList(), 2, tools, reward, agent with { MaxTurns = 1 }, ct).ConfigureAwait(false);
+
+        var sw = Stopwatch.StartNew();
+        var batched = await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct).ConfigureAwait(false);
+        double batchedS = sw.Elapsed.TotalSeconds;
+        long batchedTokens = batched.SelectMany(g => g.Turns).SelectMany(t => t).Sum(t => (long)t.TokenIds.Length);
+        int episodes = batched.Sum(g => g.Trajectories.Count);
+
+        sw.Restart();
+        long seqTokens = 0;
+        foreach (var t in tasks)
+            for (int k = 0; k < groupSize; k++)
+            {
+                var one = await RlTrainer.RolloutGroupsAsync(model, [t], 1, tools, reward, agent, ct).ConfigureAwait(false);
+                seqTokens += one.SelectMany(g => g.Turns).SelectMany(x => x).Sum(x => (long)x.TokenIds.Length);
+            }
+        double seqS = sw.Elapsed.TotalSeconds;
+
+        // one RL step: the batched rollout above, then the update on its rows (advantages forced non-zero so it trains)
+        var (rows, _) = RlTrainer.Rows(batched, true);
+        var live = rows.Select((r, i) => r with { Advantage = i % 2 == 0 ? 1 : -1 }).ToList();
+        using var updater = new GrpoUpdater(model.Model, new GrpoOptions());
+        sw.Restart();
+        var u = updater.Update(live, 1e-5, Math.Max(0, model.Tokenizer.EndOfTextId));
+        double updateS = sw.Elapsed.TotalSeconds;
+
+        return new JsonObject
+        {
+            ["bench"] = "rollout",
+            ["model"] = model.Model.Config.ToString(),
+            ["groups"] = tasks.Count, ["group_size"] = groupSize, ["max_turns"] = maxTurns, ["max_new_tokens"] = maxNewTokens,
+            ["episodes"] = episodes,
+            ["batched_s"] = Math.Round(batchedS, 2),
+            ["batched_episodes_per_s"] = Math.Round(episodes / batchedS, 3),
+            ["batched_tokens_per_s"] = Math.Round(batchedTokens / batchedS, 0),
+            ["sequential_s"] = Math.Round(seqS, 2),
+            ["sequential_episodes_per_s"] = Math.Round(episodes / seqS, 3),
+            ["sequential_tokens_per_s"] = Math.Round(seqTokens / seqS, 0),
+            ["speedup"] = Math.Round(seqS / batchedS * ((double)batchedTokens / Math.Max(1, seqTokens)), 2),
+            ["rl_step_rollout_s"] = Math.Round(batchedS, 2),
+            ["rl_step_update_s"] = Math.Round(updateS, 2),
+            ["rl_step_rows"] = u.Rows,
+            ["rl_step_tokens"] = u.Tokens,
+        };
+    }
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Text.Json;
+using Quest.Cli.Commands;
+using Quest.Models.Checkpoints;
+using Quest.Models.Generation;
+using Quest.Models.Tokenization;
+using Quest.Models.Transformer;
+using Quest.Synthesis;
+using Xunit;
+
+namespace Quest.Cli.Tests;
+
+/// <summary>`quest eval`, `quest train rl` and `quest bench rollout` in-process, on a tiny world and an untrained checkpoint.</summary>
+public class EvalRlCliTests
+{
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var root = new RootCommand("test");
+        root.Subcommands.Add(TrainCommands.Create());
+        root.Subcommands.Add(EvalCommands.Create());
+        root.Subcommands.Add(BenchCommands.Create());
+        var o = new StringWriter(); var e = new StringWriter();
+        int code = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = o, Error = e }, TestContext.Current.CancellationToken);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    /// <summary>A task file on world-tiny and an untrained Tiny-shaped checkpoint with the question_recent view.</summary>
+    private static async Task<(string Dir, string Tasks, string Ckpt, List<SynthTask> All)> Setup()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "quest-eval-cli-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        using var sc = SynthCorpus.Load("world-tiny");
+        var r = await new Synthesizer(sc.Graph).RunAsync(new SynthesisOptions { Count = 10, Seed = 2, TestFraction = 0.4 }, null, TestContext.Current.CancellationToken);
+        var tasks = Path.Combine(dir, "tasks.jsonl");
+        TaskFile.Write(tasks, r.Tasks);
+        var tok = BpeTrainer.Train(sc.Corpus.Take(60).Select(p => p.Text), new BpeTrainerOptions { VocabSize = 400 });
+        using var m = new QuestTransformer(new ModelConfig { VocabSize = tok.VocabSize, Layers = 1, DModel = 32, Heads = 2, KvHeads = 1, Ffn = 64, MaxSeqLen = 192, View = AgentView.QuestionRecent }, 1);
+        var ckpt = Path.Combine(dir, "ckpt");
+        Checkpoint.Save(ckpt, m, tok);
+        return (dir, tasks, ckpt, [.. r.Tasks]);
+    }
+
+    [Fact]
+    public async Task Eval_scores_every_task_by_family_and_complexity_and_resumes()
+    {
+        var (dir, tasks, ckpt, all) = await Setup();
+        var outDir = Path.Combine(dir, "eval");
+        string[] args = ["eval", "--tasks", tasks, "--policy", "local:" + ckpt, "--corpus", "world-tiny", "--out", outDir, "--max-turns", "2", "--max-tokens", "12", "--samples", "2", "--temperature", "1"];
+        var (code, output, err) = await Run(args);
+        Assert.True(code == 0, err + output);
+        var lines = File.ReadAllLines(Path.Combine(outDir, "trajectories.jsonl"));
+        Assert.Equal(all.Count * 2, lines.Length);                                     // k = 2 samples of every task
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.json")));
+        var rows = doc.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        var allRow = rows.Single(r => r.GetProperty("group").GetString() == "all");
+        Assert.Equal(all.Count, allRow.GetProperty("tasks").GetInt32());
+        Assert.Equal(all.Count * 2, allRow.GetProperty("n").GetInt32());
+        foreach (var f in all.Select(t => t.Family).Distinct()) Assert.Contains(rows, r => r.GetProperty("group").GetString() == "family:" + f);
+        foreach (var c in all.Select(t => t.Complexity).Distinct()) Assert.Contains(rows, r => r.GetProperty("group").GetString() == "complexity:" + c);
+        Assert.Contains("pass@k", output);
+        // a re-run resumes: nothing is rolled out again or duplicated
+        var (code2, _, err2) = await Run(args);
+        Assert.True(code2 == 0, err2);
+        Assert.Equal(lines.Length, File.ReadAllLines(Path.Combine(outDir, "trajectories.jsonl")).Length);
+        // bad input: exit 2 with the path
+        var (bad, _, badErr) = await Run("eval", "--tasks", tasks, "--policy", "local:" + Path.Combine(dir, "nope"), "--corpus", "world-tiny", "--out", outDir);
+        Assert.Equal(2, bad);
+        Assert.Contains("nope", badErr);
+        var (bad2, _, _) = await Run("eval", "--tasks", tasks, "--policy", "local:" + ckpt, "--corpus", "world-tiny", "--out", outDir, "--samples", "0");
+        Assert.Equal(2, bad2);
+    }
+
+    [Fact]
+    public async Task Train_rl_prints_one_line_per_step_and_resumes_from_its_checkpoint()
+    {
+        var (dir, tasks, ckpt, _) = await Setup();
+        var outDir = Path.Combine(dir, "rl");
+        string[] args = ["train", "rl", "--init", ckpt, "--tasks", tasks, "--corpus", "world-tiny", "--output", outDir, "--prompts", "2", "--group-size", "2", "--max-turns", "2", "--max-tokens", "12", "--device", "cpu"];
+        var (code, output, err) = await Run([.. args, "--steps", "2"]);
+        Assert.True(code == 0, err + output);
+        var steps = output.Split('\n').Where(l => l.StartsWith("rl step")).ToList();
+        Assert.Equal(2, steps.Count);
+        Assert.Matches(@"^rl step 1/2 reward \d\.\d{3} zero_var \d\.\d{2} valid \d\.\d{2} answer \d\.\d{2} gen_tok +\d+ ent \d+\.\d{3} gnorm \d+\.\d{3} lr ", steps[0]);
+        Assert.True(Checkpoint.Exists(outDir));
+        Assert.Equal(AgentView.QuestionRecent, Checkpoint.Load(outDir).Model.Config.View);        // the view travels with the policy
+        var (code2, output2, err2) = await Run([.. args, "--steps", "3"]);
+        Assert.True(code2 == 0, err2 + output2);
+        Assert.Contains("resuming from", output2);
+        Assert.Equal(["rl step 3/3"], output2.Split('\n').Where(l => l.StartsWith("rl step")).Select(l => l[..11]));
+        var metrics = File.ReadAllLines(Path.Combine(outDir, Checkpoint.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32());
+        Assert.Equal([1, 2, 3], metrics);
+        var (bad, _, badErr) = await Run("train", "rl", "--init", ckpt, "--tasks", tasks, "--corpus", "world-tiny", "--output", Path.Combine(dir, "rl2"), "--group-size", "1");
+        Assert.Equal(2, bad);
+        Assert.Contains("group_size", badErr);
+    }
+
+    [Fact]
+    public async Task Bench_rollout_prints_one_json_line()
+    {
+        var (_, tasks, ckpt, _) = await Setup();
+        var (code, output, err) = await Run("bench", "rollout", "--corpus", "world-tiny", "--tasks", tasks, "--init", ckpt, "--group-size", "2", "--max-turns", "1", "--max-tokens", "8", "--device", "cpu");
+        Assert.True(code == 0, err + output);
+        using var doc = JsonDocument.Parse(output.Trim());
+        foreach (var key in new[] { "batched_episodes_per_s", "sequential_episodes_per_s", "speedup", "rl_step_rollout_s", "rl_step_update_s" })
+            Assert.True(doc.RootElement.TryGetProperty(key, out _), key);
+        Assert.Equal(2, doc.RootElement.GetProperty("episodes").GetInt32());
+    }
+}
