@@ -393,7 +393,14 @@ public static class Recipe
             WarmupSteps = Math.Max(1, o.SftSteps / 10), EvalEvery = Math.Max(1, o.SftSteps / 4), CheckpointEvery = Math.Max(10, o.SftSteps / 6),
             OutputDir = c.Paths.Sft, Resume = true, Seed = o.Seed + 1, Device = o.Device,
         }, "sft");
-        return await TrainAsync(c, trainer, new() { ["examples"] = data.Count, ["assistant_tokens"] = data.TargetTokens }, ct).ConfigureAwait(false);
+        var before = Probes.CopyAccuracy(loaded.Model, data.EvalExamples);
+        var m = await TrainAsync(c, trainer, new() { ["examples"] = data.Count, ["assistant_tokens"] = data.TargetTokens }, ct).ConfigureAwait(false);
+        var after = Probes.CopyAccuracy(loaded.Model, data.EvalExamples);
+        c.Progress(FormattableString.Invariant($"held-out teacher-forced accuracy: copy tokens {before.CopyAccuracy:0.000} -> {after.CopyAccuracy:0.000}, other tokens {before.OtherAccuracy:0.000} -> {after.OtherAccuracy:0.000}"), null);
+        m["copy_token_acc_before"] = Math.Round(before.CopyAccuracy, 4);
+        m["copy_token_acc"] = Math.Round(after.CopyAccuracy, 4);
+        m["other_token_acc"] = Math.Round(after.OtherAccuracy, 4);
+        return m;
     }
 
     // ------------------------------------------------------------------ 6. rl

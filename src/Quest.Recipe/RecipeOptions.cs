@@ -25,7 +25,7 @@ public sealed record RecipeOptions
     /// <summary>Task slots to synthesize (balanced over the five families and nine complexity classes).</summary>
     public int Tasks { get; init; } = 1500;
     /// <summary>Share of seed entities whose tasks go to the test split.</summary>
-    public double TestFraction { get; init; } = 0.1;
+    public double TestFraction { get; init; } = 0.15;
     /// <summary>Candidates tried per task slot before it is given up.</summary>
     public int MaxAttemptsPerTask { get; init; } = 40;
     /// <summary>Complexity classes to synthesize (e.g. C1–C3: a curriculum from one hop upward); empty: all nine.</summary>

@@ -179,3 +179,29 @@ public class GrpoTests
         }
     }
 }
+
+public class ProbeTests
+{
+    [Fact]
+    public void CopyProbeSplitsTargetsIntoCopiesAndOthersAndRisesWithTraining()
+    {
+        var tok = Fixtures.Tokenizer;
+        var t = new List<ChatMessageText> { new("user", "Who founded the Alder Gazette?"), new("assistant", "<answer>Alder Gazette</answer>") };
+        var view = new AgentView(tok, AgentView.QuestionRecent);
+        var examples = view.TrainingExamples(t, 64).ToList();
+        var e = Assert.Single(examples);
+        int first = Array.IndexOf(e.AssistantMask, true);
+        var prompt = e.Ids[..first].ToHashSet();
+        int copies = e.Ids.Where((id, i) => e.AssistantMask[i] && prompt.Contains(id)).Count();
+        Assert.True(copies > 0, "the answer copies words of the question");
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize) with { DModel = 64, Ffn = 128 }, seed: 4);
+        var before = Probes.CopyAccuracy(m, examples);
+        Assert.Equal(copies, before.CopyTokens);
+        Assert.Equal(e.AssistantTokenCount - copies, before.OtherTokens);
+        var trainer = new Trainer(m, tok, new ChatSftData([t], view, 64), new TrainingOptions { Steps = 40, BatchSize = 2, SeqLen = 64, LearningRate = 1e-2, WarmupSteps = 2, EvalEvery = 0, Device = "cpu" });
+        trainer.RunToEndAsync(ct: TestContext.Current.CancellationToken).GetAwaiter().GetResult();
+        var after = Probes.CopyAccuracy(m, examples);
+        Assert.Equal(1.0, after.CopyAccuracy);          // memorised: every copy token predicted
+        Assert.True(after.CopyAccuracy > before.CopyAccuracy);
+    }
+}

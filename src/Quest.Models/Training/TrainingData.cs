@@ -109,6 +109,9 @@ public sealed class ChatSftData : ITrainingData
     /// <summary>The training examples (ids and loss mask), for inspection.</summary>
     public IReadOnlyList<ChatEncoding> Examples => _train;
 
+    /// <summary>The held-out examples.</summary>
+    public IReadOnlyList<ChatEncoding> EvalExamples => _eval;
+
     /// <inheritdoc/>
     public long TrainTokens => _train.Sum(e => (long)e.Ids.Length);
 

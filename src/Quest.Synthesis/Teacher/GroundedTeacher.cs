@@ -61,8 +61,8 @@ public sealed record GroundedTeacherResult(TeacherResult Result, Groundedness Gr
 /// <summary>
 /// A teacher for small-window students. The oracle teacher knows the graph and writes what the student's view does not
 /// show (41% of its queries, 93% of its visited URLs and 59% of its cited sources were out of a 512-token view): a
-/// student trained on that learns to invent. This teacher writes only what it can see: its first query copies words of
-/// the question, it visits URLs shown in the latest results, it notes every answer string the moment a tool response
+/// student trained on that learns to invent. This teacher writes only what it can see: its first query is the question's first
+/// sentence, verbatim, it visits URLs shown in the latest results, it notes every answer string the moment a tool response
 /// shows it (<c>&lt;think&gt;Found: …&lt;/think&gt;</c>, carried from turn to turn: the research state of a tiny
 /// window), and answers as soon as its notes hold the whole answer, with the shortest answer that the task's own
 /// reward scores 1.0. Every turn is checked against the student's view (question + the most recent
@@ -168,6 +168,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         public readonly List<string> Notes = [];
         public readonly List<(string Kind, SolutionStep Step)> Plan = Steps(task);
         public int Next, Turns, GroundedTurns, Items, Visible, LongTurns;
+        public bool Searched;
         public readonly List<string> Misses = [];
 
         private static List<(string, SolutionStep)> Steps(SynthTask t)
@@ -218,6 +219,10 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
                 (kind, step) = s.Plan[s.Next++];
             if (kind == "search")
             {
+                // the first query is the question's first sentence, verbatim: the easiest copy there is, and BM25 finds
+                // the target with it as often as with hand-picked words (quest recipe, 1,352 tasks: 1,339 vs 1,327 in the top 3)
+                if (!s.Searched && FirstSentence(s.Task.Question) is { Length: > 0 } first) step = step with { Query = first };
+                s.Searched = true;
                 foreach (var w in step.Query!.Split(' ', StringSplitOptions.RemoveEmptyEntries)) Check(Sees(w) || s.Notes.Any(n => n.Contains(w, StringComparison.OrdinalIgnoreCase)), $"query word '{w}'");
                 turn = Protocol.ToolCallTurn(think, "search", new JsonObject { ["query"] = new JsonArray(step.Query) });
             }
@@ -257,6 +262,9 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         }
         return best;
     }
+
+    /// <summary>The first sentence of a question (through its first '.', '?' or '!').</summary>
+    public static string FirstSentence(string question) => Regex.Split(question.Trim(), @"(?<=[.?!])\s+")[0].Trim();
 
     /// <summary>
     /// The visit goal: the question itself (its first <paramref name="maxChars"/> characters, cut at a word), so the page
