@@ -316,31 +316,6 @@ public static class Recipe
 
     // ------------------------------------------------------------------ 4. pretrain
 
-    /// <summary>The mid-training documents: every corpus page, every teacher transcript (chat-rendered), and search/visit outputs on sampled pages.</summary>
-    public static async Task<List<string>> PretrainDocumentsAsync(StageContext c, CancellationToken ct)
-    {
-        using var sc = SynthCorpus.Load(c.Paths.World);
-        var docs = sc.Corpus.Select(pg => $"# {pg.Title}\n\n{pg.Text}").ToList();
-        // agentic mid-training: every teacher transcript of the train split, rendered as the chat template renders it
-        // (question, the teacher's turns, the tool responses), so the patterns SFT asks for — copy the question into a
-        // query, a result's URL into a visit, a response's entity into the notes — are already in the model's prior
-        foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
-            docs.Add(ChatTemplate.Render(t.Where(m => m.Role != "system")));
-        var tools = ToolsOf(c.Options, sc).ToDictionary(t => t.Name);
-        var rng = new Random(c.Options.Seed * 7919 + 3);
-        var pages = sc.Corpus.OrderBy(_ => rng.Next()).Take(c.Options.ToolOutputDocs).ToList();
-        foreach (var pg in pages)
-        {
-            ct.ThrowIfCancellationRequested();
-            using var search = JsonDocument.Parse(new JsonObject { ["query"] = new JsonArray(pg.Title) }.ToJsonString());
-            docs.Add(Wrap(await tools["search"].CallAsync(search.RootElement, ct).ConfigureAwait(false)));
-            using var visit = JsonDocument.Parse(new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }.ToJsonString());
-            docs.Add(Wrap(await tools["visit"].CallAsync(visit.RootElement, ct).ConfigureAwait(false)));
-        }
-        return docs;
-        static string Wrap(string s) => Protocol.ToolResponseOpen + "\n" + s + "\n" + Protocol.ToolResponseClose;
-    }
-
     /// <summary>Stage 4: BPE tokenizer on pages + transcripts, then a causal LM on pages and tool outputs (resumes from its checkpoint).</summary>
     public static async Task<Dictionary<string, double>> PretrainAsync(StageContext c, CancellationToken ct)
     {
@@ -349,7 +324,7 @@ public static class Recipe
         if (File.Exists(c.Paths.PretrainDocs)) docs = Jsonl.Read<JsonObject>(c.Paths.PretrainDocs).Select(j => (string)j["text"]!).ToList();
         else
         {
-            docs = await PretrainDocumentsAsync(c, ct).ConfigureAwait(false);
+            docs = await MidTraining.DocumentsAsync(c, ct).ConfigureAwait(false);
             AtomicFile.WriteAllText(c.Paths.PretrainDocs, string.Concat(docs.Select(d => new JsonObject { ["text"] = d }.ToJsonString() + "\n")));
         }
         c.Progress($"{docs.Count} documents, {docs.Sum(d => (long)d.Length):N0} chars", null);

@@ -54,6 +54,8 @@ public sealed record RecipeOptions
     public string View { get; init; } = AgentView.QuestionRecent;
     /// <summary>Extra tool-output documents for mid-training (search and visit results on corpus pages).</summary>
     public int ToolOutputDocs { get; init; } = 150;
+    /// <summary>Copy drills in the mid-training data (names repeated, question → first sentence, search result → note); see <c>MidTraining</c>.</summary>
+    public int CopyDrills { get; init; } = 6000;
     /// <summary>Pretraining optimizer steps.</summary>
     public int PretrainSteps { get; init; } = 600;
     /// <summary>Pretraining sequences per step.</summary>
@@ -100,17 +102,20 @@ public sealed record RecipeOptions
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>A few minutes on a 2-core laptop: 300-page world, ~40 tasks, Tiny model (384-token window).</summary>
+    /// <summary>About a quarter of an hour on a 2-core laptop: 1,000-page world, ~1,300 tasks (C1–C3), Tiny model (512-token window), RL 20 steps.</summary>
     public static RecipeOptions Tiny => new();
 
-    /// <summary>Tens of minutes: 2,000-page world, 150 tasks, Small model (1024-token window), longer training.</summary>
+    /// <summary>
+    /// About an hour on a 2-core laptop: a 2,000-page world, ~3,000 tasks, the Small model (6 layers, d_model 256) with
+    /// a 768-token window, longer mid-training, SFT and RL.
+    /// </summary>
     public static RecipeOptions Small => new()
     {
-        Preset = "small", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "small"), WorldPages = 2_000, Tasks = 150, TestFraction = 0.2,
-        VocabSize = 4096, Model = "small", ContextTokens = 1024, ToolOutputDocs = 600,
-        PretrainSteps = 600, PretrainBatch = 8, PretrainSeqLen = 512, PretrainLearningRate = 2e-3,
-        SftSteps = 600, SftBatch = 8, SftLearningRate = 1e-3,
-        EvalTestTasks = 30, EvalTrainTasks = 10, EvalMaxTurns = 12, EvalMaxNewTokens = 256,
+        Preset = "small", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "small"), WorldPages = 2_000, Tasks = 3_000, TestFraction = 0.1,
+        VocabSize = 4096, Model = "small", ContextTokens = 768, TeacherViewChars = 2000, ToolOutputDocs = 400, CopyDrills = 12_000,
+        PretrainSteps = 1200, PretrainBatch = 8, PretrainSeqLen = 384, PretrainLearningRate = 2e-3,
+        SftSteps = 1200, SftBatch = 8, SftLearningRate = 1e-3,
+        RlSteps = 30, RlLearningRate = 5e-5,
     };
 
     /// <summary>A preset by name (<c>tiny</c> or <c>small</c>).</summary>
@@ -136,6 +141,7 @@ public sealed record RecipeOptions
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");
         Need(ToolOutput is "small" or "quest", $"tool_output '{ToolOutput}'", "small or quest");
         Need(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));
+        Need(CopyDrills >= 0 && ToolOutputDocs >= 0, $"copy_drills {CopyDrills}, tool_output_docs {ToolOutputDocs}", "counts >= 0");
         Need(PretrainSteps > 0 && SftSteps > 0 && PretrainBatch > 0 && SftBatch > 0, "non-positive steps or batch", "positive sizes");
         Need(VocabSize >= 300, $"vocab_size {VocabSize}", "at least 300 (256 bytes + special tokens + merges)");
         return this;

@@ -70,6 +70,18 @@ public class EndpointTests
     }
 
     [Fact]
+    public async Task An_empty_choices_list_is_reported_as_such()
+    {
+        const string empty = "{\"id\":\"x\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"m\",\"choices\":[]}";
+        using var server = new OpenAICompatibleServer(new ScriptedChatClient([Turns.Answer("ok")])) { Faults = (_, _) => new ServerFault(Body: empty) };
+        using var pool = Pool(server.BaseUrl);
+        var t = await Agent(pool).RunAsync("q", cancellationToken: Ct);
+        Assert.Equal(Termination.PolicyError, t.Termination);
+        Assert.Contains("no choices", t.Error);
+        Assert.DoesNotContain("Index was out of range", t.Error);
+    }
+
+    [Fact]
     public async Task Client_errors_are_not_retried()
     {
         using var server = new OpenAICompatibleServer(new ScriptedChatClient([Turns.Answer("ok")])) { Faults = (_, _) => new ServerFault(400) };

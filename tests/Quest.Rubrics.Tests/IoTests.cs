@@ -280,3 +280,27 @@ public class IoEdgeTests
         Assert.Equal(1, t.JudgeLeafCount);
     }
 }
+
+public class HostileYamlTests
+{
+    [Fact]
+    public void An_alias_cycle_is_an_input_error_not_a_stack_overflow()
+    {
+        var yaml = "root: &a\n  id: r\n  description: loops\n  children: [*a]\n";
+        var ex = Assert.Throws<Quest.Core.QuestInputException>(() => RubricYaml.Parse(yaml, source: "cycle.yaml"));
+        Assert.Contains("cycle", ex.Message);
+        Assert.Contains("cycle.yaml:", ex.Message);
+    }
+
+    [Fact]
+    public void Nesting_ten_thousand_deep_is_an_input_error_naming_the_line()
+    {
+        var deep = "root: " + new string('[', 10_000) + new string(']', 10_000) + "\n";
+        var ex = Assert.Throws<Quest.Core.QuestInputException>(() => RubricYaml.Parse(deep, source: "deep.yaml"));
+        Assert.Contains("nested more than", ex.Message);
+        Assert.Contains("deep.yaml:1:", ex.Message);
+        // a DAG that reuses a finished node through an alias is fine
+        var dag = "root:\n  id: r\n  description: d\n  children:\n    - &leaf {id: a, description: x, check: {type: exact, expected: X}}\n    - {id: b, description: y, check: {type: exact, expected: Y}}\n";
+        Assert.Equal(2, RubricYaml.Parse(dag).Root.Children.Count);
+    }
+}

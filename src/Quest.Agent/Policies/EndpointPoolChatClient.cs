@@ -138,6 +138,8 @@ public sealed class EndpointPoolChatClient : IChatClient
     {
         null => "no attempt made",
         ClientResultException c => $"HTTP {c.Status}: {FirstLine(c.Message)}",
+        // the OpenAI client indexes choices[0] of a 200 reply: a reply with an empty "choices" list surfaces as this
+        ArgumentOutOfRangeException => "the endpoint answered with no choices (an empty \"choices\" list): the server generated nothing for this request",
         _ => $"{ex.GetType().Name}: {FirstLine(ex.Message)}",
     };
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Quest.Core;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Quest.Rubrics;
@@ -62,6 +63,7 @@ internal static class DocReader
 
     public static Doc? ParseYaml(string text, string? file)
     {
+        CheckYamlDepth(text, file);   // YamlStream.Load recurses: a 10,000-deep file would overflow the stack (uncatchable)
         var stream = new YamlStream();
         try { stream.Load(new StringReader(text)); }
         catch (YamlException e)
@@ -94,7 +96,32 @@ internal static class DocReader
         if (stream.Documents.Count > 1)
             throw new QuestInputException(file, stream.Documents[1].RootNode.Start.Line, stream.Documents[1].RootNode.Start.Column,
                 "more than one YAML document", "one tree per file");
-        return FromYaml(stream.Documents[0].RootNode, file);
+        return FromYaml(stream.Documents[0].RootNode, file, new HashSet<YamlNode>(ReferenceEqualityComparer.Instance));
+    }
+
+    /// <summary>The deepest nesting of maps and lists accepted in YAML and JSON tree files.</summary>
+    public const int MaxDepth = 256;
+
+    private static void CheckYamlDepth(string text, string? file)
+    {
+        var parser = new Parser(new StringReader(text));
+        int depth = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case MappingStart or SequenceStart when ++depth > MaxDepth:
+                        throw new QuestInputException(file, parser.Current.Start.Line, parser.Current.Start.Column,
+                            $"maps and lists nested more than {MaxDepth} levels deep", $"a tree at most {MaxDepth} levels deep");
+                    case MappingEnd or SequenceEnd:
+                        depth--;
+                        break;
+                }
+            }
+        }
+        catch (YamlException) { /* malformed YAML: YamlStream.Load reports it with its position */ }
     }
 
     private static string StripMark(string m)
@@ -104,9 +131,17 @@ internal static class DocReader
         return i >= 0 && m.StartsWith("(Line", StringComparison.Ordinal) ? m[(i + 3)..] : m;
     }
 
-    private static Doc FromYaml(YamlNode node, string? file)
+    private static Doc FromYaml(YamlNode node, string? file, HashSet<YamlNode> open)
     {
         long line = node.Start.Line, col = node.Start.Column;
+        if (node is not YamlScalarNode && !open.Add(node))
+            throw new QuestInputException(file, line, col, "an alias refers to a node that contains it (a cycle)", "aliases (*name) only to finished nodes");
+        try { return FromYamlNode(node, file, open, line, col); }
+        finally { open.Remove(node); }
+    }
+
+    private static Doc FromYamlNode(YamlNode node, string? file, HashSet<YamlNode> open, long line, long col)
+    {
         switch (node)
         {
             case YamlScalarNode s:
@@ -117,14 +152,14 @@ internal static class DocReader
                 };
             case YamlSequenceNode q:
                 var seq = new DSeq { Line = line, Col = col, File = file };
-                foreach (var item in q.Children) seq.Items.Add(FromYaml(item, file));
+                foreach (var item in q.Children) seq.Items.Add(FromYaml(item, file, open));
                 return seq;
             case YamlMappingNode m:
                 var map = new DMap { Line = line, Col = col, File = file };
                 foreach (var (k, v) in m.Children)
                 {
-                    if (FromYaml(k, file) is not DScalar key) throw new QuestInputException(file, k.Start.Line, k.Start.Column, "a map key is not a plain value", "text keys");
-                    map.Entries.Add((key, FromYaml(v, file)));
+                    if (FromYaml(k, file, open) is not DScalar key) throw new QuestInputException(file, k.Start.Line, k.Start.Column, "a map key is not a plain value", "text keys");
+                    map.Entries.Add((key, FromYaml(v, file, open)));
                 }
                 return map;
             default:
@@ -147,7 +182,7 @@ internal static class DocReader
             int start = lineStarts[idx];
             return (idx + 1, Encoding.UTF8.GetCharCount(bytes, start, (int)offset - start) + 1);
         }
-        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = 256 });
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, MaxDepth = MaxDepth });
         try
         {
             if (!reader.Read()) return null;
