@@ -23,6 +23,14 @@ public sealed record AgentOptions
     public TimeSpan? Timeout { get; init; }
     /// <summary>Budget per tool call.</summary>
     public TimeSpan ToolTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Model replies longer than this many characters are cut (the rest is dropped and the turn notes it): a runaway
+    /// 1 MB reply would otherwise keep parsing, token counting and the next prompt busy far past the episode's timeout.
+    /// Default 64K characters (QUEST's 10,000-token turns are about 40K).
+    /// </summary>
+    public int MaxReplyChars { get; init; } = 65_536;
+    /// <summary>A tool argument string longer than this many characters is refused with a tool error (a search query of 1 MB is not a query).</summary>
+    public int MaxToolArgumentChars { get; init; } = 4_096;
     /// <summary>Tool responses longer than this are truncated in the middle (QUEST RL: 12000); 0 = never.</summary>
     public int MaxToolResponseChars { get; init; } = 12000;
     /// <summary>Sampling temperature (QUEST scripts: 1.0).</summary>
@@ -298,7 +306,10 @@ public sealed class ResearchAgent
         double ms = sw.Elapsed.TotalMilliseconds;
         traj.PolicyMs += ms;
         var raw = resp.Text ?? "";
+        bool cut = Options.MaxReplyChars > 0 && raw.Length > Options.MaxReplyChars;
+        if (cut) raw = raw[..Options.MaxReplyChars];
         var parsed = ResponseParser.Parse(raw);
+        if (cut) parsed = parsed with { Problems = [.. parsed.Problems, $"reply cut at {Options.MaxReplyChars} characters"] };
         session.Messages.Add(ChatTurn.Assistant(parsed.Content));
         int completion = (int?)resp.Usage?.OutputTokenCount ?? TokenCounter.CountTokens(raw);
         traj.PromptTokens += ctxTokens;
@@ -316,6 +327,8 @@ public sealed class ResearchAgent
     {
         if (!_tools.TryGetValue(call.Name, out var tool))
             return (ToolText.Error($"Unknown tool: {call.Name}. Available tools: {string.Join(", ", _tools.Keys)}"), false);
+        if (LongestString(call.Arguments) is { } longest && Options.MaxToolArgumentChars > 0 && longest.Length > Options.MaxToolArgumentChars)
+            return (ToolText.Error($"Argument '{longest.Key}' of '{call.Name}' is {longest.Length:N0} characters long; at most {Options.MaxToolArgumentChars:N0} are accepted."), true);
         var args = (JsonObject)call.Arguments.DeepClone();
         if (call.Code is not null && !args.ContainsKey("code")) args["code"] = call.Code;
         if (call.Name == "visit" && IsEmpty(args["goal"])) args["goal"] = DefaultVisitGoal;
@@ -340,6 +353,22 @@ public sealed class ResearchAgent
         catch (Exception ex) { text = ToolText.Error($"{call.Name} failed: {ex.GetType().Name}: {ex.Message}"); }
         if (Options.MaxToolResponseChars > 0) text = ToolText.TruncateMiddle(text, Options.MaxToolResponseChars);
         return (text, true);
+    }
+
+    private static (string Key, int Length)? LongestString(JsonObject args)
+    {
+        (string, int)? best = null;
+        void Walk(string key, JsonNode? n)
+        {
+            switch (n)
+            {
+                case JsonObject o: foreach (var (k, v) in o) Walk(k, v); break;
+                case JsonArray a: foreach (var v in a) Walk(key, v); break;
+                case JsonValue v when v.TryGetValue<string>(out var s) && (best is null || s.Length > best.Value.Item2): best = (key, s.Length); break;
+            }
+        }
+        foreach (var (k, v) in args) Walk(k, v);
+        return best;
     }
 
     private static bool IsEmpty(JsonNode? n) => n switch

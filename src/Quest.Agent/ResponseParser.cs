@@ -130,7 +130,7 @@ public static class ResponseParser
         var json = body.Trim();
         if (json.Length == 0) { error = "Empty tool call: expected {\"name\": ..., \"arguments\": {...}}"; return false; }
         JsonNode? node;
-        try { node = JsonNode.Parse(json); }
+        try { node = ParseLastWins(json); }
         catch (JsonException ex) { error = $"Invalid tool call JSON: {ex.Message}"; return false; }
         if (node is not JsonObject obj) { error = "Invalid tool call: expected a JSON object {\"name\": ..., \"arguments\": {...}}"; return false; }
 
@@ -145,7 +145,7 @@ public static class ResponseParser
             if (string.IsNullOrWhiteSpace(argText)) argsNode = null;
             else
             {
-                try { argsNode = JsonNode.Parse(argText); }
+                try { argsNode = ParseLastWins(argText); }
                 catch (JsonException ex) { error = $"Invalid tool call: \"arguments\" is a string that is not valid JSON ({ex.Message})"; return false; }
             }
         }
@@ -157,6 +157,30 @@ public static class ResponseParser
 
         call = new ToolCall(name, args, code);
         return true;
+    }
+
+    /// <summary>
+    /// Parses JSON as Python's <c>json.loads</c> does for a repeated key: the last one wins. (A <see cref="JsonObject"/>
+    /// from <see cref="JsonNode.Parse(string, JsonNodeOptions?, JsonDocumentOptions)"/> throws on the first access to an
+    /// object with a repeated key, far from the parser: a model's turn must never crash the agent.)
+    /// </summary>
+    public static JsonNode? ParseLastWins(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return Convert(doc.RootElement);
+        static JsonNode? Convert(JsonElement e) => e.ValueKind switch
+        {
+            JsonValueKind.Object => Obj(e),
+            JsonValueKind.Array => new JsonArray(e.EnumerateArray().Select(Convert).ToArray()),
+            JsonValueKind.Null or JsonValueKind.Undefined => null,
+            _ => JsonValue.Create(e.Clone()),
+        };
+        static JsonObject Obj(JsonElement e)
+        {
+            var o = new JsonObject();
+            foreach (var p in e.EnumerateObject()) o[p.Name] = Convert(p.Value);
+            return o;
+        }
     }
 
     private static int CountOf(string text, string marker)

@@ -201,6 +201,29 @@ public class AgentLoopTests
     }
 }
 
+public class HostileReplyTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_runaway_reply_is_cut_and_a_huge_tool_argument_is_refused()
+    {
+        var megabyte = new string('x', 1_000_000);
+        var longQuery = Turns.Search(new string('q', 10_000));
+        var policy = new ScriptedChatClient([megabyte, longQuery, Turns.Answer("done")]);
+        var calls = 0;
+        var search = FakeTool.Sync("search", _ => { calls++; return "results"; }, "query");
+        var t = await new ResearchAgent(policy, [search], new AgentOptions { MaxTurns = 5, Context = new ContextOptions { Enabled = false } }).RunAsync("q?", cancellationToken: Ct);
+        Assert.Equal(Termination.Answer, t.Termination);
+        var msgs = t.Sessions[0].Messages;
+        Assert.True(msgs[2].Content.Length <= 65_536, "the stored reply is cut");
+        Assert.Contains(t.Turns[0].Problems, p => p.Contains("reply cut at 65536"));
+        Assert.Equal(0, calls);                                                    // the 10,000-character query never reached the tool
+        Assert.Contains("at most 4,096 are accepted", msgs[5].Content);
+        Assert.StartsWith("<tool_response>", msgs[5].Content);
+    }
+}
+
 public class SessionBudgetTests
 {
     [Fact]

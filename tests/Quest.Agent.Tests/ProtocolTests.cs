@@ -107,3 +107,17 @@ public class ProtocolTests
         Assert.DoesNotContain("answer", t.Content);
     }
 }
+
+public class DuplicateKeyTests
+{
+    [Fact]
+    public void A_repeated_key_in_a_tool_call_is_read_as_json_loads_reads_it_last_one_wins()
+    {
+        var p = ResponseParser.Parse("<tool_call>\n{\"name\": \"visit\", \"arguments\": {\"url\": [\"a\"], \"goal\": \"x\", \"goal\": \"y\"}, \"name\": \"visit\"}\n</tool_call>");
+        Assert.Equal(TurnKind.ToolCall, p.Kind);
+        Assert.Equal("y", (string?)p.ToolCall!.Arguments["goal"]);
+        Assert.Equal(2, p.ToolCall.Arguments.Count);          // materialised: no lazy throw later
+        var q = ResponseParser.Parse("<tool_call>\n{\"name\": \"search\", \"arguments\": \"{\\\"query\\\": [\\\"a\\\"], \\\"query\\\": [\\\"b\\\"]}\"}\n</tool_call>");
+        Assert.Equal("b", (string?)q.ToolCall!.Arguments["query"]![0]);
+    }
+}
