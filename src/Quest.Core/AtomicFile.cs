@@ -1,10 +1,15 @@
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Quest.Core;
 
 /// <summary>
 /// Writes files so that a reader never sees half a file: write to a temporary sibling, flush to disk, then rename
-/// over the target. Interrupted runs leave either the old file or the new one.
+/// over the target. Interrupted runs leave either the old file or the new one. A symbolic link is written through
+/// (the file it points at is replaced, the link stays); a path that is a device, a pipe or a directory is refused
+/// (renaming over <c>/dev/full</c> would replace the device); a path that cannot be created is a
+/// <see cref="QuestInputException"/> ("cannot create …"); a full disk is an <see cref="IOException"/> naming the path,
+/// and the previous file is left as it was.
 /// </summary>
 public static class AtomicFile
 {
@@ -22,24 +27,72 @@ public static class AtomicFile
     /// <summary>Lets <paramref name="write"/> fill a temporary stream, then moves it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        var full = Path.GetFullPath(path);
+        var full = Target(path);
         var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            try { Directory.CreateDirectory(dir); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            { throw new QuestInputException(path, null, null, $"cannot create {dir}: {e.Message}", "an output path in a writable directory", e); }
+            FileStream fs;
+            try { fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            { throw new QuestInputException(path, null, null, $"cannot create {path}: {e.Message}", "an output path in a writable directory", e); }
+            using (fs)
             {
-                write(fs);
-                fs.Flush(flushToDisk: true);
+                try
+                {
+                    write(fs);
+                    fs.Flush(flushToDisk: true);
+                }
+                catch (IOException e) { throw new IOException($"cannot write {path}: {e.Message} (the previous file, if any, is unchanged)", e); }
             }
             File.Move(tmp, full, overwrite: true);
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            try { if (File.Exists(tmp)) File.Delete(tmp); } catch (IOException) { }
         }
     }
+
+    /// <summary>
+    /// The file an atomic write replaces: <paramref name="path"/> itself, or the file its symbolic link(s) point at.
+    /// Throws <see cref="QuestInputException"/> when it exists and is not a regular file.
+    /// </summary>
+    public static string Target(string path)
+    {
+        var full = Path.GetFullPath(path);
+        try
+        {
+            if (new FileInfo(full).LinkTarget is not null && File.ResolveLinkTarget(full, returnFinalTarget: true) is { } target)
+                full = Path.GetFullPath(target.FullName);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or UnauthorizedAccessException) { /* no link there; creating it reports the problem */ }
+        catch (IOException e) { throw new QuestInputException(path, null, null, $"cannot follow the link: {e.Message}", "a link that resolves to a file path", e); }
+        if (Directory.Exists(full))
+            throw new QuestInputException(path, null, null, "is a directory", "a file path to write");
+        if (File.Exists(full) && !IsRegularFile(full))
+            throw new QuestInputException(path, null, null, "is not a regular file (a device or a pipe); refusing to replace it", "a path to a regular file, or one that does not exist yet");
+        return full;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a regular file (statx on Linux; elsewhere, any existing non-directory).</summary>
+    public static bool IsRegularFile(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return File.Exists(path);
+        var buf = new byte[256];   // struct statx; stx_mode is the u16 at offset 28 on every Linux architecture
+        try
+        {
+            if (Statx(-100 /* AT_FDCWD */, path, 0, 0x1 /* STATX_TYPE */, buf) != 0) return File.Exists(path);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return File.Exists(path); }
+        int mode = BitConverter.ToUInt16(buf, 28);
+        return (mode & 0xF000) == 0x8000;   // S_IFMT == S_IFREG
+    }
+
+    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, [Out] byte[] buf);
 
     /// <summary>Writes a whole directory atomically: fill a temporary sibling directory, then swap it in.</summary>
     public static void WriteDirectory(string path, Action<string> fill)

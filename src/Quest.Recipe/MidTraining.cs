@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Quest.Core;
 using Quest.Models.Tokenization;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
 using Quest.Synthesis;
 using Quest.Synthesis.Teacher;
 
@@ -35,9 +37,50 @@ public static class MidTraining
             docs.Add(Protocol.ToolResponse(await CallAsync(tools["search"], new JsonObject { ["query"] = new JsonArray(pg.Title) }, ct).ConfigureAwait(false)));
             docs.Add(Protocol.ToolResponse(await CallAsync(tools["visit"], new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }, ct).ConfigureAwait(false)));
         }
-        var questions = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").Select(t => t.Question).ToList();
-        docs.AddRange(await CopyDrillsAsync(sc.Corpus.Select(p => p.Title).ToList(), questions, tools["search"], o.CopyDrills, o.Seed, ct).ConfigureAwait(false));
+        docs.AddRange(await DrillsAsync(c, ct).ConfigureAwait(false));
         return docs;
+    }
+
+    /// <summary>The run's copy drills (<see cref="RecipeOptions.CopyDrills"/> of them; seeded, train-split questions only).</summary>
+    public static Task<List<string>> DrillsAsync(Recipe.StageContext c, CancellationToken ct) => DrillsAsync(c, c.Options.CopyDrills, c.Options.Seed, ct);
+
+    /// <summary>300 drills drawn with another seed, for the copy probe.</summary>
+    public static Task<List<string>> HeldOutDrillsAsync(Recipe.StageContext c, CancellationToken ct) => DrillsAsync(c, 300, c.Options.Seed + 1_000_003, ct);
+
+    private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, int count, int seed, CancellationToken ct)
+    {
+        using var sc = SynthCorpus.Load(c.Paths.World);
+        var search = Recipe.ToolsOf(c.Options, sc).First(t => t.Name == "search");
+        var questions = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").Select(t => t.Question).ToList();
+        return await CopyDrillsAsync(sc.Corpus.Select(p => p.Title).ToList(), questions, search, count, seed, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The copy probe: teacher-forced accuracy on the copied part (the last line) of held-out drills, per kind
+    /// (<c>copy_names</c>, <c>copy_query</c>, <c>copy_found</c>).
+    /// </summary>
+    public static Dictionary<string, double> Probe(QuestTransformer model, QuestTokenizer tok, IReadOnlyList<string> drills)
+    {
+        List<ChatEncoding> Examples(IEnumerable<string> ds) => ds.Select(d =>
+        {
+            int cut = d.LastIndexOf('\n');
+            var a = tok.Encode(d[..(cut + 1)]);
+            var b = tok.Encode(d[(cut + 1)..]);
+            return new ChatEncoding([.. a, .. b], [.. a.Select(_ => false), .. b.Select(_ => true)]);
+        }).Where(e => e.Ids.Length < model.Config.MaxSeqLen).ToList();
+        // every target token counts here (the copied line is all copy), so report the accuracy over all of them
+        double Acc(IEnumerable<string> ds)
+        {
+            var p = Probes.CopyAccuracy(model, Examples(ds), 100);
+            long n = p.CopyTokens + p.OtherTokens;
+            return n == 0 ? 0 : Math.Round((double)(p.CopyCorrect + p.OtherCorrect) / n, 4);
+        }
+        return new Dictionary<string, double>
+        {
+            ["copy_names"] = Acc(drills.Where(d => d.StartsWith("Names: ", StringComparison.Ordinal))),
+            ["copy_query"] = Acc(drills.Where(d => d.Contains("\nQuery: ", StringComparison.Ordinal))),
+            ["copy_found"] = Acc(drills.Where(d => d.StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal))),
+        };
     }
 
     /// <summary>

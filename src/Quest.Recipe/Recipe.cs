@@ -46,6 +46,8 @@ public sealed record RecipePaths(string Root)
     public string PretrainDocs => Path.Combine(Root, "pretrain-data.jsonl");
     /// <summary>The BPE tokenizer.</summary>
     public string Tokenizer => Path.Combine(Root, "tokenizer");
+    /// <summary>The copy phase that opens mid-training (its checkpoint).</summary>
+    public string CopyPhase => Path.Combine(Root, "pretrain-copy");
     /// <summary>The pretrained (mid-trained) model stage directory; the eval baseline.</summary>
     public string Pretrain => Path.Combine(Root, "pretrain");
     /// <summary>The SFT model stage directory.</summary>
@@ -341,6 +343,9 @@ public static class Recipe
         ct.ThrowIfCancellationRequested();
         var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens, View = o.View };
         var model = new QuestTransformer(cfg, o.Seed);
+        var copy = new Dictionary<string, double>();
+        if (o.CopyPhaseSteps > 0 && !File.Exists(Path.Combine(c.Paths.Pretrain, Checkpoint.TrainerStateFile)))
+            copy = await CopyPhaseAsync(c, model, tok, ct).ConfigureAwait(false);
         var data = new PackedTokenStream(docs, tok);
         c.Progress($"model {cfg.ParameterCount:N0} params, {data.TrainTokens:N0} training tokens", null);
         var trainer = new Trainer(model, tok, data, new TrainingOptions
@@ -349,7 +354,37 @@ public static class Recipe
             WarmupSteps = Math.Max(1, o.PretrainSteps / 10), EvalEvery = Math.Max(1, o.PretrainSteps / 4), CheckpointEvery = Math.Max(10, o.PretrainSteps / 6),
             OutputDir = c.Paths.Pretrain, Resume = true, Seed = o.Seed, Device = o.Device,
         }, "pretrain");
-        return await TrainAsync(c, trainer, new() { ["params"] = cfg.ParameterCount, ["vocab"] = tok.VocabSize, ["train_tokens"] = data.TrainTokens }, ct).ConfigureAwait(false);
+        var m = await TrainAsync(c, trainer, new() { ["params"] = cfg.ParameterCount, ["vocab"] = tok.VocabSize, ["train_tokens"] = data.TrainTokens }, ct).ConfigureAwait(false);
+        foreach (var (k, v) in copy) m[k] = v;
+        var probe = MidTraining.Probe(model, tok, await MidTraining.HeldOutDrillsAsync(c, ct).ConfigureAwait(false));
+        foreach (var (k, v) in probe) m[k + "_after_mt"] = v;
+        return m;
+    }
+
+    /// <summary>
+    /// The copy phase that opens mid-training: <see cref="RecipeOptions.CopyPhaseSteps"/> steps on copy drills alone
+    /// (<see cref="MidTraining"/>), so the model can copy from its context before it is asked to research; the held-out
+    /// copy probe is logged before and after. Resumable in its own directory (<c>pretrain-copy/</c>).
+    /// </summary>
+    private static async Task<Dictionary<string, double>> CopyPhaseAsync(StageContext c, QuestTransformer model, QuestTokenizer tok, CancellationToken ct)
+    {
+        var o = c.Options;
+        var drills = await MidTraining.DrillsAsync(c, ct).ConfigureAwait(false);
+        var held = await MidTraining.HeldOutDrillsAsync(c, ct).ConfigureAwait(false);
+        var before = MidTraining.Probe(model, tok, held);
+        var trainer = new Trainer(model, tok, new PackedTokenStream(drills, tok), new TrainingOptions
+        {
+            Steps = o.CopyPhaseSteps, BatchSize = 16, SeqLen = Math.Min(128, o.PretrainSeqLen), LearningRate = o.PretrainLearningRate,
+            WarmupSteps = Math.Max(1, o.CopyPhaseSteps / 40), EvalEvery = 0, CheckpointEvery = Math.Max(10, o.CopyPhaseSteps / 4),
+            OutputDir = c.Paths.CopyPhase, Resume = true, Seed = o.Seed + 11, Device = o.Device,
+        }, "copy");
+        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false)) c.Progress(r.ToString(), null);
+        var after = MidTraining.Probe(model, tok, held);
+        c.Progress(string.Join(", ", after.Select(kv => FormattableString.Invariant($"{kv.Key} {before[kv.Key]:0.000} -> {kv.Value:0.000}"))), null);
+        var m = new Dictionary<string, double> { ["copy_phase_steps"] = o.CopyPhaseSteps };
+        foreach (var (k, v) in before) m[k + "_before"] = v;
+        foreach (var (k, v) in after) m[k + "_after_copy"] = v;
+        return m;
     }
 
     // ------------------------------------------------------------------ 5. sft

@@ -19,13 +19,13 @@ public sealed record RecipeOptions
 
     // ---- 1. world
     /// <summary>Pages of the generated world (the tiny preset uses the 300-page tiny world).</summary>
-    public int WorldPages { get; init; } = 1000;
+    public int WorldPages { get; init; } = 2000;
 
     // ---- 2. synth
     /// <summary>Task slots to synthesize (balanced over the five families and nine complexity classes).</summary>
-    public int Tasks { get; init; } = 1500;
+    public int Tasks { get; init; } = 3000;
     /// <summary>Share of seed entities whose tasks go to the test split.</summary>
-    public double TestFraction { get; init; } = 0.15;
+    public double TestFraction { get; init; } = 0.08;
     /// <summary>Candidates tried per task slot before it is given up.</summary>
     public int MaxAttemptsPerTask { get; init; } = 40;
     /// <summary>Complexity classes to synthesize (e.g. C1–C3: a curriculum from one hop upward); empty: all nine.</summary>
@@ -55,9 +55,11 @@ public sealed record RecipeOptions
     /// <summary>Extra tool-output documents for mid-training (search and visit results on corpus pages).</summary>
     public int ToolOutputDocs { get; init; } = 150;
     /// <summary>Copy drills in the mid-training data (names repeated, question → first sentence, search result → note); see <c>MidTraining</c>.</summary>
-    public int CopyDrills { get; init; } = 6000;
+    public int CopyDrills { get; init; } = 9000;
+    /// <summary>Steps of the copy phase that opens mid-training (copy drills alone, 16 × 128 tokens a step; 0: none).</summary>
+    public int CopyPhaseSteps { get; init; } = 1500;
     /// <summary>Pretraining optimizer steps.</summary>
-    public int PretrainSteps { get; init; } = 600;
+    public int PretrainSteps { get; init; } = 800;
     /// <summary>Pretraining sequences per step.</summary>
     public int PretrainBatch { get; init; } = 8;
     /// <summary>Pretraining sequence length.</summary>
@@ -67,7 +69,7 @@ public sealed record RecipeOptions
 
     // ---- 5. sft
     /// <summary>SFT optimizer steps.</summary>
-    public int SftSteps { get; init; } = 800;
+    public int SftSteps { get; init; } = 1500;
     /// <summary>SFT sequences per step (one assistant turn each, with the context the agent would show the model).</summary>
     public int SftBatch { get; init; } = 8;
     /// <summary>SFT peak learning rate.</summary>
@@ -75,7 +77,7 @@ public sealed record RecipeOptions
 
     // ---- 6. rl
     /// <summary>GRPO steps (one rollout batch and one policy update each).</summary>
-    public int RlSteps { get; init; } = 20;
+    public int RlSteps { get; init; } = 60;
     /// <summary>Train tasks per RL step.</summary>
     public int RlPromptsPerStep { get; init; } = 4;
     /// <summary>Rollouts per task (QUEST: 8).</summary>
@@ -102,7 +104,7 @@ public sealed record RecipeOptions
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>About a quarter of an hour on a 2-core laptop: 1,000-page world, ~1,300 tasks (C1–C3), Tiny model (512-token window), RL 20 steps.</summary>
+    /// <summary>About twenty minutes on a 2-core laptop: 2,000-page world, ~2,700 tasks (C1–C3), Tiny model (512-token window), a copy phase, SFT, 60 RL steps.</summary>
     public static RecipeOptions Tiny => new();
 
     /// <summary>
@@ -113,7 +115,7 @@ public sealed record RecipeOptions
     {
         Preset = "small", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "small"), WorldPages = 2_000, Tasks = 3_000, TestFraction = 0.1,
         VocabSize = 4096, Model = "small", ContextTokens = 768, TeacherViewChars = 2000, ToolOutputDocs = 400, CopyDrills = 12_000,
-        PretrainSteps = 1200, PretrainBatch = 8, PretrainSeqLen = 384, PretrainLearningRate = 2e-3,
+        PretrainSteps = 1200, PretrainBatch = 8, PretrainSeqLen = 384, PretrainLearningRate = 2e-3, CopyPhaseSteps = 1500,
         SftSteps = 1200, SftBatch = 8, SftLearningRate = 1e-3,
         RlSteps = 30, RlLearningRate = 5e-5,
     };
@@ -141,6 +143,7 @@ public sealed record RecipeOptions
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");
         Need(ToolOutput is "small" or "quest", $"tool_output '{ToolOutput}'", "small or quest");
         Need(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));
+        Need(CopyPhaseSteps >= 0 && (CopyPhaseSteps == 0 || CopyDrills > 0), $"copy_phase_steps {CopyPhaseSteps}", "0, or a positive count with copy_drills > 0");
         Need(CopyDrills >= 0 && ToolOutputDocs >= 0, $"copy_drills {CopyDrills}, tool_output_docs {ToolOutputDocs}", "counts >= 0");
         Need(PretrainSteps > 0 && SftSteps > 0 && PretrainBatch > 0 && SftBatch > 0, "non-positive steps or batch", "positive sizes");
         Need(VocabSize >= 300, $"vocab_size {VocabSize}", "at least 300 (256 bytes + special tokens + merges)");

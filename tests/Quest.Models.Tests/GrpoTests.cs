@@ -102,7 +102,7 @@ public class GrpoTests
     }
 
     [Fact]
-    public void ToyTaskAlwaysAnswerXReachesRewardNearOne()
+    public async Task ToyTaskAlwaysAnswerXReachesRewardNearOne()
     {
         // A policy that answers one capital letter after "A:"; reward 1 when it says X. Mid-training spreads the answer
         // over 26 letters (p(X) ≈ 1/26, so a group of 8 sometimes succeeds); GRPO must make X the answer.
@@ -115,7 +115,7 @@ public class GrpoTests
         {
             Steps = 80, BatchSize = 8, SeqLen = 64, LearningRate = 1e-2, WarmupSteps = 5, EvalEvery = 0, Device = "cpu", Seed = 1,
         });
-        foreach (var _ in pre.RunToEndAsync(ct: TestContext.Current.CancellationToken).GetAwaiter().GetResult()) { }
+        await pre.RunToEndAsync(ct: TestContext.Current.CancellationToken);
 
         var gen = new TextGenerator(model, tok);
         var prompt = tok.Encode("Q: pick a letter A:");
@@ -183,7 +183,7 @@ public class GrpoTests
 public class ProbeTests
 {
     [Fact]
-    public void CopyProbeSplitsTargetsIntoCopiesAndOthersAndRisesWithTraining()
+    public async Task CopyProbeSplitsTargetsIntoCopiesAndOthersAndRisesWithTraining()
     {
         var tok = Fixtures.Tokenizer;
         var t = new List<ChatMessageText> { new("user", "Who founded the Alder Gazette?"), new("assistant", "<answer>Alder Gazette</answer>") };
@@ -199,7 +199,7 @@ public class ProbeTests
         Assert.Equal(copies, before.CopyTokens);
         Assert.Equal(e.AssistantTokenCount - copies, before.OtherTokens);
         var trainer = new Trainer(m, tok, new ChatSftData([t], view, 64), new TrainingOptions { Steps = 40, BatchSize = 2, SeqLen = 64, LearningRate = 1e-2, WarmupSteps = 2, EvalEvery = 0, Device = "cpu" });
-        trainer.RunToEndAsync(ct: TestContext.Current.CancellationToken).GetAwaiter().GetResult();
+        await trainer.RunToEndAsync(ct: TestContext.Current.CancellationToken);
         var after = Probes.CopyAccuracy(m, examples);
         Assert.Equal(1.0, after.CopyAccuracy);          // memorised: every copy token predicted
         Assert.True(after.CopyAccuracy > before.CopyAccuracy);

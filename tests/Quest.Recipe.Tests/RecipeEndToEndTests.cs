@@ -11,7 +11,7 @@ public class RecipeEndToEndTests
     /// <summary>The tiny recipe, cut further so the slow test stays a few minutes.</summary>
     private static RecipeOptions Small(string dir) => RecipeOptions.Tiny with
     {
-        OutDir = dir, WorldPages = 200, Tasks = 20, TestFraction = 0.3, PretrainSteps = 24, SftSteps = 24, ToolOutputDocs = 40,
+        OutDir = dir, WorldPages = 200, Tasks = 20, TestFraction = 0.3, PretrainSteps = 24, SftSteps = 24, ToolOutputDocs = 40, CopyDrills = 300, CopyPhaseSteps = 20,
         EvalTestTasks = 4, EvalTrainTasks = 2, EvalMaxTurns = 4, EvalMaxNewTokens = 96,
         RlSteps = 3, RlPromptsPerStep = 2, RlGroupSize = 4,
     };

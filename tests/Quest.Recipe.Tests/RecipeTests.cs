@@ -18,7 +18,7 @@ public sealed class TempDir : IDisposable
 public class RecipeStageTests
 {
     /// <summary>A recipe small enough for the default test run (stages 1-3 take seconds).</summary>
-    private static RecipeOptions Mini(string dir) => RecipeOptions.Tiny with { OutDir = dir, WorldPages = 150, Tasks = 15, TestFraction = 0.3 };
+    private static RecipeOptions Mini(string dir) => RecipeOptions.Tiny with { OutDir = dir, WorldPages = 150, Tasks = 15, TestFraction = 0.3, CopyDrills = 300, CopyPhaseSteps = 10 };
 
     private static async Task<List<RecipeEvent>> Run(RecipeOptions o, IReadOnlyCollection<string>? stages, CancellationToken ct)
     {

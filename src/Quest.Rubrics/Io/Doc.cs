@@ -121,7 +121,7 @@ internal static class DocReader
                 }
             }
         }
-        catch (YamlException) { /* malformed YAML: YamlStream.Load reports it with its position */ }
+        catch (Exception e) when (e is YamlException or InvalidOperationException or ArgumentException) { /* malformed YAML: YamlStream.Load reports it with its position */ }
     }
 
     private static string StripMark(string m)
