@@ -28,12 +28,14 @@ public sealed record RecipeSummary
         JsonSerializer.Deserialize<RecipeSummary>(File.ReadAllText(new RecipePaths(Path.GetFullPath(outDir)).Summary), Recipe.Json)
         ?? throw new InvalidDataException("empty summary");
 
-    /// <summary>The headline table: each model on all test tasks, then the paired stage differences.</summary>
+    /// <summary>The headline table: each model on all test tasks and by complexity class, then the paired stage differences.</summary>
     public string FormatTable()
     {
         var sb = new StringBuilder();
-        sb.Append(Evaluation.FormatRows(Eval.Where(r => r.Group is "all test" or "train (seen)")));
+        sb.AppendLine("eval on the test split: the stage ablation (all test tasks, by complexity class, and a few train tasks)");
+        sb.Append(Evaluation.FormatRows(Eval.Where(r => r.Group is "all test" or "train (seen)" || r.Group.StartsWith("complexity:", StringComparison.Ordinal))));
         sb.AppendLine();
+        sb.AppendLine("each stage against the one before it (paired over the same test tasks, bootstrap 95% interval; * = above 0)");
         sb.Append(Evaluation.FormatComparisons(Ablation));
         return sb.ToString();
     }

@@ -84,19 +84,7 @@ public static class RecipeCommands
                 Markup.Escape(string.Join(" ", r.Metrics.Select(kv => $"{kv.Key}={kv.Value.ToString("0.####", CultureInfo.InvariantCulture)}"))));
         stages.AddRow("[bold]total[/]", s.Stages.Sum(r => r.Seconds).ToString("0.0", CultureInfo.InvariantCulture), "");
         console.Write(stages);
-        var t = new Table().Title("eval on the test split: the stage ablation").AddColumn("model").AddColumn("group")
-            .AddColumn(new TableColumn("tasks").RightAligned()).AddColumn(new TableColumn("mean reward").RightAligned()).AddColumn(new TableColumn("pass@k").RightAligned())
-            .AddColumn(new TableColumn("answered").RightAligned()).AddColumn(new TableColumn("valid turns").RightAligned()).AddColumn(new TableColumn("mean turns").RightAligned());
-        foreach (var r in s.Eval.Where(r => r.Group is "all test" or "train (seen)" || r.Group.StartsWith("complexity:", StringComparison.Ordinal)))
-            t.AddRow(r.Model, Markup.Escape(r.Group), r.Tasks.ToString(CultureInfo.InvariantCulture), r.MeanReward.ToString("0.000", CultureInfo.InvariantCulture),
-                r.PassAtK.ToString("0.0", CultureInfo.InvariantCulture) + "%", r.AnsweredPct.ToString("0.0", CultureInfo.InvariantCulture) + "%",
-                r.ProtocolValidPct.ToString("0.0", CultureInfo.InvariantCulture) + "%", r.MeanTurns.ToString("0.0", CultureInfo.InvariantCulture));
-        console.Write(t);
-        var a = new Table().Title("each stage against the one before it (paired over the same test tasks, bootstrap 95%)").AddColumn("from").AddColumn("to")
-            .AddColumn(new TableColumn("tasks").RightAligned()).AddColumn(new TableColumn("Δ mean reward").RightAligned()).AddColumn(new TableColumn("95% interval").RightAligned());
-        foreach (var c in s.Ablation)
-            a.AddRow(c.From, c.To, c.Tasks.ToString(CultureInfo.InvariantCulture), c.MeanDiff.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture),
-                $"[{c.Lo.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture)}, {c.Hi.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture)}]" + (c.Significant ? " above 0" : ""));
-        console.Write(a);
+        w.WriteLine();
+        w.Write(s.FormatTable());
     }
 }
