@@ -77,13 +77,13 @@ public sealed record RecipeOptions
 
     // ---- 6. rl
     /// <summary>GRPO steps (one rollout batch and one policy update each).</summary>
-    public int RlSteps { get; init; } = 60;
+    public int RlSteps { get; init; } = 30;
     /// <summary>Train tasks per RL step.</summary>
-    public int RlPromptsPerStep { get; init; } = 4;
+    public int RlPromptsPerStep { get; init; } = 8;
     /// <summary>Rollouts per task (QUEST: 8).</summary>
     public int RlGroupSize { get; init; } = 8;
     /// <summary>RL peak learning rate.</summary>
-    public double RlLearningRate { get; init; } = 1e-4;
+    public double RlLearningRate { get; init; } = 3e-5;
 
     // ---- 7. eval
     /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
@@ -104,7 +104,7 @@ public sealed record RecipeOptions
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>About twenty minutes on a 2-core laptop: 2,000-page world, ~2,700 tasks (C1–C3), Tiny model (512-token window), a copy phase, SFT, 60 RL steps.</summary>
+    /// <summary>About twenty minutes on a 2-core laptop: 2,000-page world, ~2,700 tasks (C1–C3), Tiny model (512-token window), a copy phase, SFT, 30 RL steps.</summary>
     public static RecipeOptions Tiny => new();
 
     /// <summary>
@@ -117,7 +117,7 @@ public sealed record RecipeOptions
         VocabSize = 4096, Model = "small", ContextTokens = 768, TeacherViewChars = 2000, ToolOutputDocs = 400, CopyDrills = 12_000,
         PretrainSteps = 1200, PretrainBatch = 8, PretrainSeqLen = 384, PretrainLearningRate = 2e-3, CopyPhaseSteps = 1500,
         SftSteps = 1200, SftBatch = 8, SftLearningRate = 1e-3,
-        RlSteps = 30, RlLearningRate = 5e-5,
+        RlSteps = 40, RlLearningRate = 2e-5,
     };
 
     /// <summary>A preset by name (<c>tiny</c> or <c>small</c>).</summary>

@@ -24,7 +24,7 @@ public sealed record RlOptions
     /// <summary>RL steps (one rollout batch and one policy update each).</summary>
     public int Steps { get; init; } = 30;
     /// <summary>Tasks (prompts) per step.</summary>
-    public int PromptsPerStep { get; init; } = 4;
+    public int PromptsPerStep { get; init; } = 8;
     /// <summary>Rollouts per task (QUEST: n = 8).</summary>
     public int GroupSize { get; init; } = 8;
     /// <summary>Model calls per rollout.</summary>

@@ -6,6 +6,7 @@ using Quest.Models.Tokenization;
 using Quest.Models.Training;
 using Quest.Models.Transformer;
 using Quest.Synthesis;
+using Quest.World.Tools;
 
 namespace Quest.Recipe;
 
@@ -24,7 +25,7 @@ public static class RolloutBenchmark
         string device, CancellationToken ct = default)
     {
         using var sc = SynthCorpus.Load(corpus);
-        var tools = sc.Tools();
+        var tools = sc.Tools(ToolSizes.SmallWindow);
         var reward = new Synthesizer(sc.Graph).Verifier.Reward;
         List<SynthTask> tasks;
         if (tasksFile is not null) tasks = TaskFile.Read(tasksFile).Take(groups).ToList();

@@ -33,7 +33,8 @@ public static class EvalCommands
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy).", DefaultValueFactory = _ => 0 };
         var parallel = new Option<int>("--parallel") { Description = "Episodes run (and, for a local model, decoded) together.", DefaultValueFactory = _ => 32 };
         var output = new Option<string>("--out") { Description = "Output directory (trajectories.jsonl, eval.json); re-running resumes.", Required = true };
-        foreach (var o in new Option[] { tasks, policy, corpus, split, samples, maxTurns, maxTokens, temperature, parallel, output }) cmd.Options.Add(o);
+        var toolOutput = ToolOutputOption();
+        foreach (var o in new Option[] { tasks, policy, corpus, split, samples, maxTurns, maxTokens, temperature, parallel, output, toolOutput }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
@@ -57,11 +58,13 @@ public static class EvalCommands
                 GenerationBatcher? batcher = null;
                 ITokenCounter? counter = null;
                 string name = spec;
+                string? view = null;
                 if (spec.StartsWith("local:", StringComparison.OrdinalIgnoreCase))
                 {
                     var dir = spec["local:".Length..];
                     if (!Checkpoint.Exists(dir)) throw new QuestInputException(dir, null, null, "no checkpoint here", "local:DIR with config.json and model.safetensors");
                     var loaded = Checkpoint.Load(dir, TorchRuntime.ResolveDevice("auto"));
+                    view = loaded.Model.Config.View;
                     name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'));
                     (var local, batcher) = Evaluation.LocalPolicy(loaded, eo, name);
                     client = local;
@@ -71,7 +74,8 @@ public static class EvalCommands
                 using var _ = batcher;
                 using var __ = client;
                 var outDir = Path.GetFullPath(pr.GetValue(output)!);
-                var trajs = await Evaluation.RolloutAsync(client, name, counter, list, sc.Tools(), reward, eo, outDir,
+                var tools = sc.Tools(Sizes(pr.GetValue(toolOutput)!, view));
+                var trajs = await Evaluation.RolloutAsync(client, name, counter, list, tools, reward, eo, outDir,
                     p => err.WriteLine($"episode {p.Done + p.Skipped}/{p.Total + p.Skipped} {p.Last.TaskId} {p.Last.Termination} reward {p.Last.Reward ?? 0:0.000}"), ct);
                 var byId = list.ToDictionary(t => t.Id);
                 var rows = Evaluation.Rows(name, trajs, byId);
@@ -94,6 +98,22 @@ public static class EvalCommands
         return cmd;
     }
 
+    /// <summary>The <c>--tool-output</c> option: how much search and visit print (what the model was trained to read).</summary>
+    internal static Option<string> ToolOutputOption() => new("--tool-output")
+    {
+        Description = "Tool output sizes: small (3 results, short snippets: what the recipe's small-window models are trained on), quest (QUEST's), or auto (small for a local model with the question_recent view, quest otherwise).",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    /// <summary>Tool sizes for <c>--tool-output</c> given the policy's view (null: not a local model).</summary>
+    internal static Quest.World.Tools.ToolSizes Sizes(string option, string? view) => option.ToLowerInvariant() switch
+    {
+        "small" => Quest.World.Tools.ToolSizes.SmallWindow,
+        "quest" => Quest.World.Tools.ToolSizes.Quest,
+        "auto" => view == AgentView.QuestionRecent ? Quest.World.Tools.ToolSizes.SmallWindow : Quest.World.Tools.ToolSizes.Quest,
+        _ => throw new QuestInputException(null, null, null, $"--tool-output '{option}'", "auto, small or quest"),
+    };
+
     /// <summary>Builds <c>quest train rl</c>.</summary>
     public static Command CreateRl()
     {
@@ -109,7 +129,8 @@ public static class EvalCommands
         var maxTurns = new Option<int?>("--max-turns") { Description = "Model calls per rollout." };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Tokens per model call." };
         var device = new Option<string?>("--device") { Description = "auto, cpu, cuda." };
-        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device }) cmd.Options.Add(o);
+        var toolOutput = ToolOutputOption();
+        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, toolOutput }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
@@ -129,7 +150,8 @@ public static class EvalCommands
                 var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => t.Split == "train").ToList();
                 if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no train tasks", "a task file with a train split");
                 using var sc = SynthCorpus.Load(pr.GetValue(corpus)!);
-                var trainer = RlTrainer.Create(initDir, list, sc.Tools(), new Synthesizer(sc.Graph).Verifier.Reward, o);
+                var view = Quest.Models.Transformer.ModelConfig.Load(Path.Combine(initDir, Checkpoint.ConfigFile)).View;
+                var trainer = RlTrainer.Create(initDir, list, sc.Tools(Sizes(pr.GetValue(toolOutput)!, view)), new Synthesizer(sc.Graph).Verifier.Reward, o);
                 if (trainer.History.Count > 0) outW.WriteLine($"# resuming from {o.OutputDir} at step {trainer.History[^1].Step}");
                 await foreach (var r in trainer.RunAsync(ct)) outW.WriteLine(r.ToString());
                 outW.WriteLine($"# done: {o.OutputDir}");
