@@ -76,6 +76,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         if (L >= Model.Config.MaxSeqLen) throw new ArgumentException($"a prompt of {L} tokens leaves no room in max_seq_len {Model.Config.MaxSeqLen}");
         int maxNew = Math.Min(options.MaxNewTokens, Model.Config.MaxSeqLen - L);
         var stopIds = new HashSet<int>(options.StopTokenIds ?? new[] { Tokenizer.ImEndId, Tokenizer.EndOfTextId }.Where(i => i >= 0));
+        // tokens whose text can hold the longest stop sequence (every token is at least one byte, at most 4 per char)
+        int tail = options.StopSequences.Count == 0 ? 0 : options.StopSequences.Max(x => System.Text.Encoding.UTF8.GetByteCount(x)) + 1;
         int pad = Math.Max(0, Tokenizer.EndOfTextId);
         var device = Model.Device;
         Generator? gen = options.Seed is long s ? new Generator((ulong)s, device) : null;
@@ -141,7 +143,9 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     outLp[b].Add(lps[b]);
                     onToken?.Invoke(b, (int)next[b], lps[b]);
                     if (stopIds.Contains((int)next[b])) { finish[b] = FinishReason.StopToken; continue; }
-                    if (options.StopSequences.Count > 0)
+                    // a stop sequence can only have completed in the text of the last few tokens: decode that tail
+                    // (decoding the whole output every step made each row O(n²) and batching pointless)
+                    if (options.StopSequences.Count > 0 && FirstStop(Tokenizer.Decode(outIds[b].Skip(Math.Max(0, outIds[b].Count - tail))), options.StopSequences) >= 0)
                     {
                         var text = Tokenizer.Decode(outIds[b]);
                         int cut = FirstStop(text, options.StopSequences);
