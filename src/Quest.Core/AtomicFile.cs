@@ -99,10 +99,14 @@ public static class AtomicFile
     {
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
         var parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
+        try { Directory.CreateDirectory(parent); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new QuestInputException(path, null, null, $"cannot create {parent}: {e.Message}", "an output directory in a writable place", e); }
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         var old = tmp + ".old";
-        Directory.CreateDirectory(tmp);
+        try { Directory.CreateDirectory(tmp); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new QuestInputException(path, null, null, $"cannot create {path}: {e.Message}", "an output directory in a writable place", e); }
         try
         {
             fill(tmp);

@@ -63,6 +63,44 @@ public class ModelCliTests
         Assert.Equal(["pretrain step 4/4"], output2.Split('\n').Where(l => l.StartsWith("pretrain step")).Select(l => l[..17]));
     }
 
+    [Theory]
+    [InlineData("training:\n  learning_rate: .nan\n", "training.learning_rate")]
+    [InlineData("training:\n  device: \"tpu:9\"\n", "training.device")]
+    [InlineData("training:\n  batch_size: 2000000000\n", "training.batch_size")]
+    [InlineData("training:\n  batch_size: 60000\n  seq_len: 60000\n", "batch_size × seq_len")]
+    [InlineData("training:\n  seq_len: 2000000000\n", "training.seq_len")]
+    [InlineData("data: x.txt\n", "wrong shape")]
+    public async Task Bad_training_values_fail_up_front_with_the_file_and_field(string yaml, string expected)
+    {
+        var dir = TempDir();
+        File.WriteAllText(Path.Combine(dir, "x.txt"), Text);
+        var cfg = Path.Combine(dir, "stage.yaml");
+        File.WriteAllText(cfg, "stage: pretrain\n" + (yaml.StartsWith("data:") ? "" : "data: [x.txt]\n") + yaml);
+        var (code, output, err) = await Run("train", "pretrain", "--config", cfg);
+        Assert.True(code == 2, $"exit {code}: {err}{output}");
+        Assert.Contains("stage.yaml", err);
+        Assert.Contains(expected, err);
+        Assert.DoesNotContain("   at ", err);                       // no stack trace
+        Assert.DoesNotContain("System.", err);                     // no CLR type names
+    }
+
+    [Fact]
+    public async Task A_malformed_transcript_or_an_unwritable_output_is_an_input_error()
+    {
+        var dir = TempDir();
+        var data = Path.Combine(dir, "t.jsonl");
+        File.WriteAllText(data, "{\"messages\": \"not a list\"}\n");
+        var (code, _, err) = await Run("train", "sft", "--data", data, "--output", Path.Combine(dir, "out"), "--steps", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("t.jsonl:1", err);
+        Assert.Contains("not a list", err);
+        File.WriteAllText(data, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}\n");
+        var (code2, _, err2) = await Run("train", "sft", "--data", data, "--output", "/proc/quest-nope/out", "--steps", "1");
+        Assert.Equal(2, code2);
+        Assert.Contains("cannot create", err2);
+        Assert.DoesNotContain("Unhandled", err2);
+    }
+
     [Fact]
     public async Task TrainReportsBadConfigWithFileAndLine()
     {

@@ -63,6 +63,9 @@ public static class TrainCommands
                     },
                 };
                 cfg = cfg.Validate();
+                try { Directory.CreateDirectory(cfg.OutputDir); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                { throw new QuestInputException(cfg.OutputDir, null, null, $"cannot create {cfg.OutputDir}: {e.Message}", "an --output directory that can be written", e); }
                 var trainer = cfg.CreateTrainer(line => pr.InvocationConfiguration.Output.WriteLine($"# {line}"));
                 if (trainer.History.Count > 0 || File.Exists(Path.Combine(cfg.OutputDir, Quest.Models.Checkpoints.Checkpoint.TrainerStateFile)))
                     pr.InvocationConfiguration.Output.WriteLine($"# resuming from {cfg.OutputDir}");
@@ -87,6 +90,11 @@ public static class TrainCommands
             {
                 pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
                 return 2;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+            {
+                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
+                return 1;
             }
         });
         return cmd;

@@ -93,13 +93,17 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
             {
                 using var doc = JsonDocument.Parse(lines[i]);
                 var arr = doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement
-                    : doc.RootElement.TryGetProperty("messages", out var m) ? m
+                    : doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("messages", out var m) ? m
                     : throw new QuestInputException(path, i + 1, null, "no \"messages\" array", "{\"messages\":[{\"role\":…,\"content\":…}]}");
+                if (arr.ValueKind != JsonValueKind.Array)
+                    throw new QuestInputException(path, i + 1, null, $"\"messages\" is {arr.ValueKind.ToString().ToLowerInvariant()}, not a list", "{\"messages\":[{\"role\":…,\"content\":…}]}");
                 var msgs = new List<ChatMessageText>();
                 foreach (var e in arr.EnumerateArray())
                 {
-                    var role = e.TryGetProperty("role", out var r) ? r.GetString() : null;
-                    var content = e.TryGetProperty("content", out var c) ? c.GetString() : null;
+                    if (e.ValueKind != JsonValueKind.Object)
+                        throw new QuestInputException(path, i + 1, null, $"a message is {e.ValueKind.ToString().ToLowerInvariant()}, not an object", "{\"role\":\"user|assistant|system|tool\",\"content\":\"…\"}");
+                    var role = e.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+                    var content = e.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
                     if (role is null || content is null)
                         throw new QuestInputException(path, i + 1, null, "message without role or content", "{\"role\":\"user|assistant|system|tool\",\"content\":\"…\"}");
                     msgs.Add(new ChatMessageText(role, content));

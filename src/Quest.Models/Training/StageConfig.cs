@@ -73,6 +73,9 @@ public sealed record StageConfig
             catch (YamlException ex)
             {
                 var msg = ex.InnerException?.Message ?? ex.Message;
+                // YamlDotNet names CLR types ("System.Collections.Generic.List`1[...]"): say what the file needs instead
+                if (msg.Contains("System.", StringComparison.Ordinal) || msg.Contains("Quest.", StringComparison.Ordinal))
+                    msg = "a value of the wrong shape here (a single value where a list or a map is expected, or the reverse)";
                 throw new QuestInputException(path, ex.Start.Line, ex.Start.Column, msg, "stage, output, data, model, vocab_size, training{steps, batch_size, seq_len, …}", ex);
             }
         }
@@ -96,6 +99,9 @@ public sealed record StageConfig
         if (Data.Count == 0) throw new QuestInputException(SourcePath, null, null, "no training data", "data: [file, …]");
         if (Training.Steps <= 0 || Training.BatchSize <= 0 || Training.SeqLen <= 1 || Training.GradAccum <= 0)
             throw new QuestInputException(SourcePath, null, null, "training.steps, batch_size, grad_accum must be > 0 and seq_len > 1", "positive sizes");
+        Training.Validate(SourcePath);
+        if (VocabSize is < 300 or > 1_000_000)
+            throw new QuestInputException(SourcePath, null, null, $"vocab_size {VocabSize}", "between 300 (bytes and special tokens) and 1,000,000");
         return this;
     }
 

@@ -67,6 +67,34 @@ public sealed record TrainingOptions
     /// <summary>Device: auto (cuda when available), cpu, cuda, cuda:N.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>
+    /// Checks every field up front (finite rates, sizes that fit in memory, a known device), so a bad config fails
+    /// with the file and field named instead of deep inside a run (a NaN learning rate used to surface only when a
+    /// checkpoint was serialised; a batch of 2e9 rows ran until libtorch could not allocate).
+    /// </summary>
+    public TrainingOptions Validate(string? source = null)
+    {
+        void Need(bool ok, string field, object? value, string expected)
+        {
+            if (!ok) throw new QuestInputException(source, null, null, $"training.{field} {value}", expected);
+        }
+        Need(double.IsFinite(LearningRate) && LearningRate > 0 && LearningRate < 10, "learning_rate", LearningRate, "a finite rate in (0, 10)");
+        Need(double.IsFinite(MinLrRatio) && MinLrRatio is >= 0 and <= 1, "min_lr_ratio", MinLrRatio, "a fraction in [0, 1]");
+        Need(double.IsFinite(WeightDecay) && WeightDecay >= 0, "weight_decay", WeightDecay, "a finite value >= 0");
+        Need(double.IsFinite(Beta1) && Beta1 is >= 0 and < 1, "beta1", Beta1, "in [0, 1)");
+        Need(double.IsFinite(Beta2) && Beta2 is >= 0 and < 1, "beta2", Beta2, "in [0, 1)");
+        Need(double.IsFinite(GradClip) && GradClip >= 0, "grad_clip", GradClip, "a finite value >= 0 (0: off)");
+        Need(Steps is > 0 and <= 10_000_000, "steps", Steps, "1 to 10,000,000");
+        Need(WarmupSteps >= 0, "warmup_steps", WarmupSteps, ">= 0");
+        Need(BatchSize is > 0 and <= 65_536, "batch_size", BatchSize, "1 to 65,536");
+        Need(SeqLen is > 1 and <= 1_048_576, "seq_len", SeqLen, "2 to 1,048,576");
+        Need((long)BatchSize * SeqLen <= 16_777_216, "batch_size × seq_len", (long)BatchSize * SeqLen, "at most 16,777,216 tokens per micro-batch (use grad_accum for more)");
+        Need(GradAccum is > 0 and <= 65_536, "grad_accum", GradAccum, "1 to 65,536");
+        Need(EvalEvery >= 0 && EvalBatches >= 0 && CheckpointEvery >= 0, "eval_every / eval_batches / checkpoint_every", $"{EvalEvery}/{EvalBatches}/{CheckpointEvery}", ">= 0");
+        Need(System.Text.RegularExpressions.Regex.IsMatch(Device ?? "", "^(auto|cpu|cuda(:[0-9]+)?)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase), "device", $"'{Device}'", "auto, cpu, cuda or cuda:N");
+        return this;
+    }
+
     /// <summary>Learning rate at 1-based <paramref name="step"/>.</summary>
     /// <remarks>A warm-up as long as the whole run is shortened to a tenth of it (the peak is always reached).</remarks>
     public double LearningRateAt(int step)
