@@ -105,17 +105,10 @@ public static class PyJson
                 sb.Append(']');
                 break;
             default:
-                using (var doc = System.Text.Json.JsonDocument.Parse(node.ToJsonString()))
+                switch (node.GetValueKind())
                 {
-                var el = doc.RootElement;
-                switch (el.ValueKind)
-                {
-                    case System.Text.Json.JsonValueKind.String: Str(sb, el.GetString()!); break;
-                    case System.Text.Json.JsonValueKind.True: sb.Append("true"); break;
-                    case System.Text.Json.JsonValueKind.False: sb.Append("false"); break;
-                    case System.Text.Json.JsonValueKind.Null: sb.Append("null"); break;
-                    default: sb.Append(el.GetRawText()); break;
-                }
+                    case System.Text.Json.JsonValueKind.String: Str(sb, node.GetValue<string>()); break;
+                    default: sb.Append(node.ToJsonString()); break;   // numbers as written, true, false, null
                 }
                 break;
         }

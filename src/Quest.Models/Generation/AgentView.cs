@@ -47,20 +47,12 @@ public sealed class AgentView
     public int[] Prompt(IReadOnlyList<ChatMessageText> messages, int budget)
     {
         if (budget < 1) throw new ArgumentOutOfRangeException(nameof(budget), "the prompt budget must be at least one token");
-        if (Kind == Full)
-        {
-            var all = _template.Encode(messages, addGenerationPrompt: true).Ids;
-            return all.Length > budget ? all[^budget..] : all;
-        }
-        var rest = messages.SkipWhile(m => m.Role == "system").ToList();
-        if (rest.Count == 0) return Fit(_template.Encode([], addGenerationPrompt: true).Ids, budget);
+        var rest = Kind == Full ? messages : messages.SkipWhile(m => m.Role == "system").ToList();
+        if (Kind == Full || rest.Count == 0) return Last(_template.Encode(rest, addGenerationPrompt: true).Ids, budget);
         var q = _template.Encode([rest[0]]).Ids;
         if (q.Length > budget / 2) q = q[..(budget / 2)];
-        var tail = _template.Encode(rest.Skip(1), addGenerationPrompt: true).Ids;
-        int room = budget - q.Length;
-        if (tail.Length > room) tail = tail[^room..];
-        return [.. q, .. tail];
-        static int[] Fit(int[] ids, int b) => ids.Length > b ? ids[^b..] : ids;
+        return [.. q, .. Last(_template.Encode(rest.Skip(1), addGenerationPrompt: true).Ids, budget - q.Length)];
+        static int[] Last(int[] ids, int n) => ids.Length > n ? ids[^n..] : ids;
     }
 
     /// <summary>

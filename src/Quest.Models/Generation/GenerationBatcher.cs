@@ -110,24 +110,3 @@ public sealed class GenerationBatcher : IDisposable
         }
     }
 }
-
-/// <summary>
-/// Wraps a local policy for one episode and keeps every <see cref="GeneratedTurn"/> it returned, in order: the exact
-/// prompt and generated ids that RL trains on.
-/// </summary>
-public sealed class TurnRecorder(Microsoft.Extensions.AI.IChatClient inner) : Microsoft.Extensions.AI.DelegatingChatClient(inner)
-{
-    private readonly List<GeneratedTurn> _turns = [];
-
-    /// <summary>The turns generated so far.</summary>
-    public IReadOnlyList<GeneratedTurn> Turns { get { lock (_turns) return [.. _turns]; } }
-
-    /// <inheritdoc/>
-    public override async Task<Microsoft.Extensions.AI.ChatResponse> GetResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages,
-        Microsoft.Extensions.AI.ChatOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var r = await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        if (r.RawRepresentation is GeneratedTurn t) lock (_turns) _turns.Add(t);
-        return r;
-    }
-}

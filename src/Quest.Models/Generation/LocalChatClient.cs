@@ -39,6 +39,15 @@ public sealed class LocalChatClient : IChatClient
         View = new AgentView(tokenizer, model.Config.View);
     }
 
+    /// <summary>
+    /// A client that decodes concurrent callers together through a <see cref="GenerationBatcher"/> of its own (up to
+    /// <paramref name="maxBatch"/> rows), disposed with the client: what an eval or a GRPO group of episodes uses.
+    /// </summary>
+    public static LocalChatClient Batched(QuestTransformer model, QuestTokenizer tokenizer, GenerationOptions defaults, int maxBatch, string modelId) =>
+        new(model, tokenizer) { Defaults = defaults, ModelId = modelId, Batcher = new GenerationBatcher(new TextGenerator(model, tokenizer), Math.Max(1, maxBatch)), _ownsBatcher = true };
+
+    private bool _ownsBatcher;
+
     /// <summary>Loads a stage directory (see <see cref="Checkpoint"/>) and wraps it.</summary>
     public static LocalChatClient Load(string dir) { var m = Checkpoint.Load(dir); return new LocalChatClient(m.Model, m.Tokenizer) { ModelId = Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/')) }; }
 
@@ -169,7 +178,11 @@ public sealed class LocalChatClient : IChatClient
         : null;
 
     /// <inheritdoc/>
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        if (_ownsBatcher) Batcher?.Dispose();
+    }
 }
 
 /// <summary>
@@ -181,3 +194,24 @@ public sealed class LocalChatClient : IChatClient
 /// <param name="Logprobs">log p(token | prefix) of each generated token under the sampling policy (temperature 1, unfiltered).</param>
 /// <param name="Finish">Why generation ended.</param>
 public sealed record GeneratedTurn(int[] PromptIds, int[] TokenIds, float[] Logprobs, FinishReason Finish);
+
+/// <summary>
+/// Wraps a local policy for one episode and keeps every <see cref="GeneratedTurn"/> it returned, in order: the exact
+/// prompt and generated ids that RL trains on.
+/// </summary>
+public sealed class TurnRecorder(IChatClient inner) : DelegatingChatClient(inner)
+{
+    private readonly List<GeneratedTurn> _turns = [];
+
+    /// <summary>The turns generated so far.</summary>
+    public IReadOnlyList<GeneratedTurn> Turns { get { lock (_turns) return [.. _turns]; } }
+
+    /// <inheritdoc/>
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var r = await base.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        if (r.RawRepresentation is GeneratedTurn t) lock (_turns) _turns.Add(t);
+        return r;
+    }
+}

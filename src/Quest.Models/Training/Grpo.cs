@@ -158,12 +158,7 @@ public sealed class GrpoUpdater : IDisposable
     {
         Model = model;
         Options = options;
-        var decay = model.named_parameters().Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
-        var noDecay = model.named_parameters().Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
-        _opt = optim.AdamW(
-            [new AdamW.ParamGroup(decay, new AdamW.Options { weight_decay = options.WeightDecay }),
-             new AdamW.ParamGroup(noDecay, new AdamW.Options { weight_decay = 0.0 })],
-            lr: options.LearningRate, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: options.WeightDecay);
+        _opt = Optimizers.AdamW(model, options.LearningRate, options.WeightDecay, beta1: 0.9, beta2: 0.95);
         _params = model.parameters().ToList();
     }
 
@@ -204,7 +199,7 @@ public sealed class GrpoUpdater : IDisposable
                 clipped += c; ent += e;
                 tokens += (long)m.sum().item<float>();
             }
-            gnorm += (Options.GradClip > 0 ? nn.utils.clip_grad_norm_(_params, Options.GradClip) : 0) / mb;
+            gnorm += Optimizers.ClipGradNorm(_params, Options.GradClip) / mb;
             _opt.step();
         }
         Model.eval();

@@ -216,12 +216,7 @@ public sealed class Trainer
         var device = TorchRuntime.ResolveDevice(o.Device);
         Model.to(device);
         Model.train();
-        var decay = Model.named_parameters().Where(p => p.parameter.dim() >= 2).Select(p => p.parameter).ToList();
-        var noDecay = Model.named_parameters().Where(p => p.parameter.dim() < 2).Select(p => p.parameter).ToList();
-        using var opt = optim.AdamW(
-            [new AdamW.ParamGroup(decay, new AdamW.Options { weight_decay = o.WeightDecay }),
-             new AdamW.ParamGroup(noDecay, new AdamW.Options { weight_decay = 0.0 })],
-            lr: o.LearningRate, beta1: o.Beta1, beta2: o.Beta2, eps: 1e-8, weight_decay: o.WeightDecay);
+        using var opt = Optimizers.AdamW(Model, o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2);
 
         int start = 0;
         if (o.OutputDir is not null && o.Resume && File.Exists(Path.Combine(o.OutputDir, Checkpoint.TrainerStateFile)))
@@ -253,7 +248,7 @@ public sealed class Trainer
                 lossSum += loss.item<float>();
                 tokens += x.numel();
             }
-            double gnorm = o.GradClip > 0 ? nn.utils.clip_grad_norm_(parameters, o.GradClip) : GradNorm(parameters);
+            double gnorm = Optimizers.ClipGradNorm(parameters, o.GradClip);
             opt.step();
             double? eval = (o.EvalEvery > 0 && step % o.EvalEvery == 0) || step == o.Steps ? EvalLoss(device) : null;
             if (eval is double ev && double.IsNaN(ev)) eval = null;   // no held-out data
@@ -304,14 +299,6 @@ public sealed class Trainer
         }
         if (wasTraining) Model.train();
         return n == 0 ? double.NaN : sum / n;
-    }
-
-    private static double GradNorm(List<Parameter> ps)
-    {
-        using var scope = NewDisposeScope();
-        double s = 0;
-        foreach (var p in ps) if (p.grad is { } g) s += g.pow(2).sum().item<float>();
-        return Math.Sqrt(s);
     }
 
     private void SaveCheckpoint(string dir, OptimizerHelper opt, int step)
