@@ -345,8 +345,7 @@ public sealed class ResearchAgent
         string text;
         try
         {
-            using var doc = JsonDocument.Parse(args.ToJsonString());
-            text = await tool.CallAsync(doc.RootElement.Clone(), cts.Token).ConfigureAwait(false) ?? "";
+            text = await tool.CallAsync(args, cts.Token).ConfigureAwait(false) ?? "";
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
         catch (OperationCanceledException) { text = ToolText.Error($"{call.Name} timed out after {Options.ToolTimeout.TotalSeconds:0.#} s."); }

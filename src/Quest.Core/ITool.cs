@@ -22,6 +22,17 @@ public interface ITool
     Task<string> CallAsync(JsonElement arguments, CancellationToken cancellationToken = default);
 }
 
+/// <summary>Calling a tool with arguments built in code.</summary>
+public static class ToolCalls
+{
+    /// <summary>Runs <paramref name="tool"/> on <paramref name="arguments"/> (a JSON object built in code or parsed from a turn).</summary>
+    public static async Task<string> CallAsync(this ITool tool, JsonObject arguments, CancellationToken cancellationToken = default)
+    {
+        using var doc = JsonDocument.Parse(arguments.ToJsonString());
+        return await tool.CallAsync(doc.RootElement.Clone(), cancellationToken).ConfigureAwait(false);
+    }
+}
+
 /// <summary>Shared text conventions for tool results.</summary>
 public static class ToolText
 {

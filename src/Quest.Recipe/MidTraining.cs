@@ -34,8 +34,8 @@ public static class MidTraining
         foreach (var pg in sc.Corpus.OrderBy(_ => rng.Next()).Take(o.ToolOutputDocs).ToList())
         {
             ct.ThrowIfCancellationRequested();
-            docs.Add(Protocol.ToolResponse(await CallAsync(tools["search"], new JsonObject { ["query"] = new JsonArray(pg.Title) }, ct).ConfigureAwait(false)));
-            docs.Add(Protocol.ToolResponse(await CallAsync(tools["visit"], new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }, ct).ConfigureAwait(false)));
+            docs.Add(Protocol.ToolResponse(await tools["search"].CallAsync(new JsonObject { ["query"] = new JsonArray(pg.Title) }, ct).ConfigureAwait(false)));
+            docs.Add(Protocol.ToolResponse(await tools["visit"].CallAsync(new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }, ct).ConfigureAwait(false)));
         }
         docs.AddRange(await DrillsAsync(c, ct).ConfigureAwait(false));
         return docs;
@@ -107,7 +107,7 @@ public static class MidTraining
                     break;
                 default:
                     var title = titles[rng.Next(titles.Count)];
-                    var text = await CallAsync(search, new JsonObject { ["query"] = new JsonArray(title) }, ct).ConfigureAwait(false);
+                    var text = await search.CallAsync(new JsonObject { ["query"] = new JsonArray(title) }, ct).ConfigureAwait(false);
                     var first = FirstResult(text);
                     if (first is null) goto case 0;
                     drills.Add($"{Protocol.ToolResponse(text)}\nFound: {first.Value.Title}; {first.Value.Link}.");
@@ -124,11 +124,5 @@ public static class MidTraining
         int t = Array.FindIndex(lines, l => l.StartsWith("1. Title: ", StringComparison.Ordinal));
         if (t < 0 || t + 1 >= lines.Length || !lines[t + 1].StartsWith("Link: ", StringComparison.Ordinal)) return null;
         return (lines[t]["1. Title: ".Length..].Trim(), lines[t + 1]["Link: ".Length..].Trim());
-    }
-
-    private static async Task<string> CallAsync(ITool tool, JsonObject args, CancellationToken ct)
-    {
-        using var doc = JsonDocument.Parse(args.ToJsonString());
-        return await tool.CallAsync(doc.RootElement, ct).ConfigureAwait(false);
     }
 }

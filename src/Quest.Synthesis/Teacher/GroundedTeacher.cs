@@ -255,8 +255,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         int bestScore = -1;
         foreach (var g in candidates)
         {
-            using var args = System.Text.Json.JsonDocument.Parse(new JsonObject { ["url"] = new JsonArray(url), ["goal"] = g }.ToJsonString());
-            var text = visit.CallAsync(args.RootElement).GetAwaiter().GetResult();   // offline tools answer synchronously
+            var text = visit.CallAsync(new JsonObject { ["url"] = new JsonArray(url), ["goal"] = g }).GetAwaiter().GetResult();   // offline tools answer synchronously
             int score = missing.Count(m => text.Contains(m, StringComparison.OrdinalIgnoreCase));
             if (score > bestScore || (score == bestScore && g.Length < best.Length)) { best = g; bestScore = score; }
         }

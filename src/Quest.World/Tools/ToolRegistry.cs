@@ -33,11 +33,9 @@ public sealed class ToolRegistry : IEnumerable<ITool>
     public static ToolRegistry ForIndex(Bm25Index index, IChatClient? extractorModel = null, ToolSizes? sizes = null)
     {
         sizes ??= ToolSizes.Quest;
-        var search = new SearchTool(index, new SearchToolOptions { TopK = sizes.SearchResults, SnippetChars = sizes.SnippetChars });
-        var extractor = new SentenceExtractor(sizes.VisitEvidenceSentences, sizes.VisitEvidenceChars);
-        ITool visit = extractorModel is null ? new VisitTool(index.Corpus, extractor)
-            : new VisitTool(index.Corpus, new LlmExtractor(extractorModel, null, extractor));
-        return new([search, visit]);
+        return Offline(index, index.Corpus, extractorModel,
+            new SearchToolOptions { TopK = sizes.SearchResults, SnippetChars = sizes.SnippetChars },
+            new VisitToolOptions { MaxEvidenceSentences = sizes.VisitEvidenceSentences, MaxEvidenceChars = sizes.VisitEvidenceChars });
     }
 
     /// <summary>Adds a tool; a tool with the same name replaces the earlier one.</summary>

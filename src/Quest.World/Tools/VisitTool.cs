@@ -19,6 +19,13 @@ public sealed record VisitToolOptions
     public TimeSpan TotalTimeout { get; init; } = TimeSpan.FromSeconds(900);
     /// <summary>Goal used when the model gives none (QUEST's default).</summary>
     public string DefaultGoal { get; init; } = "Extract relevant information";
+    /// <summary>Most evidence sentences the offline extractor returns.</summary>
+    public int MaxEvidenceSentences { get; init; } = 8;
+    /// <summary>Most evidence characters the offline extractor returns.</summary>
+    public int MaxEvidenceChars { get; init; } = 4000;
+
+    /// <summary>The offline sentence extractor sized by these options.</summary>
+    public SentenceExtractor SentenceExtractor() => new(MaxEvidenceSentences, MaxEvidenceChars);
 }
 
 /// <summary>
@@ -37,12 +44,13 @@ public sealed class VisitTool : ITool
     /// <summary>Creates the tool over a page source and an extractor (default: offline sentence scoring).</summary>
     public VisitTool(IPageSource pages, IPageExtractor? extractor = null, VisitToolOptions? options = null)
     {
-        Pages = pages; Extractor = extractor ?? new SentenceExtractor(); _o = options ?? new();
+        _o = options ?? new();
+        Pages = pages; Extractor = extractor ?? _o.SentenceExtractor();
     }
 
     /// <summary>Creates the tool with an LLM extractor that falls back to sentence scoring when the model fails.</summary>
     public static VisitTool WithLlm(IPageSource pages, IChatClient extractorModel, ChatOptions? chatOptions = null, VisitToolOptions? options = null) =>
-        new(pages, new LlmExtractor(extractorModel, chatOptions, new SentenceExtractor()), options);
+        new(pages, new LlmExtractor(extractorModel, chatOptions, (options ?? new()).SentenceExtractor()), options);
 
     /// <summary>Where pages come from.</summary>
     public IPageSource Pages { get; }
