@@ -290,13 +290,13 @@ public static class Recipe
             kept++;
             keptBy[tasks[i].Family] = keptBy.GetValueOrDefault(tasks[i].Family) + 1;
             traj.Append(JsonSerializer.Serialize(r.Trajectory, RolloutRunner.JsonOptions)).Append('\n');
-            foreach (var msgs in GroundedTeacher.Sessions(r.Trajectory))
+            foreach (var msgs in OracleTeacher.Sessions(r.Trajectory))
             {
                 sessions++;
                 turns += msgs.Count(m => m.Role == "assistant");
                 sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs.Select(m => new ChatMessageText(m.Role, m.Content)).ToList()) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
+                samples.Add(ShareGpt.ToSample(msgs));
             }
-            samples.AddRange(OracleTeacher.ToShareGpt(r.Trajectory));
         }
         if (kept == 0) throw new InvalidOperationException($"the teacher kept no train task ({solved} of {tasks.Count} at reward 1.0); nothing to fine-tune on");
         Directory.CreateDirectory(c.Paths.Teacher);

@@ -166,21 +166,10 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         public readonly string Answer = answer;
         public readonly IReadOnlyList<string> Required = required;
         public readonly List<string> Notes = [];
-        public readonly List<(string Kind, SolutionStep Step)> Plan = Steps(task);
+        public readonly List<(string Kind, SolutionStep Step)> Plan = OracleTeacher.PlanOf(task);
         public int Next, Turns, GroundedTurns, Items, Visible, LongTurns;
         public bool Searched;
         public readonly List<string> Misses = [];
-
-        private static List<(string, SolutionStep)> Steps(SynthTask t)
-        {
-            var plan = new List<(string, SolutionStep)>();
-            foreach (var s in t.Reference.Steps)
-            {
-                if (s.Query is not null) plan.Add(("search", s));
-                if (s.Url is not null) plan.Add(("visit", s));
-            }
-            return plan;
-        }
     }
 
     private string NextTurn(State s, IReadOnlyList<ChatMessage> messages)
@@ -277,13 +266,4 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         int cut = q.LastIndexOf(' ', maxChars);
         return q[..(cut > 0 ? cut : maxChars)];
     }
-
-    /// <summary>SFT transcripts of a trajectory (one per session, trailing non-assistant turns dropped).</summary>
-    public static IEnumerable<IReadOnlyList<TranscriptMessage>> Sessions(Trajectory t) =>
-        t.Sessions.Select(s =>
-        {
-            var msgs = s.Messages.Select(m => new TranscriptMessage(m.Role, m.Content)).ToList();
-            while (msgs.Count > 0 && msgs[^1].Role != "assistant") msgs.RemoveAt(msgs.Count - 1);
-            return (IReadOnlyList<TranscriptMessage>)msgs;
-        }).Where(m => m.Any(x => x.Role == "assistant"));
 }

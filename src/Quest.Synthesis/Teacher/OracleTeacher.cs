@@ -72,12 +72,18 @@ public sealed class OracleTeacher(IReadOnlyList<ITool> tools, RewardFunction rew
     }
 
     /// <summary>The scripted plan: for each step a search turn (optional) and a visit turn, then the answer turn.</summary>
-    public IReadOnlyList<(string Kind, SolutionStep Step)> Plan(SynthTask task)
+    public IReadOnlyList<(string Kind, SolutionStep Step)> Plan(SynthTask task) => PlanOf(task, Options.SearchBeforeVisit);
+
+    /// <summary>
+    /// A task's reference path as tool actions: for each step a search (when it has a query, and either
+    /// <paramref name="searchBeforeVisit"/> or it has no page), then a visit (when it has a page).
+    /// </summary>
+    public static List<(string Kind, SolutionStep Step)> PlanOf(SynthTask task, bool searchBeforeVisit = true)
     {
         var plan = new List<(string, SolutionStep)>();
         foreach (var s in task.Reference.Steps)
         {
-            if (s.Query is not null && (Options.SearchBeforeVisit || s.Url is null)) plan.Add(("search", s));
+            if (s.Query is not null && (searchBeforeVisit || s.Url is null)) plan.Add(("search", s));
             if (s.Url is not null) plan.Add(("visit", s));
         }
         return plan;
@@ -127,14 +133,20 @@ public sealed class OracleTeacher(IReadOnlyList<ITool> tools, RewardFunction rew
     /// ShareGPT samples of a trajectory: one per session, as QUEST trains on sessions (each with its own prompt: system +
     /// question + prev_state), trailing non-assistant turns dropped.
     /// </summary>
-    public static IEnumerable<ShareGptSample> ToShareGpt(Trajectory t, ShareGptOptions? options = null)
+    public static IEnumerable<ShareGptSample> ToShareGpt(Trajectory t, ShareGptOptions? options = null) =>
+        Sessions(t).Select(msgs => ShareGpt.ToSample(msgs, options));
+
+    /// <summary>
+    /// The training transcripts of a trajectory: one per session (each with its own prompt: system + question +
+    /// prev_state), trailing non-assistant turns dropped, sessions without an assistant turn left out.
+    /// </summary>
+    public static IEnumerable<List<TranscriptMessage>> Sessions(Trajectory t)
     {
         foreach (var s in t.Sessions)
         {
             var msgs = s.Messages.Select(m => new TranscriptMessage(m.Role, m.Content)).ToList();
             while (msgs.Count > 0 && msgs[^1].Role != "assistant") msgs.RemoveAt(msgs.Count - 1);
-            if (msgs.Count(m => m.Role == "assistant") == 0) continue;
-            yield return ShareGpt.ToSample(msgs, options);
+            if (msgs.Any(m => m.Role == "assistant")) yield return msgs;
         }
     }
 }
