@@ -85,6 +85,7 @@ public static class CopyProbes
         {
             if (m.Role == "assistant")
             {
+                var context = seen.ToString();
                 var p = ResponseParser.Parse(m.Content);
                 if (p.ToolCall is { } call)
                 {
@@ -98,14 +99,14 @@ public static class CopyProbes
                         foreach (var u in Quest.World.Tools.ToolArgs.StringList(System.Text.Json.JsonSerializer.SerializeToElement(call.Arguments), "url") ?? [])
                         {
                             urls++;
-                            if (seen.ToString().Contains(u, StringComparison.OrdinalIgnoreCase)) fromCtx++;
+                            if (context.Contains(u, StringComparison.OrdinalIgnoreCase)) fromCtx++;
                         }
                 }
                 if (p.Answer is { } ans)
                     foreach (var item in AnswerStrings(ans))
                     {
                         strings++;
-                        if (seen.ToString().Contains(item, StringComparison.OrdinalIgnoreCase)) inCtx++;
+                        if (context.Contains(item, StringComparison.OrdinalIgnoreCase)) inCtx++;
                     }
             }
             seen.Append(m.Content).Append('\n');
@@ -147,17 +148,17 @@ public sealed record StageComparison
 /// </summary>
 public static class Evaluation
 {
-    /// <summary>A local model as a policy that decodes concurrent episodes together (dispose the batcher after use).</summary>
-    public static (LocalChatClient Client, GenerationBatcher Batcher) LocalPolicy(LoadedModel model, EvalOptions o, string name)
-    {
-        var batcher = new GenerationBatcher(new TextGenerator(model.Model, model.Tokenizer), maxBatch: Math.Max(1, o.Parallel));
-        var client = new LocalChatClient(model.Model, model.Tokenizer)
-        {
-            Batcher = batcher, ModelId = name,
-            Defaults = new GenerationOptions { Temperature = o.Temperature, TopP = 1, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed },
-        };
-        return (client, batcher);
-    }
+    /// <summary>A local model as a policy that decodes concurrent episodes together (dispose it after use).</summary>
+    public static LocalChatClient LocalPolicy(LoadedModel model, EvalOptions o, string name) =>
+        LocalChatClient.Batched(model.Model, model.Tokenizer, new GenerationOptions { Temperature = o.Temperature, TopP = 1, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed }, o.Parallel, name);
+
+    /// <summary>
+    /// An episode's reward under its task, as RL and eval both score it: a rollout that ended on invalid turns gets 0
+    /// (QUEST RL) and no report; any other is scored by the task's reward function on its whole transcript.
+    /// </summary>
+    public static async Task<RewardResult?> RewardAsync(SynthTask task, Trajectory trajectory, RewardFunction reward, CancellationToken ct) =>
+        trajectory.Termination is Termination.InvalidTurns or Termination.Cancelled ? null
+            : await reward(task, OracleTeacher.Transcript(trajectory), ct).ConfigureAwait(false);
 
     /// <summary>
     /// Rolls <paramref name="policy"/> out on every task (<see cref="EvalOptions.Samples"/> times) into
@@ -169,9 +170,8 @@ public static class Evaluation
         var byId = tasks.ToDictionary(t => t.Id);
         var scorer = new DelegateScorer(async (rt, traj, token) =>
         {
-            if (traj.Termination == Termination.InvalidTurns) return new EpisodeScore(0, null);
-            var r = await reward(byId[rt.Id], OracleTeacher.Transcript(traj), token).ConfigureAwait(false);
-            return new EpisodeScore(r.Total, JsonSerializer.SerializeToNode(r, Recipe.Json));
+            var r = await RewardAsync(byId[rt.Id], traj, reward, token).ConfigureAwait(false);
+            return r is null ? new EpisodeScore(0, null) : new EpisodeScore(r.Total, JsonSerializer.SerializeToNode(r, Recipe.Json));
         });
         var agent = new ResearchAgent(policy, tools, RlTrainer.AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, name), tokenCounter: tokenCounter);
         var runner = new RolloutRunner(agent, scorer);

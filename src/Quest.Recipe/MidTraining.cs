@@ -37,19 +37,18 @@ public static class MidTraining
             docs.Add(Protocol.ToolResponse(await tools["search"].CallAsync(new JsonObject { ["query"] = new JsonArray(pg.Title) }, ct).ConfigureAwait(false)));
             docs.Add(Protocol.ToolResponse(await tools["visit"].CallAsync(new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }, ct).ConfigureAwait(false)));
         }
-        docs.AddRange(await DrillsAsync(c, ct).ConfigureAwait(false));
+        docs.AddRange(await DrillsAsync(c, sc, ct).ConfigureAwait(false));
         return docs;
     }
 
-    /// <summary>The run's copy drills (<see cref="RecipeOptions.CopyDrills"/> of them; seeded, train-split questions only).</summary>
-    public static Task<List<string>> DrillsAsync(Recipe.StageContext c, CancellationToken ct) => DrillsAsync(c, c.Options.CopyDrills, c.Options.Seed, ct);
+    /// <summary>The run's copy drills (<see cref="RecipeOptions.CopyDrills"/> of them; seeded, train-split questions only) over its corpus.</summary>
+    public static Task<List<string>> DrillsAsync(Recipe.StageContext c, SynthCorpus sc, CancellationToken ct) => DrillsAsync(c, sc, c.Options.CopyDrills, c.Options.Seed, ct);
 
     /// <summary>300 drills drawn with another seed, for the copy probe.</summary>
-    public static Task<List<string>> HeldOutDrillsAsync(Recipe.StageContext c, CancellationToken ct) => DrillsAsync(c, 300, c.Options.Seed + 1_000_003, ct);
+    public static Task<List<string>> HeldOutDrillsAsync(Recipe.StageContext c, SynthCorpus sc, CancellationToken ct) => DrillsAsync(c, sc, 300, c.Options.Seed + 1_000_003, ct);
 
-    private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, int count, int seed, CancellationToken ct)
+    private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, SynthCorpus sc, int count, int seed, CancellationToken ct)
     {
-        using var sc = SynthCorpus.Load(c.Paths.World);
         var search = Recipe.ToolsOf(c.Options, sc).First(t => t.Name == "search");
         var questions = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").Select(t => t.Question).ToList();
         return await CopyDrillsAsync(sc.Corpus.Select(p => p.Title).ToList(), questions, search, count, seed, ct).ConfigureAwait(false);

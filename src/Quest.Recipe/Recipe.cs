@@ -343,9 +343,11 @@ public static class Recipe
         ct.ThrowIfCancellationRequested();
         var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens, View = o.View };
         var model = new QuestTransformer(cfg, o.Seed);
+        using var sc = SynthCorpus.Load(c.Paths.World);
+        var held = await MidTraining.HeldOutDrillsAsync(c, sc, ct).ConfigureAwait(false);
         var copy = new Dictionary<string, double>();
         if (o.CopyPhaseSteps > 0 && !File.Exists(Path.Combine(c.Paths.Pretrain, Checkpoint.TrainerStateFile)))
-            copy = await CopyPhaseAsync(c, model, tok, ct).ConfigureAwait(false);
+            copy = await CopyPhaseAsync(c, model, tok, await MidTraining.DrillsAsync(c, sc, ct).ConfigureAwait(false), held, ct).ConfigureAwait(false);
         var data = new PackedTokenStream(docs, tok);
         c.Progress($"model {cfg.ParameterCount:N0} params, {data.TrainTokens:N0} training tokens", null);
         var trainer = new Trainer(model, tok, data, new TrainingOptions
@@ -356,7 +358,7 @@ public static class Recipe
         }, "pretrain");
         var m = await TrainAsync(c, trainer, new() { ["params"] = cfg.ParameterCount, ["vocab"] = tok.VocabSize, ["train_tokens"] = data.TrainTokens }, ct).ConfigureAwait(false);
         foreach (var (k, v) in copy) m[k] = v;
-        var probe = MidTraining.Probe(model, tok, await MidTraining.HeldOutDrillsAsync(c, ct).ConfigureAwait(false));
+        var probe = MidTraining.Probe(model, tok, held);
         foreach (var (k, v) in probe) m[k + "_after_mt"] = v;
         return m;
     }
@@ -366,11 +368,10 @@ public static class Recipe
     /// (<see cref="MidTraining"/>), so the model can copy from its context before it is asked to research; the held-out
     /// copy probe is logged before and after. Resumable in its own directory (<c>pretrain-copy/</c>).
     /// </summary>
-    private static async Task<Dictionary<string, double>> CopyPhaseAsync(StageContext c, QuestTransformer model, QuestTokenizer tok, CancellationToken ct)
+    private static async Task<Dictionary<string, double>> CopyPhaseAsync(StageContext c, QuestTransformer model, QuestTokenizer tok,
+        List<string> drills, List<string> held, CancellationToken ct)
     {
         var o = c.Options;
-        var drills = await MidTraining.DrillsAsync(c, ct).ConfigureAwait(false);
-        var held = await MidTraining.HeldOutDrillsAsync(c, ct).ConfigureAwait(false);
         var before = MidTraining.Probe(model, tok, held);
         var trainer = new Trainer(model, tok, new PackedTokenStream(drills, tok), new TrainingOptions
         {

@@ -82,8 +82,7 @@ public static class RecipeEval
         foreach (var (name, dir) in Models(c.Paths))
         {
             var loaded = Load(c.Paths, dir, o);
-            var (client, batcher) = Evaluation.LocalPolicy(loaded, eo, name);
-            using (batcher)
+            using (var client = Evaluation.LocalPolicy(loaded, eo, name))
             {
                 var trajs = await Evaluation.RolloutAsync(client, name, loaded.Tokenizer, tasks, tools, reward, eo, Path.Combine(c.Paths.Eval, name),
                     pr => c.Progress($"{name,-9} episode {pr.Done + pr.Skipped}/{pr.Total + pr.Skipped} {byId[pr.Last.TaskId].Family,-10} {pr.Last.Termination,-13} reward {pr.Last.Reward ?? 0:0.000} turns {pr.Last.Rounds}", null),

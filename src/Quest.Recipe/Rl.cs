@@ -192,20 +192,15 @@ public sealed class RlTrainer
     public static async Task<IReadOnlyList<RolloutGroup>> RolloutGroupsAsync(LoadedModel model, IReadOnlyList<SynthTask> tasks, int groupSize,
         IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default)
     {
-        using var batcher = new GenerationBatcher(new TextGenerator(model.Model, model.Tokenizer), maxBatch: Math.Max(1, tasks.Count * groupSize));
-        var client = new LocalChatClient(model.Model, model.Tokenizer)
-        {
-            Batcher = batcher, ModelId = agentOptions.ModelId ?? "policy",
-            Defaults = new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn },
-        };
+        using var client = LocalChatClient.Batched(model.Model, model.Tokenizer,
+            new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn },
+            tasks.Count * groupSize, agentOptions.ModelId ?? "policy");
         var jobs = tasks.SelectMany(t => Enumerable.Range(0, groupSize).Select(k => (Task: t, K: k))).Select(async job =>
         {
             var rec = new TurnRecorder(client);
             var agent = new ResearchAgent(rec, tools, agentOptions, tokenCounter: model.Tokenizer);
             var traj = await agent.RunAsync(job.Task.Question, new EpisodeInfo(job.Task.Id, job.K, job.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
-            double r = 0;
-            if (traj.Termination != Termination.InvalidTurns && traj.Termination != Termination.Cancelled)
-                r = (await reward(job.Task, OracleTeacher.Transcript(traj), ct).ConfigureAwait(false)).Total;
+            double r = (await Evaluation.RewardAsync(job.Task, traj, reward, ct).ConfigureAwait(false))?.Total ?? 0;
             traj.Reward = r;
             return (job.Task, traj, rec.Turns, r);
         }).ToList();

@@ -55,7 +55,6 @@ public static class EvalCommands
                 var reward = new Synthesizer(sc.Graph).Verifier.Reward;
                 var spec = pr.GetValue(policy)!;
                 IChatClient client;
-                GenerationBatcher? batcher = null;
                 ITokenCounter? counter = null;
                 string name = spec;
                 string? view = null;
@@ -66,13 +65,11 @@ public static class EvalCommands
                     var loaded = Checkpoint.Load(dir, TorchRuntime.ResolveDevice("auto"));
                     view = loaded.Model.Config.View;
                     name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'));
-                    (var local, batcher) = Evaluation.LocalPolicy(loaded, eo, name);
-                    client = local;
+                    client = Evaluation.LocalPolicy(loaded, eo, name);
                     counter = loaded.Tokenizer;
                 }
                 else client = PolicySpec.Create(spec, null);
-                using var _ = batcher;
-                using var __ = client;
+                using var _ = client;
                 var outDir = Path.GetFullPath(pr.GetValue(output)!);
                 var tools = sc.Tools(Sizes(pr.GetValue(toolOutput)!, view));
                 var trajs = await Evaluation.RolloutAsync(client, name, counter, list, tools, reward, eo, outDir,
