@@ -68,6 +68,9 @@ public static class Protocol
     /// <summary>A final-answer turn: an optional <c>&lt;think&gt;</c> block, then <c>&lt;answer&gt;\n…\n&lt;/answer&gt;</c>.</summary>
     public static string AnswerTurn(string? think, string answer) => ThinkBlock(think) + AnswerOpen + "\n" + answer.Trim() + "\n" + AnswerClose;
 
+    /// <summary>One turn in the Qwen chat template: <c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c>.</summary>
+    public static string ChatTurn(string role, string content) => ImStart + role + "\n" + content + ImEnd + "\n";
+
     /// <summary>A tool result as the user turn QUEST appends: <c>&lt;tool_response&gt;\n…\n&lt;/tool_response&gt;</c>.</summary>
     public static string ToolResponse(string result) => ToolResponseOpen + "\n" + result + "\n" + ToolResponseClose;
 

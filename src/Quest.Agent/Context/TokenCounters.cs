@@ -11,7 +11,7 @@ public static class ChatFormat
     {
         var sb = new System.Text.StringBuilder();
         foreach (var m in messages)
-            sb.Append(Protocol.ImStart).Append(m.Role).Append('\n').Append(m.Content).Append(Protocol.ImEnd).Append('\n');
+            sb.Append(Protocol.ChatTurn(m.Role, m.Content));
         return sb.ToString();
     }
 

@@ -44,7 +44,7 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
     {
         var sb = new StringBuilder();
         foreach (var m in messages)
-            sb.Append(Protocol.ImStart).Append(RenderRole(m.Role)).Append('\n').Append(m.Content).Append(Protocol.ImEnd).Append('\n');
+            sb.Append(Protocol.ChatTurn(RenderRole(m.Role), m.Content));
         if (addGenerationPrompt) sb.Append(Protocol.ImStart).Append("assistant\n");
         return sb.ToString();
     }

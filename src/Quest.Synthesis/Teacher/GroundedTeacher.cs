@@ -155,7 +155,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         var rest = messages.SkipWhile(m => m.Role == ChatRole.System).ToList();
         if (rest.Count == 0) return "";
         var tail = new StringBuilder();
-        foreach (var m in rest.Skip(1)) tail.Append(Protocol.ImStart).Append(m.Role.Value).Append('\n').Append(m.Text).Append(Protocol.ImEnd).Append('\n');
+        foreach (var m in rest.Skip(1)) tail.Append(Protocol.ChatTurn(m.Role.Value, m.Text));
         var t = tail.ToString();
         return rest[0].Text + "\n" + (t.Length > viewChars ? t[^viewChars..] : t);
     }
