@@ -199,16 +199,23 @@ public sealed class QuestTransformer : nn.Module<Tensor, Tensor>
     {
         TorchRuntime.Prepare();
         Config = config.Validate();
-        if (seed is not null) manual_seed(seed.Value);
-        embed_tokens = nn.Embedding(config.VocabSize, config.DModel);
-        layers = new ModuleList<DecoderBlock>();
-        for (int i = 0; i < config.Layers; i++) layers.Add(new DecoderBlock(config));
-        norm = new RMSNorm(config.DModel, config.NormEps);
-        if (!config.TieEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
-        RegisterComponents();
-        (_cos, _sin) = RopeTables(config, CPU);
-        InitWeights();
+        // The seed goes through libtorch's global generator: seeding and drawing the initial weights must not interleave
+        // with another model being built on another thread, or two models with one seed get different weights.
+        lock (InitLock)
+        {
+            if (seed is not null) manual_seed(seed.Value);
+            embed_tokens = nn.Embedding(config.VocabSize, config.DModel);
+            layers = new ModuleList<DecoderBlock>();
+            for (int i = 0; i < config.Layers; i++) layers.Add(new DecoderBlock(config));
+            norm = new RMSNorm(config.DModel, config.NormEps);
+            if (!config.TieEmbeddings) lm_head = nn.Linear(config.DModel, config.VocabSize, hasBias: false);
+            RegisterComponents();
+            (_cos, _sin) = RopeTables(config, CPU);
+            InitWeights();
+        }
     }
+
+    private static readonly object InitLock = new();
 
     /// <summary>Device of the parameters.</summary>
     public Device Device => embed_tokens.weight!.device;
