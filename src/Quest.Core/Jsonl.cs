@@ -37,7 +37,7 @@ public static class Jsonl
     /// </summary>
     public static IEnumerable<T> Read<T>(string path, bool tolerateTornTail = false, JsonSerializerOptions? options = null)
     {
-        var lines = File.ReadAllLines(path, Encoding.UTF8);
+        var lines = Utf8Text.ReadLines(path);
         for (int i = 0; i < lines.Length; i++)
         {
             var line = lines[i];

@@ -130,20 +130,37 @@ public sealed class RolloutTests : IDisposable
     {
         Directory.CreateDirectory(_dir);
         var p = Path.Combine(_dir, "tasks.jsonl");
-        File.WriteAllText(p, "{\"id\":\"a\",\"question\":\"Q1?\",\"answer\":\"A\",\"aliases\":[\"a1\"],\"rubric\":{\"x\":1},\"family\":\"f\"}\n\n{\"task_id\":7,\"question\":\"Q2?\"}\n");
+        const string rubric = "{\"node_name\":\"root\",\"description\":\"r\",\"children\":[{\"node_name\":\"leaf\",\"description\":\"names A\"}]}";
+        File.WriteAllText(p, "\uFEFF{\"id\":\"a\",\"question\":\"Q1?\",\"answer\":\"A\",\"aliases\":[\"a1\"],\"rubric\":" + rubric + ",\"family\":\"f\"}\n\n{\"task_id\":\"7\",\"question\":\"Q2?\"}\n");
         var ts = RolloutTask.ReadFile(p);
         Assert.Equal(["a", "7"], ts.Select(t => t.Id));
         Assert.Equal(["a1"], ts[0].Aliases);
         Assert.NotNull(ts[0].Rubric);
         Assert.Equal("f", ts[0].Extra["family"]!.GetValue<string>());
 
-        File.WriteAllText(p, "{\"id\":\"a\",\"question\":\"Q1?\"}\n{\"id\":\"b\"}\n");
-        var e1 = Assert.Throws<QuestInputException>(() => RolloutTask.ReadFile(p));
-        Assert.Equal(2, e1.Line); Assert.Contains("question", e1.Message);
-        File.WriteAllText(p, "{\"id\":\"a\",\"question\":\"Q1?\"}\n{not json\n");
-        Assert.Equal(2, Assert.Throws<QuestInputException>(() => RolloutTask.ReadFile(p)).Line);
-        File.WriteAllText(p, "{\"id\":\"a\",\"question\":\"Q1?\"}\n{\"id\":\"a\",\"question\":\"Q2?\"}\n");
-        Assert.Contains("duplicate task id 'a'", Assert.Throws<QuestInputException>(() => RolloutTask.ReadFile(p)).Message);
+        void Bad(string content, int line, string text)
+        {
+            File.WriteAllText(p, content);
+            var e = Assert.Throws<QuestInputException>(() => RolloutTask.ReadFile(p));
+            Assert.Equal(line, e.Line);
+            Assert.Contains(text, e.Message);
+        }
+        Bad("{\"id\":\"a\",\"question\":\"Q1?\"}\n{\"id\":\"b\"}\n", 2, "question");
+        Bad("{\"id\":\"a\",\"question\":\"Q1?\"}\n{not json\n", 2, "invalid JSON");
+        Bad("{\"id\":\"a\",\"question\":\"Q1?\"}\n{\"id\":\"a\",\"question\":\"Q2?\"}\n", 2, "duplicate task id 'a'");
+        // The strict rules every command shares: a string id must be there, rubrics must compile, types must match.
+        Bad("{\"question\":\"Q1?\"}\n", 1, "missing task id");
+        Bad("{\"id\":7,\"question\":\"Q1?\"}\n", 1, "\"id\" is a number");
+        Bad("{\"id\":\"a\",\"question\":\"Q1?\",\"rubric\":\"x\"}\n", 1, "\"rubric\" of task 'a' is a string");
+        Bad("{\"id\":\"a\",\"question\":\"Q1?\",\"rubric\":{\"x\":1}}\n", 1, "the rubric of task 'a' is invalid");
+        Bad("{\"id\":\"a\",\"question\":\"Q1?\",\"aliases\":\"A\"}\n", 1, "\"aliases\" is not a list");
+
+        // Invalid UTF-8 is an error with its byte offset, never replaced.
+        var bytes = System.Text.Encoding.UTF8.GetBytes("{\"id\":\"a\",\"question\":\"Q1?\"}\n{\"id\":\"b\",\"question\":\"Q");
+        File.WriteAllBytes(p, [.. bytes, 0xC3, 0x28, .. "?\"}\n"u8.ToArray()]);
+        var u = Assert.Throws<QuestInputException>(() => RolloutTask.ReadFile(p));
+        Assert.Equal(2, u.Line);
+        Assert.Contains($"invalid UTF-8 at byte offset {bytes.Length}", u.Message);
     }
 
     [Theory]

@@ -234,6 +234,35 @@ public class IoTests
         Assert.Equal(2, e.Line);
     }
 
+    [Theory]
+    [InlineData("\"critical\": true, \"critical_type\": \"NON-CRITICAL\"", "says critical: true but critical_type")]
+    [InlineData("\"critical\": false, \"critical_type\": \"CRITICAL\"", "says critical: false but critical_type")]
+    [InlineData("\"node_name\": 7", "node_name is a number")]
+    [InlineData("\"children\": null", "'children' of 'a' is null")]
+    public void Quest_json_contradictions_and_wrong_types_are_rejected(string field, string message)
+    {
+        var name = field.StartsWith("\"node_name\"") ? "" : "\"node_name\": \"a\", ";
+        var e = Bad("{\"rubric_tree\": {\"node_name\": \"r\", \"description\": \"d\",\n \"children\": [{" + name + "\"description\": \"x\", " + field + "}]}}", json: true);
+        Assert.Contains(message, e.Message);
+        Assert.Equal(2, e.Line);
+        // The agreeing spellings still load.
+        RubricTree.FromQuestJson("{\"node_name\": \"r\", \"description\": \"d\", \"children\": [{\"node_name\": \"a\", \"description\": \"x\", \"critical\": true, \"critical_type\": \"CRITICAL\"}]}");
+    }
+
+    [Fact]
+    public void Rubric_files_read_strict_utf8_and_accept_a_bom()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var f = Path.Combine(dir, "t.json");
+        var body = "{\"node_name\": \"r\", \"description\": \"d\", \"children\": [{\"node_name\": \"a\", \"description\": \"x\"}]}";
+        File.WriteAllBytes(f, [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(body)]);
+        Assert.Single(RubricTree.Load(f).Leaves);
+        File.WriteAllBytes(f, [.. System.Text.Encoding.UTF8.GetBytes("{\"node_name\": \"r\",\n \"description\": \"d"), 0xFF, .. "\"}"u8.ToArray()]);
+        var e = Assert.Throws<QuestInputException>(() => RubricTree.Load(f));
+        Assert.Equal(2, e.Line);
+        Assert.Contains("invalid UTF-8 at byte offset 37", e.Message);
+    }
+
     [Fact]
     public void Leaf_outcomes_naming_unknown_ids_are_rejected_with_position()
     {

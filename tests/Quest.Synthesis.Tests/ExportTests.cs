@@ -11,7 +11,7 @@ public class ExportTests
     internal static SynthTask Sample(int i) => new()
     {
         Id = $"multihop-test-{i}", Family = "multihop", Complexity = "C2", Question = $"Who founded thing {i}?", Answer = "Jane Smith",
-        Aliases = ["J. Smith"], Rubric = JsonNode.Parse("""{"name":"root","children":[]}"""), Split = i % 2 == 0 ? "train" : "test",
+        Aliases = ["J. Smith"], Rubric = JsonNode.Parse("""{"node_name":"root","description":"r","children":[{"node_name":"names","description":"names Jane Smith"}]}"""), Split = i % 2 == 0 ? "train" : "test",
         Corpus = "world", SeedEntity = $"e{i}",
         Reference = new TaskReference { AnswerText = "Jane Smith [1]", Steps = [new SolutionStep { Query = "thing", Url = "https://w/x" }] },
     };
@@ -33,6 +33,12 @@ public class ExportTests
         File.AppendAllText(path, "{not json\n");
         var ex = Assert.Throws<QuestInputException>(() => TaskFile.Read(path));
         Assert.Equal(3, ex.Line);
+
+        // synth verify and export read through the rollout's strict reader: a duplicate id or a rubric that is not a tree fails.
+        TaskFile.Write(path, [Sample(0), Sample(0)]);
+        Assert.Contains("duplicate task id", Assert.Throws<QuestInputException>(() => TaskFile.Read(path)).Message);
+        File.WriteAllText(path, TaskFile.ToJsonLine(Sample(0)).Replace("\"rubric\":{", "\"rubric\":\"x\",\"r\":{") + "\n");
+        Assert.Contains("\"rubric\" of task 'multihop-test-0' is a string", Assert.Throws<QuestInputException>(() => TaskFile.Read(path)).Message);
     }
 
     [Fact]

@@ -181,6 +181,20 @@ public class ImporterTests
     }
 
     [Fact]
+    public void Jsonl_with_a_bom_imports_and_invalid_utf8_names_the_byte_offset()
+    {
+        using var tmp = TestWorld.Temp();
+        var f = tmp.File("bom.jsonl");
+        var first = Encoding.UTF8.GetBytes("{\"id\": \"a\", \"title\": \"A\", \"text\": \"alpha\"}\n");
+        File.WriteAllBytes(f, [0xEF, 0xBB, 0xBF, .. first]);
+        Assert.Equal("bm25://a", Assert.Single(JsonlImporter.Import(f)).Url);
+        File.WriteAllBytes(f, [.. first, .. "{\"id\": \"b\", \"text\": \"b"u8.ToArray(), 0xFF, .. "\"}\n"u8.ToArray()]);
+        var e = Assert.Throws<QuestInputException>(() => JsonlImporter.Import(f));
+        Assert.Equal(2, e.Line);
+        Assert.Contains($"invalid UTF-8 at byte offset {first.Length + 22}", e.Message);
+    }
+
+    [Fact]
     public void Jsonl_without_any_usable_record_is_an_error()
     {
         using var tmp = TestWorld.Temp();

@@ -231,7 +231,7 @@ public static class RubricCommands
     }
 
     private static string ReadFile(string path) =>
-        File.Exists(path) ? File.ReadAllText(path) : throw new QuestInputException(path, null, null, "file not found");
+        Utf8Text.ReadFile(path);
 
     private static string StatusColour(NodeStatus s) => s switch
     {

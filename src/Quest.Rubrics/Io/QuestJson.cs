@@ -85,6 +85,9 @@ public static class QuestJson
     private static RubricNode ReadNode(DMap m, string? keyName, Dictionary<string, SourceLocation> ids, bool isRoot)
     {
         var nameDoc = m.Get("node_name") ?? m.Get("id");
+        if (nameDoc is DScalar { ScalarKind: ScalarKind.Number or ScalarKind.Bool } badName)
+            throw badName.Error($"node_name is a {badName.Kind} ({badName.Value})", "a string, e.g. \"node_name\": \"" + badName.Value + "\"");
+        if (nameDoc is not null and not DScalar) throw nameDoc.Error($"node_name is a {nameDoc.Kind}", "a string");
         var id = nameDoc is DScalar { IsNull: false } ns ? ns.Value! : keyName
             ?? throw m.Error("missing required field 'node_name'", "'node_name' on every node (or the node keyed by its name)");
         var idLoc = nameDoc?.Loc ?? m.Loc;
@@ -96,19 +99,18 @@ public static class QuestJson
         foreach (var k in new[] { "description", "desc", "claim" })
             if (m.Get(k) is not null) { desc = DocReader.Text(m, k, false, "a text"); break; }
         if (desc is null) throw m.Error($"missing required field 'description' on node '{id}'", "'description': what the node verifies");
-        bool critical;
-        if (DocReader.Bool(m, "critical") is bool c) critical = c;
-        else
+        var ct = DocReader.Text(m, "critical_type", false, "CRITICAL or NON-CRITICAL");
+        bool? typed = ct?.Trim().ToUpperInvariant() switch
         {
-            var ct = DocReader.Text(m, "critical_type", false, "CRITICAL or NON-CRITICAL");
-            critical = ct?.Trim().ToUpperInvariant() switch
-            {
-                null => false,
-                "CRITICAL" => true,
-                "NON-CRITICAL" or "NON_CRITICAL" or "NONCRITICAL" => false,
-                _ => throw m.Get("critical_type")!.Error($"unknown critical_type '{ct}'", "CRITICAL or NON-CRITICAL"),
-            };
-        }
+            null => null,
+            "CRITICAL" => true,
+            "NON-CRITICAL" or "NON_CRITICAL" or "NONCRITICAL" => false,
+            _ => throw m.Get("critical_type")!.Error($"unknown critical_type '{ct}'", "CRITICAL or NON-CRITICAL"),
+        };
+        var flag = DocReader.Bool(m, "critical");
+        if (flag is bool f && typed is bool t && f != t)
+            throw m.Get("critical")!.Error($"node '{id}' says critical: {(f ? "true" : "false")} but critical_type: \"{ct}\"", "critical and critical_type that agree (or only one of them)");
+        bool critical = flag ?? typed ?? false;
         if (isRoot) critical = false;
         var stratKey = m.Has("aggregation_strategy") ? "aggregation_strategy" : "strategy";
         var strategy = RubricYaml.ParseStrategy(DocReader.Text(m, stratKey, false, "parallel or sequential"), m.Get(stratKey));
@@ -116,7 +118,8 @@ public static class QuestJson
         switch (m.Get("children"))
         {
             case null: break;
-            case DScalar { IsNull: true }: break;
+            case DScalar { IsNull: true } nul:
+                throw nul.Error($"'children' of '{id}' is null", "a list (or map) of nodes; leave the key out on a leaf");
             case DSeq seq:
                 foreach (var item in seq.Items)
                     children.Add(ReadNode(item as DMap ?? throw item.Error($"a child of '{id}' is a {item.Kind}", "a node object"), null, ids, false));

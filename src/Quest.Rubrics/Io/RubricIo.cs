@@ -12,7 +12,7 @@ public static class RubricIo
     public static RubricTree Load(string path, CheckRegistry? checks = null)
     {
         if (!File.Exists(path)) throw new QuestInputException(path, null, null, "file not found", "a rubric tree file (.yaml, .yml or .json)");
-        var text = File.ReadAllText(path);
+        var text = Utf8Text.ReadFile(path);
         return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
             ? QuestJson.Parse(text, checks, path)
             : RubricYaml.Parse(text, checks, path);
@@ -64,6 +64,6 @@ public sealed class LeafOutcomeSet
     public static LeafOutcomeSet Load(string path)
     {
         if (!File.Exists(path)) throw new QuestInputException(path, null, null, "file not found", "a JSON file of leaf outcomes");
-        return Parse(File.ReadAllText(path), path);
+        return Parse(Utf8Text.ReadFile(path), path);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Quest.Agent.Rollout;
 using Quest.Core;
 
 namespace Quest.Synthesis;
@@ -138,24 +139,23 @@ public static class TaskFile
     /// <summary>One task as a JSON line (no newline).</summary>
     public static string ToJsonLine(SynthTask task) => JsonSerializer.Serialize(task, Options);
 
-    /// <summary>Reads and validates a task file; a bad line throws <see cref="QuestInputException"/> with file and line.</summary>
+    /// <summary>
+    /// Reads and validates a task file through the kit's one strict task reader (<see cref="RolloutTask.ReadRows"/>:
+    /// UTF-8, string ids, unique ids, compiling rubrics), then the synthesis fields (split, family, complexity). A bad
+    /// line throws <see cref="QuestInputException"/> with file and line.
+    /// </summary>
     public static IReadOnlyList<SynthTask> Read(string path)
     {
-        if (!File.Exists(path)) throw new QuestInputException(path, null, null, "task file not found", "a JSONL file written by `quest synth`");
         var list = new List<SynthTask>();
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (lineNo, row, _) in RolloutTask.ReadRows(path))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
             SynthTask? t;
-            try { t = JsonSerializer.Deserialize<SynthTask>(line, Options); }
+            try { t = row.Deserialize<SynthTask>(Options); }
             catch (JsonException ex)
             {
-                throw new QuestInputException(path, lineNo, ex.BytePositionInLine + 1, $"invalid task JSON: {ex.Message}", "one task object per line");
+                throw new QuestInputException(path, lineNo, null, $"invalid task field {ex.Path}: {ex.Message}", "fields id, family, complexity, question, answer, aliases, rubric, reference, split");
             }
-            if (t is null || string.IsNullOrWhiteSpace(t.Id) || string.IsNullOrWhiteSpace(t.Question))
-                throw new QuestInputException(path, lineNo, null, "task without id or question", "fields id, family, complexity, question, answer, aliases, rubric, reference, split");
+            if (t is null) throw new QuestInputException(path, lineNo, null, "null task");
             if (t.Split is not ("train" or "test"))
                 throw new QuestInputException(path, lineNo, null, $"split '{t.Split}'", "train or test");
             list.Add(t);

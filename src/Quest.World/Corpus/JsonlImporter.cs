@@ -12,8 +12,6 @@ namespace Quest.World.Corpus;
 /// </summary>
 public static class JsonlImporter
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
-
     /// <summary>Imports <paramref name="path"/>.</summary>
     public static PageCorpus Import(string path, ImportOptions? options = null)
     {
@@ -30,10 +28,10 @@ public static class JsonlImporter
             read += lineBytes.Length + 1;
             if (lineNo % 1000 == 0) options.Progress?.Report(0.95 * read / Math.Max(1, total));
             string line;
-            try { line = StrictUtf8.GetString(lineBytes); }
-            catch (DecoderFallbackException ex)
+            try { line = Quest.Core.Utf8Text.Decode(lineBytes, path, lineNo, read - lineBytes.Length - 1, allowBom: lineNo == 1); }
+            catch (Quest.Core.QuestInputException ex)
             {
-                errors.Bad(path, lineNo, ex.Index + 1, "line is not valid UTF-8", "UTF-8 encoded JSON", ex);
+                errors.Bad(path, lineNo, ex.Column, ex.Problem, "UTF-8 encoded JSON", ex);
                 continue;
             }
             if (string.IsNullOrWhiteSpace(line)) continue;
