@@ -39,46 +39,24 @@ public sealed class SynthCorpus : IDisposable
     public static SynthCorpus FromPages(PageCorpus corpus) => new(corpus, KnowledgeGraph.FromPages(corpus), null, null);
 
     /// <summary>
-    /// Loads by name: a stored corpus (<c>quest corpus build</c>; a stored generated world is regenerated from its seed
-    /// and page count), or, when nothing is stored under that name, <c>world</c> (500 pages), <c>world-tiny</c> (300),
-    /// <c>world-small</c> (2,000) or <c>world:PAGES[:SEED]</c>, generated on the fly.
+    /// Loads by name or directory, resolved as every command resolves <c>--corpus</c> (<see cref="CorpusBuilder.Resolve"/>:
+    /// a stored corpus, or a generated world such as <c>world-tiny</c>, built and stored on first use). A stored generated
+    /// world gets its ground-truth graph back by regenerating from its seed and page count.
     /// </summary>
-    public static SynthCorpus Load(string name)
+    public static SynthCorpus Load(string name, TextWriter? log = null)
     {
-        if (CorpusStore.Exists(name) || CorpusStore.IsCorpusDirectory(name))
+        var dir = CorpusBuilder.Resolve(name, log);
+        var corpus = CorpusStore.Load(dir);
+        if (corpus.Info.Source == "world"
+            && corpus.Info.Options.TryGetValue("seed", out var s) && int.TryParse(s, CultureInfo.InvariantCulture, out var seed)
+            && corpus.Info.Options.TryGetValue("pages", out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var pages))
         {
-            var corpus = CorpusStore.Load(name);
-            var dir = CorpusStore.IsCorpusDirectory(name) ? name : CorpusStore.DirectoryFor(name);
-            if (corpus.Info.Source == "world"
-                && corpus.Info.Options.TryGetValue("seed", out var s) && int.TryParse(s, CultureInfo.InvariantCulture, out var seed)
-                && corpus.Info.Options.TryGetValue("pages", out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var pages))
-            {
-                var world = WorldGenerator.Generate(new WorldOptions { Seed = seed, Pages = pages, Name = corpus.Name });
-                if (world.Corpus.ContentHash != corpus.ContentHash)
-                    throw new QuestInputException(dir, null, null, "the stored world does not match its regenerated ground truth", "a world built by this version of `quest corpus build world`");
-                return new SynthCorpus(world.Corpus, KnowledgeGraph.FromWorld(world), world, dir);
-            }
-            return new SynthCorpus(corpus, KnowledgeGraph.FromPages(corpus), null, dir);
+            var world = WorldGenerator.Generate(new WorldOptions { Seed = seed, Pages = pages, Name = corpus.Name });
+            if (world.Corpus.ContentHash != corpus.ContentHash)
+                throw new QuestInputException(dir, null, null, "the stored world does not match its regenerated ground truth", "a world built by this version of `quest corpus build world`");
+            return new SynthCorpus(world.Corpus, KnowledgeGraph.FromWorld(world), world, dir);
         }
-        var opts = name.ToLowerInvariant() switch
-        {
-            "world" => new WorldOptions { Name = "world" },
-            "world-tiny" => WorldOptions.Tiny with { Name = "world-tiny" },
-            "world-small" => WorldOptions.Small with { Name = "world-small" },
-            var n when n.StartsWith("world:", StringComparison.Ordinal) => ParseWorld(n),
-            _ => throw new QuestInputException(name, null, null, "no stored corpus with this name",
-                "a corpus from `quest corpus build` (e.g. foldoc), or world, world-tiny, world-small, world:PAGES[:SEED]"),
-        };
-        return FromWorld(WorldGenerator.Generate(opts));
-    }
-
-    private static WorldOptions ParseWorld(string spec)
-    {
-        var parts = spec.Split(':');
-        if (parts.Length is < 2 or > 3 || !int.TryParse(parts[1], out var pages) || pages < 50)
-            throw new QuestInputException(spec, null, null, "bad world spec", "world:PAGES[:SEED] with PAGES ≥ 50");
-        int seed = parts.Length == 3 && int.TryParse(parts[2], out var sd) ? sd : 42;
-        return new WorldOptions { Pages = pages, Seed = seed, Name = $"world-{pages}-{seed}" };
+        return new SynthCorpus(corpus, KnowledgeGraph.FromPages(corpus), null, dir);
     }
 
     /// <summary>The BM25 index (persisted beside a stored corpus, in memory otherwise).</summary>

@@ -59,13 +59,14 @@ public sealed class WorldEnvironment : IDisposable
         new(Bm25Index.BuildInMemory(corpus), () => null, extractorModel);
 
     /// <summary>
-    /// Opens a stored corpus by name or directory with its persisted index (built on first use). For a stored
+    /// Opens a corpus by name or directory (resolved by <see cref="CorpusBuilder.Resolve"/>, so generated-world names
+    /// such as <c>world-tiny</c> are built and stored on first use) with its persisted index (built on first use). For a stored
     /// generated world, <see cref="World"/> regenerates the graph from the stored seed and size and checks that it
     /// reproduces the stored pages.
     /// </summary>
-    public static WorldEnvironment Open(string nameOrDir, IChatClient? extractorModel = null, IProgress<double>? progress = null)
+    public static WorldEnvironment Open(string nameOrDir, IChatClient? extractorModel = null, IProgress<double>? progress = null, TextWriter? log = null)
     {
-        var index = Bm25Index.ForStoredCorpus(nameOrDir, progress: progress);
+        var index = Bm25Index.ForStoredCorpus(CorpusBuilder.Resolve(nameOrDir, log), progress: progress);
         return new WorldEnvironment(index, () => Regenerate(index.Corpus), extractorModel);
     }
 

@@ -53,6 +53,46 @@ public sealed class WorldCliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_generated_world_name_resolves_to_one_stored_corpus_in_every_command()
+    {
+        // synth first: it stores world-tiny; search, visit and ask then open that same corpus (no second, different world).
+        var tasks = Path.Combine(_dir, "tasks.jsonl");
+        var synth = await Quest("synth", "--corpus", "world-tiny", "--count", "5", "--out", tasks);
+        Assert.True(synth.Code == 0, synth.Err + synth.Out);
+        var dir = Path.Combine(_dir, "artifacts", "corpora", "world-tiny");
+        var pages = File.ReadLines(Path.Combine(dir, "pages.jsonl")).ToList();
+        Assert.Equal(300, pages.Count);
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(dir, "pages.jsonl"));
+        Assert.All(File.ReadLines(tasks), l => Assert.Contains("\"corpus\":\"world-tiny\"", l));
+
+        using var page = JsonDocument.Parse(pages[42]);
+        var title = page.RootElement.GetProperty("title").GetString()!;
+        var url = page.RootElement.GetProperty("url").GetString()!;
+        var search = await Quest("search", title, "--corpus", "world-tiny", "--k", "2");
+        Assert.True(search.Code == 0, search.Err);
+        Assert.Contains($"Link: {url}", search.Out);
+        var visit = await Quest("corpus", "visit", url, "--corpus", "world-tiny");
+        Assert.True(visit.Code == 0, visit.Err);
+        Assert.StartsWith($"The useful information in {url}", visit.Out);
+
+        var script = Path.Combine(_dir, "policy.jsonl");
+        File.WriteAllText(script, JsonSerializer.Serialize(new { turns = new[] {
+            $"<think>x</think>\n<tool_call>\n{{\"name\": \"search\", \"arguments\": {{\"query\": [\"{title}\"]}}}}\n</tool_call>",
+            "<think>x</think>\n<answer>A</answer>" } }) + "\n");
+        var ask = await Quest("ask", "Who?", "--policy", "scripted:" + script, "--corpus", "world-tiny", "--json");
+        Assert.True(ask.Code == 0, ask.Err + ask.Out);
+        Assert.Contains(url, ask.Out);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir, "pages.jsonl")));
+        Assert.Single(Directory.GetDirectories(Path.Combine(_dir, "artifacts", "corpora")));
+
+        // A generated-world name that is not stored yet is built on first use by search too, and a bad spec is exit 2.
+        var fresh = await Quest("search", "x", "--corpus", "world:120:7");
+        Assert.True(fresh.Code == 0, fresh.Err);
+        Assert.Contains("world-120-s7", fresh.Err);
+        Assert.Equal(2, (await Quest("search", "x", "--corpus", "world:12x")).Code);
+    }
+
+    [Fact]
     public async Task Bench_search_prints_one_json_line()
     {
         var r = await Quest("bench", "search", "--pages", "300", "--queries", "200");

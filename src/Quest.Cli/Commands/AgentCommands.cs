@@ -22,7 +22,7 @@ public static class AgentCommands
         public readonly Option<string?> Endpoint = new("--endpoint") { Description = "OpenAI-compatible base URL(s), comma-separated (vLLM/SGLang: http://HOST:PORT/v1)." };
         public readonly Option<string?> Model = new("--model") { Description = "Served model name (default: deepresearch)." };
         public readonly Option<string?> Policy = new("--policy") { Description = "Policy spec: openai:URL[,URL2]#MODEL | scripted:FILE | local:CHECKPOINT_DIR (instead of --endpoint/--model)." };
-        public readonly Option<string> Corpus = new("--corpus") { Description = "Corpus for search/visit: a stored corpus name or directory; 'world' (default) is generated on first use; 'none' gives no tools.", DefaultValueFactory = _ => "world" };
+        public readonly Option<string> Corpus = new("--corpus") { Description = "Corpus for search/visit: a stored corpus name or directory; generated worlds (world, world-tiny, world-small, world:SIZE[:SEED]) are built on first use; 'none' gives no tools.", DefaultValueFactory = _ => "world" };
         public readonly Option<int> MaxTurns = new("--max-turns") { Description = "Model calls per episode (then one final-answer request).", DefaultValueFactory = _ => 100 };
         public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Max tokens per model call.", DefaultValueFactory = _ => 10000 };
         public readonly Option<int> MaxContext = new("--max-context") { Description = "Context limit in tokens (then one final-answer request).", DefaultValueFactory = _ => 256 * 1024 };
@@ -103,13 +103,7 @@ public static class AgentCommands
         {
             var name = pr.GetValue(Corpus)!;
             if (name.Equals("none", StringComparison.OrdinalIgnoreCase)) return ([], null);
-            if (name == "world" && !CorpusStore.Exists("world"))
-            {
-                if (!quiet) Console.Error.WriteLine("quest: generating the default world corpus (first use)…");
-                var w = WorldGenerator.Generate(new WorldOptions());
-                CorpusStore.Save(w.Corpus);
-            }
-            var env = WorldEnvironment.Open(name);
+            var env = WorldEnvironment.Open(name, log: quiet ? null : Console.Error);
             return (env.Tools.ToList(), env);
         }
     }

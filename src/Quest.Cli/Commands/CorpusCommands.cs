@@ -62,7 +62,7 @@ public static class CorpusCommands
 
     private static Command Build()
     {
-        var spec = new Argument<string>("spec") { Description = "world (20,000 pages), world:SIZE (e.g. world:100k), foldoc, jargon, FILE.jsonl or a dictd directory." };
+        var spec = new Argument<string>("spec") { Description = "world (20,000 pages), world-tiny (300), world-small (2,000), world:SIZE[:SEED] (e.g. world:100k), foldoc, jargon, FILE.jsonl or a dictd directory." };
         var name = new Option<string?>("--name") { Description = "Store under this name (default: from the spec, e.g. world, world-2000, foldoc)." };
         var pages = new Option<int?>("--pages") { Description = "World size in pages (overrides world:SIZE)." };
         var seed = new Option<int?>("--seed") { Description = "World seed (default 42)." };
@@ -166,14 +166,14 @@ public static class CorpusCommands
     {
         var url = new Argument<string>("url") { Description = "Page URL (e.g. https://world.quest/wiki/…, https://foldoc.org/Lisp)." };
         var goal = new Option<string?>("--goal") { Description = "What to look for (default: QUEST's 'Extract relevant information')." };
-        var corpusOpt = new Option<string>("--corpus") { Description = "Stored corpus name or directory.", DefaultValueFactory = _ => "world" };
+        var corpusOpt = new Option<string>("--corpus") { Description = "Stored corpus name or directory (world, world-tiny, world-small, world:SIZE[:SEED] are generated on first use).", DefaultValueFactory = _ => "world" };
         var c = new Command("visit", "Print exactly what the agent's visit tool returns for a URL of a stored corpus.");
         c.Arguments.Add(url); c.Options.Add(goal); c.Options.Add(corpusOpt);
         c.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             try
             {
-                var corpus = CorpusStore.Load(pr.GetValue(corpusOpt)!);
+                var corpus = CorpusStore.Load(CorpusBuilder.Resolve(pr.GetValue(corpusOpt)!, pr.InvocationConfiguration.Error));
                 var tool = new VisitTool(corpus);
                 var args = System.Text.Json.JsonSerializer.SerializeToElement(new { url = pr.GetValue(url), goal = pr.GetValue(goal) });
                 pr.InvocationConfiguration.Output.WriteLine(await tool.CallAsync(args, ct));

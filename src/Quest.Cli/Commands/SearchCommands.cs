@@ -13,7 +13,7 @@ public static class SearchCommands
     public static Command Create()
     {
         var queries = new Argument<string[]>("query") { Description = "One or more queries (each is one entry of the tool's query list).", Arity = ArgumentArity.OneOrMore };
-        var corpus = new Option<string>("--corpus") { Description = "Stored corpus name or directory ('world' is built on first use).", DefaultValueFactory = _ => "world" };
+        var corpus = new Option<string>("--corpus") { Description = "Stored corpus name or directory (world, world-tiny, world-small, world:SIZE[:SEED] are built on first use).", DefaultValueFactory = _ => "world" };
         var k = new Option<int>("--k") { Description = "Results per query.", DefaultValueFactory = _ => 10 };
         var cmd = new Command("search", "Search a corpus with BM25 and print what the agent's search tool returns.");
         cmd.Arguments.Add(queries); cmd.Options.Add(corpus); cmd.Options.Add(k);
@@ -22,13 +22,7 @@ public static class SearchCommands
             try
             {
                 if (pr.GetValue(k) <= 0) throw new QuestInputException(null, null, null, "--k must be positive");
-                var name = pr.GetValue(corpus)!;
-                if (name == "world" && !CorpusStore.Exists("world"))
-                {
-                    pr.InvocationConfiguration.Error.WriteLine("quest: building the default world corpus (first use; `quest corpus build world`)…");
-                    CorpusBuilder.BuildAndStore("world");
-                }
-                using var index = Bm25Index.ForStoredCorpus(name);
+                using var index = Bm25Index.ForStoredCorpus(CorpusBuilder.Resolve(pr.GetValue(corpus)!, pr.InvocationConfiguration.Error));
                 var tool = new SearchTool(index, new SearchToolOptions { TopK = pr.GetValue(k) });
                 var args = System.Text.Json.JsonSerializer.SerializeToElement(new { query = pr.GetValue(queries) });
                 pr.InvocationConfiguration.Output.WriteLine(await tool.CallAsync(args, ct));
