@@ -28,11 +28,10 @@ public sealed class DisplayTests
     [Fact]
     public void Html_output_cannot_be_broken_out_of_by_data()
     {
-        var saved = PlotlyJs.LocalFile;
-        PlotlyJs.LocalFile = null; // CDN loader only: the figure's own script is the only script block
+        PlotlyJs.UseCdn = true; // CDN loader only: the figure's own script is the only script block
         var fig = Charts.Bar(new[] { "</script><b>x" }, new[] { 1.0 }).WithTitle("</script>");
-        var html = fig.ToHtml();
-        PlotlyJs.LocalFile = saved;
+        string html;
+        try { html = fig.ToHtml(); } finally { PlotlyJs.UseCdn = false; }
         Assert.Equal(1, CountOf(html, "</script>"));
         Assert.DoesNotContain("</script><b>", html);
         Assert.Equal("</script><b>x", (string?)JsonNode.Parse(fig.ToJson())!["data"]![0]!["x"]![0]); // the data survives, escaped
@@ -83,12 +82,33 @@ public sealed class DisplayTests
             Assert.Contains("PlotlyJs.LocalFile", ex.Message);
 
             PlotlyJs.LocalFile = null;
+            PlotlyJs.UseCdn = true;
             Assert.Contains(PlotlyJs.CdnUrl, fig.ToHtml());
+            Assert.DoesNotContain("<script type=\"text/javascript\">(function", fig.ToHtmlDocument());
         }
         finally
         {
             PlotlyJs.LocalFile = saved;
+            PlotlyJs.UseCdn = false;
         }
+    }
+
+    [Fact]
+    public void By_default_plotly_js_comes_from_the_embedded_copy_not_the_network()
+    {
+        var saved = PlotlyJs.LocalFile;
+        try
+        {
+            PlotlyJs.LocalFile = null;
+            var js = PlotlyJs.Embedded();
+            Assert.StartsWith("/**", js.TrimStart());
+            Assert.Contains("plotly.js v" + PlotlyJs.EmbeddedVersion, js[..400]);
+            Assert.True(js.Length > 3_000_000, $"{js.Length} chars");
+            var page = Charts.Line(new[] { 1, 2 }, new[] { 1.0, 2.0 }).ToHtmlDocument();
+            Assert.Contains("plotly.js v" + PlotlyJs.EmbeddedVersion, page);
+            Assert.Contains("embedded plotly.js", PlotlyJs.Describe());
+        }
+        finally { PlotlyJs.LocalFile = saved; }
     }
 
     [Fact]

@@ -74,6 +74,10 @@ public sealed class LiveChart
         {
             var context = KernelInvocationContext.Current;
             if (context is null || _display is not null) return this;
+            // plotly.js (when this session has not inlined it yet) goes into an output of its own: the chart's output is
+            // replaced on every update, and an update that dropped the script would leave a saved notebook blank.
+            var script = PlotlyJs.ScriptForFragment();
+            if (script.Length > 0) KernelInvocationContextExtensions.Display(context, Html.Raw(script), "text/html");
             _display = context.Display(ToFigure(), "text/html");
             Renders++;
             _sinceRender.Restart();

@@ -5,30 +5,41 @@ using Quest.Core;
 namespace Quest.Interactive;
 
 /// <summary>
-/// Where figures get plotly.js from. The default loads it from <see cref="CdnUrl"/> (fine for online users). Offline,
-/// point <see cref="LocalFile"/> (or the <c>QUEST_PLOTLY_JS</c> environment variable) at a local <c>plotly.min.js</c>
-/// and it is inlined instead: once per kernel session in notebook outputs, in every saved HTML page.
-/// A local copy comes from npm without committing it:
-/// <c>npm pack plotly.js-dist-min &amp;&amp; tar -xzf plotly.js-dist-min-*.tgz &amp;&amp; cp package/plotly.min.js data/artifacts/plotly.min.js</c>
-/// (<c>data/artifacts/plotly.min.js</c> is picked up automatically).
+/// Where figures get plotly.js from. Offline by default: the plotly.js that Plotly.NET carries (v<see cref="EmbeddedVersion"/>,
+/// MIT, an embedded resource of <c>Plotly.NET.dll</c>, which ships beside this library) is inlined once per kernel
+/// session in notebook outputs and into every saved HTML page, so charts draw with no network. <see cref="LocalFile"/>
+/// (or the <c>QUEST_PLOTLY_JS</c> environment variable) picks another local <c>plotly.min.js</c>; <see cref="UseCdn"/>
+/// (or <c>QUEST_PLOTLY_JS=cdn</c>) loads it from <see cref="CdnUrl"/> instead (smaller outputs for online readers).
 /// </summary>
 public static class PlotlyJs
 {
-    /// <summary>The plotly.js version the default CDN address names.</summary>
-    public const string DefaultCdnUrl = "https://cdn.plot.ly/plotly-2.35.2.min.js";
+    /// <summary>The plotly.js version the CDN address names (used only with <see cref="UseCdn"/>).</summary>
+    public const string DefaultCdnUrl = "https://cdn.plot.ly/plotly-2.28.0.min.js";
+    /// <summary>The plotly.js version inside Plotly.NET 6.0.0.</summary>
+    public const string EmbeddedVersion = "2.28.0";
+    private const string EmbeddedResource = "Plotly.NET.plotly-" + EmbeddedVersion + ".min.js";
 
     private static readonly object s_gate = new();
     private static bool s_inlined;
     private static string? s_localFile = DefaultLocalFile();
+    private static bool s_useCdn = string.Equals(Environment.GetEnvironmentVariable("QUEST_PLOTLY_JS"), "cdn", StringComparison.OrdinalIgnoreCase);
     private static string? s_cachedPath;
     private static string? s_cachedJs;
+    private static string? s_embedded;
 
-    /// <summary>The address plotly.js is loaded from when no local file is configured (or the page lacks it).</summary>
+    /// <summary>The address plotly.js is loaded from when <see cref="UseCdn"/> is set.</summary>
     public static string CdnUrl { get; set; } = DefaultCdnUrl;
 
+    /// <summary>Load plotly.js from <see cref="CdnUrl"/> instead of inlining a local copy (needs network). Default false.</summary>
+    public static bool UseCdn
+    {
+        get => s_useCdn;
+        set { lock (s_gate) { s_useCdn = value; s_inlined = false; } }
+    }
+
     /// <summary>
-    /// A local plotly.js file to inline; null for CDN only. Defaults to <c>$QUEST_PLOTLY_JS</c>, else
-    /// <c>data/artifacts/plotly.min.js</c> (or <c>$QUEST_ARTIFACTS/plotly.min.js</c>) when that file exists.
+    /// A local plotly.js file to inline instead of the embedded copy; null for the embedded copy. Defaults to
+    /// <c>$QUEST_PLOTLY_JS</c> (a path), else <c>data/artifacts/plotly.min.js</c> (or <c>$QUEST_ARTIFACTS/plotly.min.js</c>) when that file exists.
     /// </summary>
     public static string? LocalFile
     {
@@ -45,10 +56,35 @@ public static class PlotlyJs
         lock (s_gate) s_inlined = false;
     }
 
+    /// <summary>What the next figure will use, for display: <c>embedded plotly.js 2.28.0</c>, the local file's path, or the CDN address.</summary>
+    public static string Describe() => s_useCdn ? CdnUrl : s_localFile ?? $"embedded plotly.js {EmbeddedVersion} (from Plotly.NET)";
+
+    /// <summary>The embedded plotly.js text, read (once) from the <c>Plotly.NET.dll</c> beside this library without loading that assembly.</summary>
+    public static string Embedded()
+    {
+        if (s_embedded is not null) return s_embedded;
+        var dirs = new[] { Path.GetDirectoryName(typeof(PlotlyJs).Assembly.Location), AppContext.BaseDirectory };
+        var dll = dirs.Where(d => !string.IsNullOrEmpty(d)).Select(d => Path.Combine(d!, "Plotly.NET.dll")).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"Plotly.NET.dll (which carries plotly.js) is not beside {typeof(PlotlyJs).Assembly.Location}; "
+                + "reference the published library (artifacts/lib), set PlotlyJs.LocalFile to a plotly.min.js, or PlotlyJs.UseCdn = true.");
+        using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(dll));
+        var md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        foreach (var h in md.ManifestResources)
+        {
+            var r = md.GetManifestResource(h);
+            if (md.GetString(r.Name) != EmbeddedResource) continue;
+            var dir = pe.PEHeaders.CorHeader!.ResourcesDirectory;
+            var block = pe.GetSectionData(dir.RelativeVirtualAddress).GetContent();
+            int at = (int)r.Offset, len = BitConverter.ToInt32(block.AsSpan(at, 4));
+            return s_embedded = Encoding.UTF8.GetString(block.AsSpan(at + 4, len)).TrimStart('\uFEFF');
+        }
+        throw new InvalidDataException($"{dll} holds no resource {EmbeddedResource} (another Plotly.NET version?)");
+    }
+
     private static string? DefaultLocalFile()
     {
         var env = Environment.GetEnvironmentVariable("QUEST_PLOTLY_JS");
-        if (!string.IsNullOrWhiteSpace(env)) return env;
+        if (!string.IsNullOrWhiteSpace(env) && !env.Equals("cdn", StringComparison.OrdinalIgnoreCase)) return env;
         var qa = Environment.GetEnvironmentVariable("QUEST_ARTIFACTS");
         var candidates = new List<string>();
         if (!string.IsNullOrWhiteSpace(qa)) candidates.Add(Path.Combine(qa, "plotly.min.js"));
@@ -58,8 +94,9 @@ public static class PlotlyJs
 
     private static string? ReadLocal()
     {
+        if (s_useCdn) return null;
         var path = s_localFile;
-        if (string.IsNullOrWhiteSpace(path)) return null;
+        if (string.IsNullOrWhiteSpace(path)) return Embedded();
         if (!File.Exists(path))
             throw new FileNotFoundException($"PlotlyJs.LocalFile points at '{path}', which does not exist (set it to a plotly.min.js file or to null to use the CDN).", path);
         if (s_cachedPath != path)
