@@ -15,6 +15,7 @@ foreach (var command in new[]
     TrainCommands.Create(),       // quest train pretrain|sft
     BenchCommands.Create(),       // quest bench search|train|generate
     RecipeCommands.Create(),      // quest recipe (the whole recipe, end to end)
+    ReportCommands.Create(),      // quest report RUN_DIR (offline HTML analysis of a run)
     EvalCommands.Create(),        // quest eval (any policy on any task file)
 })
 {

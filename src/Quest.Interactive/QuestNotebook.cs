@@ -10,8 +10,9 @@ namespace Quest.Interactive;
 /// using Quest.Interactive;
 /// QuestNotebook.Init();
 /// </code>
-/// It registers the HTML formatters of the kit (figures, and every <see cref="INotebookFormatters"/> in this assembly:
-/// rubric trees, transcripts...), so a cell whose last expression is one of those objects renders as HTML in the
+/// It registers the HTML formatters of the kit (figures, and every <see cref="INotebookFormatters"/> in the loaded
+/// <c>Quest.*</c> assemblies: rubric trees, transcripts here; training reports, eval tables and data frames in
+/// <c>Quest.Analysis</c> when a notebook references it), so a cell whose last expression is one of those objects renders as HTML in the
 /// in-process kernel, in Polyglot Notebooks and in Jupyter's .NET kernel alike. Calling it again is harmless.
 /// </summary>
 public static class QuestNotebook
@@ -32,7 +33,7 @@ public static class QuestNotebook
                 registration.Register();
                 names.Add(registration.GetType().Name);
             }
-            return $"Quest.Interactive ready ({string.Join(", ", names)}).";
+            return $"Quest notebook kit ready ({string.Join(", ", names)}).";
         }
     }
 
@@ -47,9 +48,16 @@ public static class QuestNotebook
         Formatter.SetPreferredMimeTypesFor(typeof(T), HtmlFormatter.MimeType);
     }
 
-    /// <summary>The registrations <see cref="Init"/> runs: every non-abstract <see cref="INotebookFormatters"/> in this assembly, by type name.</summary>
+    /// <summary>
+    /// The registrations <see cref="Init"/> runs: every non-abstract <see cref="INotebookFormatters"/> in this assembly
+    /// and in the other loaded <c>Quest.*</c> assemblies (a notebook's <c>#r</c> loads them), by type name.
+    /// </summary>
     private static IEnumerable<INotebookFormatters> Registrations() =>
-        typeof(QuestNotebook).Assembly.GetTypes()
+        AppDomain.CurrentDomain.GetAssemblies()
+            .Where(a => a == typeof(QuestNotebook).Assembly || (a.GetName().Name?.StartsWith("Quest.", StringComparison.Ordinal) == true && !a.IsDynamic
+                        && a.GetReferencedAssemblies().Any(r => r.Name == typeof(QuestNotebook).Assembly.GetName().Name)))
+            .SelectMany(a => { try { return a.GetTypes(); } catch (ReflectionTypeLoadException e) { return e.Types.OfType<Type>().ToArray(); } })
+            .Distinct()
             .Where(t => typeof(INotebookFormatters).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
             .OrderBy(t => t.FullName, StringComparer.Ordinal)
             .Select(t => (INotebookFormatters)Activator.CreateInstance(t, nonPublic: true)!);

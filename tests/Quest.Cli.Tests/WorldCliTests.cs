@@ -93,6 +93,15 @@ public sealed class WorldCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Report_on_a_folder_that_is_not_a_run_exits_2_naming_it()
+    {
+        var r = await Quest("report", _dir);
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"quest: {_dir}: not a recipe run directory (no recipe.json)", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
+    [Fact]
     public async Task Bench_search_prints_one_json_line()
     {
         var r = await Quest("bench", "search", "--pages", "300", "--queries", "200");

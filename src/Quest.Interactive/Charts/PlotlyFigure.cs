@@ -109,17 +109,11 @@ public sealed class PlotlyFigure
     /// </summary>
     public string ToHtml() => BuildHtml(PlotlyJs.ScriptForFragment());
 
-    /// <summary>A complete HTML page for the figure, e.g. for a report file. Inlines plotly.js when a local copy is configured.</summary>
-    public string ToHtmlDocument(string? title = null)
-    {
-        var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"/><title>")
-          .Append(WebUtility.HtmlEncode(title ?? TitleText ?? "Quest chart"))
-          .Append("</title></head><body>\n")
-          .Append(BuildHtml(PlotlyJs.ScriptForDocument()))
-          .Append("\n</body></html>\n");
-        return sb.ToString();
-    }
+    /// <summary>The figure's div and drawing script without plotly.js, for a page that loads plotly.js once (<see cref="HtmlReport"/>).</summary>
+    public string ToHtmlDiv() => BuildHtml("");
+
+    /// <summary>A complete HTML page for the figure, e.g. for a report file, with plotly.js inlined (see <see cref="PlotlyJs"/>).</summary>
+    public string ToHtmlDocument(string? title = null) => new HtmlReport(title ?? TitleText ?? "Quest chart").Add(this).ToHtml();
 
     /// <summary>Writes <see cref="ToHtmlDocument"/> to <paramref name="path"/> atomically and returns the full path.</summary>
     public string SaveHtml(string path, string? title = null)

@@ -175,7 +175,8 @@ public sealed class Trainer
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
-    private static readonly JsonSerializerOptions MetricsJson = new(Jsonl.Options) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    /// <summary>Serializer settings of <c>metrics.jsonl</c> (one <see cref="StepReport"/> per line; NaN losses allowed).</summary>
+    public static readonly JsonSerializerOptions MetricsJson = new(Jsonl.Options) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private readonly ITrainingData _data;
     private readonly List<StepReport> _history = [];

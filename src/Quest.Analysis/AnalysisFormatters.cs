@@ -1,0 +1,24 @@
+using Microsoft.Data.Analysis;
+using Quest.Interactive;
+using Quest.Models.Training;
+using Quest.Recipe;
+
+namespace Quest.Analysis;
+
+/// <summary>
+/// Notebook formatters of the training and analysis types (registered by <c>QuestNotebook.Init()</c> once a notebook
+/// references Quest.Analysis): data frames and eval rows as tables, step reports as their fixed-format line, the run
+/// summary as its table and ablation.
+/// </summary>
+internal sealed class AnalysisFormatters : INotebookFormatters
+{
+    public void Register()
+    {
+        QuestNotebook.RegisterHtml<DataFrame>(df => RunFrames.ToHtml(df));
+        QuestNotebook.RegisterHtml<StepReport>(r => Html.Pre(r.ToString()).Html);
+        QuestNotebook.RegisterHtml<RlStepReport>(r => Html.Pre(r.ToString()).Html);
+        QuestNotebook.RegisterHtml<RecipeSummary>(s => Html.Pre(s.FormatTable()).Html);
+        QuestNotebook.RegisterHtml<StageComparison>(c => Html.Pre(Evaluation.FormatComparisons([c])).Html);
+        QuestNotebook.RegisterHtml<RunData>(r => Tables.ToHtml(r.Stages.Select(s => new { s.Stage, Seconds = Math.Round(s.Seconds, 1), Metrics = string.Join(", ", s.Metrics.Take(6).Select(kv => $"{kv.Key} {kv.Value:0.###}")) }), caption: r.Name + " · " + r.Dir).Html);
+    }
+}

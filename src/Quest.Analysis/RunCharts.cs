@@ -1,0 +1,98 @@
+using System.Text.Json.Nodes;
+using Quest.Interactive;
+using Quest.Recipe;
+
+namespace Quest.Analysis;
+
+/// <summary>The charts of a run (plotly figures that draw offline; see <see cref="PlotlyJs"/>).</summary>
+public static class RunCharts
+{
+    /// <summary>The stage ablation: each model's mean test reward with its bootstrap 95% interval.</summary>
+    public static PlotlyFigure Ablation(RunData run)
+    {
+        var r = RunAnalysis.Rewards(run);
+        var fig = Charts.Bar(r.Select(x => x.Model), r.Select(x => x.Mean), "test reward", $"Stage ablation: mean reward on {r.FirstOrDefault()?.Tasks ?? 0} test tasks (95% interval)");
+        fig.Data[0]["error_y"] = new JsonObject
+        {
+            ["type"] = "data", ["symmetric"] = false,
+            ["array"] = Charts.Numbers(r.Select(x => x.Hi - x.Mean)), ["arrayminus"] = Charts.Numbers(r.Select(x => x.Mean - x.Lo)),
+        };
+        return fig.WithAxisTitles("model", "mean reward");
+    }
+
+    /// <summary>Mean test reward by <c>family</c> or <c>complexity</c>, one bar per model.</summary>
+    public static PlotlyFigure By(RunData run, string key)
+    {
+        var by = RunAnalysis.By(run, key);
+        var groups = by.Keys.Select(k => k.Group).Distinct().Order(StringComparer.Ordinal).ToList();
+        return Charts.Bars(groups, [.. run.Models.Select(m => (m, groups.Select(g => by.GetValueOrDefault((g, m)))))])
+            .WithTitle($"Test reward by {key}").WithAxisTitles(key, "mean reward");
+    }
+
+    /// <summary>pass@k curves per model (needs eval samples &gt; 1 for more than pass@1).</summary>
+    public static PlotlyFigure PassAtK(IReadOnlyDictionary<string, IReadOnlyList<(int K, double Pass)>> curves, string? title = null)
+    {
+        var fig = new PlotlyFigure().WithTitle(title ?? "pass@k on the test split (a task passes at reward 1)").WithAxisTitles("k", "pass@k");
+        foreach (var (m, c) in curves) fig.AddTrace(Charts.LineTrace(c.Select(x => x.K), c.Select(x => x.Pass), m, markers: true));
+        return fig;
+    }
+
+    /// <summary>How test episodes ended, stacked per model.</summary>
+    public static PlotlyFigure Terminations(RunData run)
+    {
+        var t = RunAnalysis.Terminations(run);
+        var kinds = t.Values.SelectMany(d => d.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        return Charts.Bars(t.Keys.ToList(), [.. kinds.Select(k => (k, t.Values.Select(d => (double)d.GetValueOrDefault(k))))])
+            .WithLayout("barmode", "stack").WithTitle("How test episodes ended").WithAxisTitles("model", "episodes");
+    }
+
+    /// <summary>Invalid-turn causes (the most frequent <paramref name="top"/>), one bar group per model.</summary>
+    public static PlotlyFigure InvalidTurnCauses(RunData run, int top = 8)
+    {
+        var c = RunAnalysis.InvalidTurnCauses(run);
+        var causes = c.Values.SelectMany(d => d).GroupBy(kv => kv.Key).OrderByDescending(g => g.Sum(kv => kv.Value)).Take(top).Select(g => g.Key).ToList();
+        return Charts.Bars(causes, [.. c.Select(kv => (kv.Key, causes.Select(k => (double)kv.Value.GetValueOrDefault(k))))])
+            .WithTitle("Why turns were invalid (test split)").WithAxisTitles(null, "turns").WithSize(null, 480);
+    }
+
+    /// <summary>Which rubric leaves fail most: a heat map of failed share (%) by leaf kind and model.</summary>
+    public static PlotlyFigure LeafFailures(IReadOnlyList<LeafFailure> failures)
+    {
+        var leaves = failures.Select(f => f.Leaf).Distinct().ToList();
+        var models = failures.Select(f => f.Model).Distinct().ToList();
+        var z = new double[leaves.Count, models.Count];
+        for (int i = 0; i < leaves.Count; i++)
+            for (int j = 0; j < models.Count; j++)
+                z[i, j] = failures.FirstOrDefault(f => f.Leaf == leaves[i] && f.Model == models[j])?.FailedPct ?? double.NaN;
+        return Charts.Heatmap(z, models, leaves, "Rubric leaves failed (% of answers checked)", "Reds").WithSize(null, 140 + 28 * leaves.Count);
+    }
+
+    /// <summary>Mean context tokens per turn index, one line per model.</summary>
+    public static PlotlyFigure ContextTokens(RunData run)
+    {
+        var fig = new PlotlyFigure().WithTitle("Context the model saw, per turn (test split)").WithAxisTitles("turn", "context tokens");
+        foreach (var (m, c) in RunAnalysis.ContextTokensPerTurn(run)) fig.AddTrace(Charts.LineTrace(c.Select(x => x.Turn), c.Select(x => x.Tokens), m, markers: true));
+        return fig;
+    }
+
+    /// <summary>Training loss curves of the copy phase, mid-training and SFT (train and eval loss).</summary>
+    public static PlotlyFigure Training(RunData run)
+    {
+        var fig = new PlotlyFigure().WithTitle("Training loss").WithAxisTitles("step (per stage)", "cross-entropy").WithLogY();
+        foreach (var s in new[] { "copy", "pretrain", "sft" })
+        {
+            var steps = run.Training(s);
+            if (steps.Count == 0) continue;
+            fig.AddTrace(Charts.LineTrace(steps.Select(x => x.Step), steps.Select(x => x.Loss), s));
+            var ev = steps.Where(x => x.EvalLoss is not null).ToList();
+            if (ev.Count > 0) fig.AddTrace(Charts.LineTrace(ev.Select(x => x.Step), ev.Select(x => x.EvalLoss!.Value), s + " eval", markers: true));
+        }
+        return fig;
+    }
+
+    /// <summary>The RL stage per step: reward, valid-turn rate and zero-variance share.</summary>
+    public static PlotlyFigure Rl(IReadOnlyList<RlStepReport> steps) =>
+        Charts.Lines(steps.Select(s => s.Step), ("reward", steps.Select(s => s.RewardMean)), ("valid turns", steps.Select(s => s.ValidTurnRate)),
+            ("zero-variance groups", steps.Select(s => s.ZeroVarianceShare)), ("groups with reward", steps.Select(s => s.GroupsWithReward)))
+        .WithTitle("RL (GRPO) per step").WithAxisTitles("step", "share / reward");
+}

@@ -1,0 +1,157 @@
+using Microsoft.Data.Analysis;
+using Quest.Agent;
+using Quest.Analysis;
+using Quest.Core;
+using Quest.Recipe;
+using Xunit;
+
+namespace Quest.Analysis.Tests;
+
+/// <summary>A whole recipe, cut to seconds (every stage runs, nothing is learned), run once for the class.</summary>
+public sealed class MicroRun : IAsyncLifetime
+{
+    public string Dir { get; } = Path.Combine(Path.GetTempPath(), "quest-analysis-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public RecipeOptions Options => RecipeOptions.Tiny with
+    {
+        Preset = "micro", OutDir = Dir, WorldPages = 200, Tasks = 30, TestFraction = 0.3, CopyDrills = 300, CopyPhaseSteps = 2, ToolOutputDocs = 40,
+        PretrainSteps = 3, SftSteps = 3, RlSteps = 1, RlPromptsPerStep = 2, RlGroupSize = 2,
+        EvalTestTasks = 3, EvalTrainTasks = 1, EvalMaxTurns = 2, EvalMaxNewTokens = 96, Device = "cpu",
+    };
+
+    public async ValueTask InitializeAsync()
+    {
+        await foreach (var _ in Quest.Recipe.Recipe.RunAsync(Options, TestContext.Current.CancellationToken)) { }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        try { Directory.Delete(Dir, true); } catch (IOException) { }
+        return ValueTask.CompletedTask;
+    }
+}
+
+public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public void A_run_reads_back_with_every_stage_model_and_one_row_per_eval_episode()
+    {
+        var run = RunData.Load(micro.Dir);
+        Assert.Equal(["untrained", "mt", "sft", "rl"], run.Models);
+        Assert.NotNull(run.Summary);
+        Assert.Equal(Quest.Recipe.Recipe.StageNames, run.Stages.Select(s => s.Stage));
+        int perModel = run.Eval["mt"].Count;
+        Assert.Equal(4 * perModel, run.Episodes().Count);
+        Assert.Equal(3, run.Test("sft").Count);
+        Assert.Equal(micro.Options.PretrainSteps, run.Training("pretrain").Count);
+        Assert.Equal(micro.Options.SftSteps, run.Training("sft").Count);
+        Assert.Single(run.Rl());
+
+        // The summary's "all test" mean equals the mean over the episode rows.
+        foreach (var m in run.Models)
+            Assert.Equal(run.Summary!.Eval.Single(r => r.Model == m && r.Group == "all test").MeanReward,
+                run.Episodes().Where(e => e.Model == m && e.Split == "test").Average(e => e.Reward), 6);
+    }
+
+    [Fact]
+    public void Frames_hold_the_episodes_and_round_trip_through_csv()
+    {
+        var run = RunData.Load(micro.Dir);
+        var df = RunFrames.Episodes(run);
+        Assert.Equal(run.Episodes().Count, df.Rows.Count);
+        Assert.Equal(run.Episodes().Sum(e => e.Turns), df["turns"].Cast<int?>().Sum(x => x ?? 0));
+        var dir = Path.Combine(micro.Dir, "csv");
+        var files = RunFrames.SaveCsv(run, dir);
+        Assert.Contains(Path.Combine(dir, "episodes.csv"), files);
+        Assert.Contains(Path.Combine(dir, "rl.csv"), files);
+        var back = DataFrame.LoadCsv(Path.Combine(dir, "episodes.csv"));
+        Assert.Equal(df.Rows.Count, back.Rows.Count);
+        Assert.Equal(df.Columns.Select(c => c.Name), back.Columns.Select(c => c.Name));
+        // Grouping in the frame gives the per-model episode counts.
+        var counts = df.GroupBy<string>("model").Count();
+        Assert.Equal(4, counts.Rows.Count);
+        Assert.Contains("<table class=\"quest-frame\">", RunFrames.ToHtml(df, maxRows: 3));
+        Assert.Contains($"3 of {df.Rows.Count} rows", RunFrames.ToHtml(df, maxRows: 3));
+    }
+
+    [Fact]
+    public async Task The_report_page_holds_every_chart_and_inlines_plotly_js()
+    {
+        var run = RunData.Load(micro.Dir);
+        var page = await RunReport.BuildAsync(run, compare: run, Ct);
+        Assert.True(page.Figures >= 9, $"{page.Figures} charts"); // the leaf heat map only when some answer was given
+        var html = page.ToHtml();
+        // plotly.js is inlined once, before the first chart (the CDN address in each chart's script is only a fallback for pages without it).
+        int js = html.IndexOf("plotly.js v" + Quest.Interactive.PlotlyJs.EmbeddedVersion, StringComparison.Ordinal);
+        Assert.InRange(js, 0, html.IndexOf("class=\"quest-plotly\"", StringComparison.Ordinal));
+        Assert.Equal(js, html.LastIndexOf("plotly.js v" + Quest.Interactive.PlotlyJs.EmbeddedVersion, StringComparison.Ordinal));
+        Assert.Contains("Stage ablation", html);
+        Assert.Contains("A win and a loss (rl)", html);
+        Assert.Contains("Compared with", html);
+        var leaves = await RunAnalysis.LeafFailuresAsync(run, Ct);
+        Assert.All(leaves, l => Assert.InRange(l.Failed, 0, l.Checked));
+    }
+
+    [Fact]
+    public void Comparing_a_run_with_itself_gives_zero_differences()
+    {
+        var run = RunData.Load(micro.Dir);
+        var rows = RunAnalysis.Compare(run, run);
+        Assert.Equal(4, rows.Count);
+        Assert.All(rows, r => Assert.Equal(0, r.Delta!.Value, 9));
+    }
+}
+
+public sealed class RunAnalysisUnitTests
+{
+    [Fact]
+    public void Pass_at_k_is_the_unbiased_estimator()
+    {
+        // Brute force: the share of k-subsets of n samples that hold at least one of the c correct ones.
+        static double Brute(int n, int c, int k)
+        {
+            int hit = 0, all = 0;
+            for (int mask = 0; mask < 1 << n; mask++)
+            {
+                if (System.Numerics.BitOperations.PopCount((uint)mask) != k) continue;
+                all++;
+                if ((mask & ((1 << c) - 1)) != 0) hit++;
+            }
+            return (double)hit / all;
+        }
+        for (int n = 1; n <= 8; n++)
+            for (int c = 0; c <= n; c++)
+                for (int k = 1; k <= n; k++)
+                    Assert.Equal(Brute(n, c, k), RunAnalysis.PassAt(n, c, k), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RunAnalysis.PassAt(2, 1, 3));
+    }
+
+    [Fact]
+    public void Pass_at_k_over_trajectories_uses_the_fewest_samples_per_task()
+    {
+        Trajectory T(string id, double r) => new() { TaskId = id, Reward = r };
+        var curve = RunAnalysis.PassAtK([T("a", 1), T("a", 0), T("a", 0), T("b", 0), T("b", 0), T("b", 0.5)]);
+        Assert.Equal([1, 2, 3], curve.Select(c => c.K));
+        Assert.Equal(0.5 * (1.0 / 3), curve[0].Pass, 9);
+        Assert.Equal(0.5 * 1.0, curve[2].Pass, 9);
+    }
+
+    [Fact]
+    public void Invalid_turn_causes_group_counts_together()
+    {
+        Assert.Equal("invalid: N <tool_call> blocks; only the last one runs",
+            RunAnalysis.Cause(new TurnRecord { Kind = "invalid", Problems = ["3 <tool_call> blocks; only the last one runs"] }));
+        Assert.Equal("invalid: neither a tool call nor an answer", RunAnalysis.Cause(new TurnRecord { Kind = "invalid" }));
+        Assert.Equal("malformed tool call", RunAnalysis.Cause(new TurnRecord { Kind = "malformed_tool_call" }));
+    }
+
+    [Fact]
+    public void A_folder_that_is_not_a_run_is_an_input_error()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var e = Assert.Throws<QuestInputException>(() => RunData.Load(dir));
+        Assert.Contains("recipe.json", e.Message);
+    }
+}
