@@ -3,6 +3,7 @@
 #
 #   .ci/charts.sh                      # every executed notebook in data/artifacts/jupyter/out (from .ci/jupyter.sh)
 #   .ci/charts.sh OUT/05_x.ipynb …     # the given executed notebooks
+#   .ci/charts.sh RUN/report.html       # an HTML page written by `quest report` or notebooks/scripts/analyze_run.cs
 #
 # Each notebook is exported to HTML (jupyter nbconvert), loaded in headless Chromium (Debian's
 # chromium-headless-shell) with no network (unshare -n, so a CDN cannot make it pass), and its DOM dumped. A chart
@@ -39,9 +40,13 @@ fi
 failed=()
 total_expected=0; total_drawn=0
 for nb in "${notebooks[@]}"; do
-  name="$(basename "$nb" .ipynb)"
-  "$PY" -m nbconvert --to html "$nb" --output-dir "$HTML" --output "$name" >/dev/null 2>&1
-  page="$HTML/$name.html"
+  if [[ "$nb" == *.html ]]; then
+    name="$(basename "$nb" .html)"; page="$(cd "$(dirname "$nb")" && pwd)/$(basename "$nb")"
+  else
+    name="$(basename "$nb" .ipynb)"
+    "$PY" -m nbconvert --to html "$nb" --output-dir "$HTML" --output "$name" >/dev/null 2>&1
+    page="$HTML/$name.html"
+  fi
   "${NONET[@]}" chromium-headless-shell --headless --no-sandbox --disable-gpu --virtual-time-budget=20000 \
       --dump-dom "file://$page" > "$HTML/$name.dom.html" 2>/dev/null || true
   read -r expected drawn < <("$PY" - "$HTML/$name.dom.html" "$page" <<'PYEOF'

@@ -66,6 +66,10 @@ if [[ "${QUEST_SKIP_BUILD:-0}" != "1" ]]; then
     say "publishing src/Quest.Models into artifacts/lib (a notebook references it)"
     dotnet publish src/Quest.Models -c Release -o artifacts/lib -nologo -v quiet
   fi
+  if grep -l 'artifacts/lib/Quest.Analysis.dll' "${notebooks[@]}" >/dev/null 2>&1; then
+    say "publishing src/Quest.Analysis into artifacts/lib (a notebook references it)"
+    dotnet publish src/Quest.Analysis -c Release -o artifacts/lib -nologo -v quiet
+  fi
 fi
 
 # --- run -----------------------------------------------------------------------------------------------------------

@@ -12,6 +12,13 @@ namespace Quest.Analysis;
 /// </summary>
 internal sealed class AnalysisFormatters : INotebookFormatters
 {
+    // A notebook's `#r` does not load this assembly until a cell uses one of its types, which is usually after
+    // QuestNotebook.Init() ran; registering when the assembly loads makes its types display as HTML from their first use.
+#pragma warning disable CA2255 // a module initializer in a library: intended, see above
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void OnLoad() => new AnalysisFormatters().Register();
+#pragma warning restore CA2255
+
     public void Register()
     {
         QuestNotebook.RegisterHtml<DataFrame>(df => RunFrames.ToHtml(df));

@@ -75,11 +75,11 @@ public static class RunCharts
         return fig;
     }
 
-    /// <summary>Training loss curves of the copy phase, mid-training and SFT (train and eval loss).</summary>
-    public static PlotlyFigure Training(RunData run)
+    /// <summary>Training loss curves of the copy phase, mid-training and SFT (train and eval loss), or of the trainers named.</summary>
+    public static PlotlyFigure Training(RunData run, params string[] trainers)
     {
-        var fig = new PlotlyFigure().WithTitle("Training loss").WithAxisTitles("step (per stage)", "cross-entropy").WithLogY();
-        foreach (var s in new[] { "copy", "pretrain", "sft" })
+        var fig = new PlotlyFigure().WithTitle("Training loss" + (trainers.Length > 0 ? ": " + string.Join(", ", trainers) : "")).WithAxisTitles("step (per stage)", "cross-entropy").WithLogY();
+        foreach (var s in trainers.Length > 0 ? trainers : ["copy", "pretrain", "sft"])
         {
             var steps = run.Training(s);
             if (steps.Count == 0) continue;

@@ -38,6 +38,25 @@ public static class QuestNotebook
     }
 
     /// <summary>
+    /// Displays <paramref name="value"/> in the running notebook cell (as the kernel's <c>display(…)</c> does); false,
+    /// and nothing shown, outside a notebook kernel (the CLI, a script, a test without a kernel).
+    /// </summary>
+    public static bool Display(object value)
+    {
+        try { return DisplayInKernel(value); }
+        catch (FileNotFoundException) { return false; } // no kernel assembly in this process (a script, the CLI)
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool DisplayInKernel(object value)
+    {
+        var context = Microsoft.DotNet.Interactive.KernelInvocationContext.Current;
+        if (context is null) return false;
+        Microsoft.DotNet.Interactive.KernelInvocationContextExtensions.Display(context, value, HtmlFormatter.MimeType);
+        return true;
+    }
+
+    /// <summary>
     /// Registers <paramref name="toHtml"/> as the text/html rendering of <typeparamref name="T"/> and makes HTML its
     /// preferred output (for <see cref="INotebookFormatters"/> implementations and notebooks' own types).
     /// </summary>

@@ -379,7 +379,7 @@ public static class Recipe
             WarmupSteps = Math.Max(1, o.CopyPhaseSteps / 40), EvalEvery = 0, CheckpointEvery = Math.Max(10, o.CopyPhaseSteps / 4),
             OutputDir = c.Paths.CopyPhase, Resume = true, Seed = o.Seed + 11, Device = o.Device,
         }, "copy");
-        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false)) c.Progress(r.ToString(), null);
+        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false)) c.Progress(r.ToString(), new Dictionary<string, double> { ["step"] = r.Step, ["copy-drill loss"] = r.Loss });
         var after = MidTraining.Probe(model, tok, held);
         c.Progress(string.Join(", ", after.Select(kv => FormattableString.Invariant($"{kv.Key} {before[kv.Key]:0.000} -> {kv.Value:0.000}"))), null);
         var m = new Dictionary<string, double> { ["copy_phase_steps"] = o.CopyPhaseSteps };
@@ -432,7 +432,11 @@ public static class Recipe
         using var sc = SynthCorpus.Load(c.Paths.World);
         var reward = new Synthesizer(sc.Graph).Verifier.Reward;
         var trainer = RlTrainer.Create(c.Paths.Sft, tasks, ToolsOf(o, sc), reward, RlOptionsOf(o, c.Paths));
-        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false)) c.Progress(r.ToString(), null);
+        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false))
+            c.Progress(r.ToString(), new Dictionary<string, double>
+            {
+                ["step"] = r.Step, ["reward"] = r.RewardMean, ["valid turns"] = r.ValidTurnRate, ["zero-variance groups"] = r.ZeroVarianceShare,
+            });
         var h = trainer.History;
         var m = new Dictionary<string, double> { ["steps"] = o.RlSteps, ["train_tasks"] = tasks.Count };
         if (h.Count > 0)
@@ -458,7 +462,9 @@ public static class Recipe
         {
             first ??= r; last = r; ms.Add(r.StepMs);
             if (r.EvalLoss is double e) eval = e;
-            c.Progress(r.ToString(), null);
+            var pm = new Dictionary<string, double> { ["step"] = r.Step, ["loss"] = r.Loss };
+            if (r.EvalLoss is double ev2) pm["eval loss"] = ev2;
+            c.Progress(r.ToString(), pm);
         }
         if (last is null)   // resumed at the last step: the checkpoint is final already
         {
