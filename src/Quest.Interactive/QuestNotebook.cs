@@ -25,6 +25,7 @@ public static class QuestNotebook
     /// </summary>
     public static string Init()
     {
+        BindFSharpCore();
         lock (s_gate)
         {
             var names = new List<string>();
@@ -36,6 +37,24 @@ public static class QuestNotebook
             return $"Quest notebook kit ready ({string.Join(", ", names)}).";
         }
     }
+
+    /// <summary>
+    /// Plotly.NET (the kit's chart-building API) references FSharp.Core 10.1; the Jupyter tool (dotnet-interactive
+    /// 1.0.712001) has FSharp.Core 10.0 loaded from start-up, and a second copy cannot load beside it. Every FSharp.Core
+    /// member Plotly.NET uses exists in 10.0, so requests for another FSharp.Core version bind to the loaded one
+    /// (measured: ../shared/PLATFORM.md). A no-op where FSharp.Core is not loaded yet or resolves normally (the in-process
+    /// kernel, the CLI). This method mentions no Plotly type, so it runs before any loads.
+    /// </summary>
+    private static void BindFSharpCore()
+    {
+        if (s_fsharpBound) return;
+        s_fsharpBound = true;
+        var loaded = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "FSharp.Core");
+        if (loaded is null) return;
+        System.Runtime.Loader.AssemblyLoadContext.Default.Resolving += (_, name) => name.Name == "FSharp.Core" ? loaded : null;
+    }
+
+    private static bool s_fsharpBound;
 
     /// <summary>
     /// Displays <paramref name="value"/> in the running notebook cell (as the kernel's <c>display(…)</c> does); false,

@@ -112,6 +112,22 @@ public sealed class DisplayTests
     }
 
     [Fact]
+    public void A_plotly_net_chart_becomes_a_kit_figure_and_displays_offline()
+    {
+        var chart = Plotly.NET.CSharp.Chart.Line<int, double, string>(x: new[] { 1, 2, 3 }, y: new[] { 2.0, double.NaN, 0.5 }, Name: "loss");
+        var fig = chart.ToFigure().WithTitle("from Plotly.NET");
+        var root = JsonNode.Parse(fig.ToJson())!;
+        Assert.Equal("scatter", (string?)root["data"]![0]!["type"]);
+        Assert.Equal("[2,null,0.5]", root["data"]![0]!["y"]!.ToJsonString());
+        Assert.Null(root["layout"]!["template"]);   // plotly.js's own look, like every other kit chart
+        Assert.Null(root["layout"]!["width"]);
+        QuestNotebook.Init();
+        var html = Microsoft.DotNet.Interactive.Formatting.Formatter.ToDisplayString(chart, "text/html");
+        Assert.Contains("class=\"quest-plotly\"", html);
+        Assert.Contains("\"loss\"", html);
+    }
+
+    [Fact]
     public void SaveHtml_writes_a_complete_page()
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("quest-fig-").FullName, "loss.html");

@@ -1,9 +1,12 @@
 using System.Text.Json.Nodes;
+using PChart = Plotly.NET.CSharp.Chart;
 
 namespace Quest.Interactive;
 
 /// <summary>
-/// Factories for the charts notebooks need, each returning a <see cref="PlotlyFigure"/> to adjust and show.
+/// Factories for the charts notebooks need, each returning a <see cref="PlotlyFigure"/> to adjust and show. The traces
+/// are built with Plotly.NET (through Plotly.NET.CSharp; see <see cref="PlotlyNet"/>), so a chart the kit has no
+/// factory for is one Plotly.NET call away and shows the same way.
 /// <code>
 /// Charts.Line(steps, losses, name: "train").WithTitle("Loss").WithAxisTitles("step", "loss")
 /// Charts.Lines(steps, ("train", train), ("valid", valid))
@@ -14,11 +17,11 @@ namespace Quest.Interactive;
 public static class Charts
 {
     /// <summary>One line trace (with markers when <paramref name="markers"/>).</summary>
-    public static PlotlyFigure Line<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, string? title = null, bool markers = false) =>
+    public static PlotlyFigure Line<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, string? title = null, bool markers = false) where TX : IConvertible =>
         New(title).AddTrace(LineTrace(x, y, name, markers));
 
     /// <summary>Several line traces sharing one x axis: <c>Charts.Lines(steps, ("train", a), ("valid", b))</c>.</summary>
-    public static PlotlyFigure Lines<TX>(IEnumerable<TX> x, params (string Name, IEnumerable<double> Y)[] series)
+    public static PlotlyFigure Lines<TX>(IEnumerable<TX> x, params (string Name, IEnumerable<double> Y)[] series) where TX : IConvertible
     {
         var xs = x.ToList();
         var fig = New(null);
@@ -28,25 +31,18 @@ public static class Charts
 
     /// <summary>A scatter plot (markers only); <paramref name="text"/> gives each point a hover label.</summary>
     public static PlotlyFigure Scatter<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, IEnumerable<string>? text = null, string? title = null)
+        where TX : IConvertible
     {
-        var trace = new JsonObject
-        {
-            ["type"] = "scatter",
-            ["mode"] = "markers",
-            ["x"] = Array(x),
-            ["y"] = Numbers(y),
-        };
-        if (name is not null) trace["name"] = name;
-        if (text is not null) trace["text"] = Array(text);
+        var trace = PChart.Point<TX, double, string>(x: x, y: y, Name: Opt(name), MultiText: Opt(text)).ToTrace();
         return New(title).AddTrace(trace);
     }
 
     /// <summary>A bar chart of one series; <paramref name="horizontal"/> puts categories on the y axis.</summary>
-    public static PlotlyFigure Bar<TX>(IEnumerable<TX> categories, IEnumerable<double> values, string? name = null, string? title = null, bool horizontal = false) =>
+    public static PlotlyFigure Bar<TX>(IEnumerable<TX> categories, IEnumerable<double> values, string? name = null, string? title = null, bool horizontal = false) where TX : IConvertible =>
         New(title).AddTrace(BarTrace(categories, values, name, horizontal));
 
     /// <summary>Grouped bars, one trace per series: <c>Charts.Bars(tasks, ("base", a), ("sft", b))</c>. Use <c>.WithLayout("barmode", "stack")</c> to stack.</summary>
-    public static PlotlyFigure Bars<TX>(IEnumerable<TX> categories, params (string Name, IEnumerable<double> Values)[] series)
+    public static PlotlyFigure Bars<TX>(IEnumerable<TX> categories, params (string Name, IEnumerable<double> Values)[] series) where TX : IConvertible
     {
         var cats = categories.ToList();
         var fig = New(null).WithLayout("barmode", "group");
@@ -57,25 +53,16 @@ public static class Charts
     /// <summary>A histogram of raw values; <paramref name="bins"/> sets the approximate number of bins (plotly picks when null).</summary>
     public static PlotlyFigure Histogram(IEnumerable<double> values, int? bins = null, string? name = null, string? title = null)
     {
-        var trace = new JsonObject { ["type"] = "histogram", ["x"] = Numbers(values) };
-        if (bins is { } b) trace["nbinsx"] = b;
-        if (name is not null) trace["name"] = name;
+        var trace = PChart.Histogram<double, double, string>(X: Opt(values), NBinsX: Opt(bins), Name: Opt(name)).ToTrace();
         return New(title).AddTrace(trace);
     }
 
     /// <summary>A heat map of <paramref name="z"/> (rows are y, columns are x), e.g. attention weights; labels are optional.</summary>
     public static PlotlyFigure Heatmap(double[,] z, IEnumerable<string>? xLabels = null, IEnumerable<string>? yLabels = null, string? title = null, string colorscale = "Viridis")
     {
-        var rows = new JsonArray();
-        for (var i = 0; i < z.GetLength(0); i++)
-        {
-            var row = new JsonArray();
-            for (var j = 0; j < z.GetLength(1); j++) row.Add(Num(z[i, j]));
-            rows.Add(row);
-        }
-        var trace = new JsonObject { ["type"] = "heatmap", ["z"] = rows, ["colorscale"] = colorscale };
-        if (xLabels is not null) trace["x"] = Array(xLabels);
-        if (yLabels is not null) trace["y"] = Array(yLabels);
+        var rows = Enumerable.Range(0, z.GetLength(0)).Select(i => Enumerable.Range(0, z.GetLength(1)).Select(j => z[i, j]).ToArray()).ToArray();
+        var trace = PChart.Heatmap<double, string, string, string>(zData: rows, X: Opt(xLabels), Y: Opt(yLabels)).ToTrace();
+        trace["colorscale"] = colorscale;
         var fig = New(title).AddTrace(trace);
         fig.Layout["yaxis"] = new JsonObject { ["autorange"] = "reversed" };
         return fig;
@@ -121,32 +108,13 @@ public static class Charts
     }
 
     /// <summary>A line trace object (for <see cref="PlotlyFigure.AddTrace"/>).</summary>
-    public static JsonObject LineTrace<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, bool markers = false)
-    {
-        var trace = new JsonObject
-        {
-            ["type"] = "scatter",
-            ["mode"] = markers ? "lines+markers" : "lines",
-            ["x"] = Array(x),
-            ["y"] = Numbers(y),
-        };
-        if (name is not null) trace["name"] = name;
-        return trace;
-    }
+    public static JsonObject LineTrace<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, bool markers = false) where TX : IConvertible =>
+        PChart.Line<TX, double, string>(x: x, y: y, Name: Opt(name), ShowMarkers: markers).ToTrace();
 
     /// <summary>A bar trace object (for <see cref="PlotlyFigure.AddTrace"/>).</summary>
-    public static JsonObject BarTrace<TX>(IEnumerable<TX> categories, IEnumerable<double> values, string? name = null, bool horizontal = false)
-    {
-        var trace = new JsonObject
-        {
-            ["type"] = "bar",
-            [horizontal ? "y" : "x"] = Array(categories),
-            [horizontal ? "x" : "y"] = Numbers(values),
-        };
-        if (horizontal) trace["orientation"] = "h";
-        if (name is not null) trace["name"] = name;
-        return trace;
-    }
+    public static JsonObject BarTrace<TX>(IEnumerable<TX> categories, IEnumerable<double> values, string? name = null, bool horizontal = false) where TX : IConvertible =>
+        horizontal ? PChart.Bar<double, TX, string>(values: values, Keys: Opt(categories), Name: Opt(name)).ToTrace()
+                   : PChart.Column<double, TX, string>(values: values, Keys: Opt(categories), Name: Opt(name)).ToTrace();
 
     /// <summary>Numbers as a JSON array; NaN and infinities become null (a gap in plotly.js).</summary>
     public static JsonArray Numbers(IEnumerable<double> values) => new(values.Select(Num).ToArray());
@@ -169,6 +137,10 @@ public static class Charts
         JsonNode n => n.DeepClone(),
         _ => JsonValue.Create(v.ToString()),
     };
+
+    // Plotly.NET.CSharp's optional arguments: a null means "not given".
+    private static Plotly.NET.CSharp.Optional<T> Opt<T>(T? value) where T : class => new(value!, value is not null);
+    private static Plotly.NET.CSharp.Optional<T> Opt<T>(T? value) where T : struct => new(value.GetValueOrDefault(), value.HasValue);
 
     private static PlotlyFigure New(string? title)
     {
