@@ -45,6 +45,12 @@ public sealed record AgentOptions
     public DateOnly? Date { get; init; }
     /// <summary>Extra system-prompt paragraph (e.g. citation rules), or null.</summary>
     public string? ExtraInstructions { get; init; }
+    /// <summary>
+    /// A system-prompt template used verbatim instead of the kit's prompt, with the date appended
+    /// (<see cref="SystemPrompt.FromTemplate"/>; <c>--system-prompt FILE</c>): the exact prompt a model was trained with.
+    /// Null: the kit's prompt (<see cref="SystemPrompt.Build"/>).
+    /// </summary>
+    public string? SystemPromptTemplate { get; init; }
     /// <summary>Context manager settings.</summary>
     public ContextOptions Context { get; init; } = new();
     /// <summary>
@@ -130,8 +136,9 @@ public sealed class ResearchAgent
     public ITokenCounter TokenCounter { get; }
 
     /// <summary>The system prompt this agent sends.</summary>
-    public string BuildSystemPrompt() =>
-        SystemPrompt.Build(Tools, Options.Date ?? DateOnly.FromDateTime(DateTime.UtcNow), Options.ExtraInstructions);
+    public string BuildSystemPrompt() => Options.SystemPromptTemplate is { } template
+        ? SystemPrompt.FromTemplate(template, Options.Date ?? DateOnly.FromDateTime(DateTime.UtcNow))
+        : SystemPrompt.Build(Tools, Options.Date ?? DateOnly.FromDateTime(DateTime.UtcNow), Options.ExtraInstructions);
 
     /// <summary>Runs one episode on <paramref name="question"/>.</summary>
     public async Task<Trajectory> RunAsync(string question, EpisodeInfo? info = null, Action<AgentEvent>? onEvent = null, CancellationToken cancellationToken = default)

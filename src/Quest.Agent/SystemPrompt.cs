@@ -40,6 +40,30 @@ public static class SystemPrompt
     /// <summary>The literal text the prompt ends with, before the date.</summary>
     public const string DatePrefix = "Current date: ";
 
+    /// <summary>
+    /// A system prompt from a template the user supplies (e.g. QUEST's <c>SYSTEM_PROMPT</c> from its <c>prompt.py</c>,
+    /// which the released models were trained on): the template's text exactly, with the date appended as QUEST
+    /// appends it (the template normally ends with <c>Current date: </c>).
+    /// </summary>
+    public static string FromTemplate(string template, DateOnly date)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        return template + date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Reads a prompt template file (UTF-8; one trailing newline, as editors add, is dropped so that the date follows
+    /// <c>Current date: </c> directly). Missing or empty files throw <see cref="QuestInputException"/>.
+    /// </summary>
+    public static string ReadTemplate(string path)
+    {
+        var text = Utf8Text.ReadFile(path, "a system-prompt template file (e.g. QUEST's SYSTEM_PROMPT text, ending with \"Current date: \")");
+        if (text.EndsWith("\r\n", StringComparison.Ordinal)) text = text[..^2];
+        else if (text.EndsWith('\n')) text = text[..^1];
+        if (string.IsNullOrWhiteSpace(text)) throw new QuestInputException(path, null, null, "the system-prompt template is empty", "the prompt text the model was trained with");
+        return text;
+    }
+
     /// <summary>Builds the system prompt for <paramref name="tools"/> on <paramref name="date"/>.</summary>
     /// <param name="tools">The tools the agent may call, in the order they are listed.</param>
     /// <param name="date">The date written after "Current date: " (QUEST appends the real date; pass a fixed one for reproducible transcripts).</param>

@@ -57,7 +57,9 @@ public static class ToolText
 
     /// <summary>
     /// The JSON-lines block QUEST puts inside <c>&lt;tools&gt;…&lt;/tools&gt;</c>: one
-    /// <c>{"type":"function","function":{name, description, parameters}}</c> object per line.
+    /// <c>{"type": "function", "function": {name, description, parameters}}</c> object per line, written as Python's
+    /// <c>json.dumps</c> writes it (<see cref="PyJson"/>: a space after each comma and colon, non-ASCII escaped), the
+    /// bytes QUEST's prompt carries.
     /// </summary>
     public static string ToolsBlock(IEnumerable<ITool> tools)
     {
@@ -70,7 +72,7 @@ public static class ToolText
                 ["description"] = t.Description,
                 ["parameters"] = t.Parameters.DeepClone(),
             },
-        }.ToJsonString());
+        }).Select(PyJson.Dumps);
         return string.Join("\n", lines);
     }
 }

@@ -30,6 +30,8 @@ public sealed record EvalOptions
     public DateOnly Date { get; init; } = new(2026, 1, 1);
     /// <summary>Sampler seed of a local model (null: nondeterministic).</summary>
     public long? Seed { get; init; } = 1;
+    /// <summary>A system-prompt template used verbatim (the date appended), or null for the kit's prompt (<see cref="AgentOptions.SystemPromptTemplate"/>).</summary>
+    public string? SystemPromptTemplate { get; init; }
 }
 
 /// <summary>One row of an eval table: a model on a group of tasks (all, one family, or one complexity class).</summary>
@@ -173,7 +175,8 @@ public static class Evaluation
             var r = await RewardAsync(byId[rt.Id], traj, reward, token).ConfigureAwait(false);
             return r is null ? new EpisodeScore(0, null) : new EpisodeScore(r.Total, JsonSerializer.SerializeToNode(r, Recipe.Json));
         });
-        var agent = new ResearchAgent(policy, tools, RlTrainer.AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, name), tokenCounter: tokenCounter);
+        var agent = new ResearchAgent(policy, tools, RlTrainer.AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, name) with { SystemPromptTemplate = o.SystemPromptTemplate },
+            tokenCounter: tokenCounter);
         var runner = new RolloutRunner(agent, scorer);
         var rollout = tasks.Select(t => new RolloutTask { Id = t.Id, Question = t.Question, Answer = t.Answer, Aliases = t.Aliases }).ToList();
         var summary = await runner.RunAsync(rollout, new RolloutOptions { OutDir = outDir, Resume = true, Samples = o.Samples, Parallelism = Math.Max(1, o.Parallel) }, progress, ct).ConfigureAwait(false);

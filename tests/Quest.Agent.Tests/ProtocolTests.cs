@@ -14,8 +14,8 @@ public class ProtocolTests
         Assert.True(open > 0 && close > open);
         var lines = p[(open + 8)..close].Split('\n');
         Assert.Equal(2, lines.Length);
-        Assert.Contains("\"name\":\"search\"", lines[0]);
-        Assert.Contains("\"name\":\"visit\"", lines[1]);
+        Assert.Contains("\"name\": \"search\"", lines[0]);
+        Assert.Contains("\"name\": \"visit\"", lines[1]);
         Assert.Contains("RESEARCH STATE SUMMARY (prev_state)", p);
         Assert.Contains("The final answer must exclude any information that remains uncertain or pending.", p);
         Assert.Contains("<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>", p);

@@ -64,8 +64,20 @@ public sealed class AgentCommandsTests : IDisposable
         var t = JsonSerializer.Deserialize<Trajectory>(stdout, RolloutRunner.JsonOptions)!;
         Assert.Equal(Termination.Answer, t.Termination);
         Assert.Contains("A Google search for 'society founded' found", t.Messages[3].Content);
-        Assert.Contains("\"name\":\"visit\"", t.Messages[0].Content);
+        Assert.Contains("\"name\": \"visit\"", t.Messages[0].Content);
         Assert.True(Directory.Exists(Path.Combine(_dir, "artifacts")));
+
+        // --system-prompt FILE: the file's text verbatim, the date appended (QUEST's prompt for its released models).
+        var prompt = Path.Combine(_dir, "prompt.txt");
+        File.WriteAllText(prompt, "You are QUEST's agent.\nCurrent date: \n");
+        using var server2 = new OpenAICompatibleServer(new ScriptedChatClient([Answer("done")]));
+        var (code2, stdout2, stderr2) = await RunAsync("ask", "Which society?", "--endpoint", server2.BaseUrl.ToString(), "--json", "--corpus", "none",
+            "--system-prompt", prompt, "--date", "2026-02-03");
+        Assert.True(code2 == 0, stderr2 + stdout2);
+        Assert.Equal("You are QUEST's agent.\nCurrent date: 2026-02-03", JsonSerializer.Deserialize<Trajectory>(stdout2, RolloutRunner.JsonOptions)!.Messages[0].Content);
+        var (code3, _, stderr3) = await RunAsync("ask", "q", "--endpoint", server2.BaseUrl.ToString(), "--corpus", "none", "--system-prompt", prompt + ".missing");
+        Assert.Equal(2, code3);
+        Assert.Contains("prompt.txt.missing: file not found", stderr3);
     }
 
     [Fact]

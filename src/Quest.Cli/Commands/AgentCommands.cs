@@ -35,11 +35,12 @@ public static class AgentCommands
         public readonly Option<float> PresencePenalty = new("--presence-penalty") { Description = "Presence penalty.", DefaultValueFactory = _ => 1.1f };
         public readonly Option<int> Retries = new("--retries") { Description = "Tries per model call (exponential backoff, failover between endpoints).", DefaultValueFactory = _ => 10 };
         public readonly Option<string?> Date = new("--date") { Description = "Date for the system prompt (YYYY-MM-DD; default today)." };
+        public readonly Option<string?> SystemPromptFile = new("--system-prompt") { Description = "Use this file's text as the system prompt, with the date appended (e.g. QUEST's SYSTEM_PROMPT, the prompt its released models were trained with)." };
         public readonly Option<int> SessionBudget = new("--session-budget") { Description = "Generated tokens per session before the context manager rolls over into a new session (QUEST RL: 12288; 0 = none).", DefaultValueFactory = _ => 0 };
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Endpoint, Model, Policy, Corpus, MaxTurns, MaxTokens, MaxContext, Threshold, Strategy, Condenser, Timeout, Temperature, TopP, PresencePenalty, Retries, Date, SessionBudget })
+            foreach (var o in new Option[] { Endpoint, Model, Policy, Corpus, MaxTurns, MaxTokens, MaxContext, Threshold, Strategy, Condenser, Timeout, Temperature, TopP, PresencePenalty, Retries, Date, SystemPromptFile, SessionBudget })
                 c.Options.Add(o);
         }
 
@@ -81,6 +82,7 @@ public static class AgentCommands
                 Timeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
                 Temperature = pr.GetValue(Temperature), TopP = pr.GetValue(TopP), PresencePenalty = pr.GetValue(PresencePenalty),
                 Date = date, ModelId = pr.GetValue(Model),
+                SystemPromptTemplate = pr.GetValue(SystemPromptFile) is { Length: > 0 } spf ? SystemPrompt.ReadTemplate(spf) : null,
                 MaxSessionResponseTokens = pr.GetValue(SessionBudget) is > 0 and var sb ? sb : null,
                 Context = new ContextOptions { Enabled = !off, Strategy = cs, Threshold = pr.GetValue(Threshold) },
             };

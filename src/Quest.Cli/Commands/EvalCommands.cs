@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Quest.Agent;
 using Quest.Agent.Policies;
 using Quest.Core;
 using Quest.Models.Checkpoints;
@@ -34,7 +35,8 @@ public static class EvalCommands
         var parallel = new Option<int>("--parallel") { Description = "Episodes run (and, for a local model, decoded) together.", DefaultValueFactory = _ => 32 };
         var output = new Option<string>("--out") { Description = "Output directory (trajectories.jsonl, eval.json); re-running resumes.", Required = true };
         var toolOutput = ToolOutputOption();
-        foreach (var o in new Option[] { tasks, policy, corpus, split, samples, maxTurns, maxTokens, temperature, parallel, output, toolOutput }) cmd.Options.Add(o);
+        var systemPrompt = new Option<string?>("--system-prompt") { Description = "Use this file's text as the system prompt, with the date appended (e.g. QUEST's SYSTEM_PROMPT for the released models)." };
+        foreach (var o in new Option[] { tasks, policy, corpus, split, samples, maxTurns, maxTokens, temperature, parallel, output, toolOutput, systemPrompt }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
@@ -45,6 +47,7 @@ public static class EvalCommands
                 {
                     Samples = pr.GetValue(samples), MaxTurns = pr.GetValue(maxTurns), MaxNewTokens = pr.GetValue(maxTokens),
                     Temperature = pr.GetValue(temperature), Parallel = pr.GetValue(parallel),
+                    SystemPromptTemplate = pr.GetValue(systemPrompt) is { Length: > 0 } spf ? SystemPrompt.ReadTemplate(spf) : null,
                 };
                 if (eo.Samples < 1 || eo.MaxTurns < 1 || eo.MaxNewTokens < 1 || eo.Parallel < 1)
                     throw new QuestInputException(null, null, null, "--samples, --max-turns, --max-tokens and --parallel must be at least 1");
