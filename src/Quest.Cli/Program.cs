@@ -23,4 +23,12 @@ foreach (var command in new[]
 }
 // Ctrl-C / SIGTERM cancel the command's token; a training step or an episode in flight then gets time to finish and
 // write its checkpoint or trajectory line before the process ends (System.CommandLine's default grace is 2 s).
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });
+var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
+// A command line that does not parse is bad input like any other: exit 2, "quest: " on stderr (not the help text on stdout).
+if (parsed.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
+{
+    foreach (var e in parsed.Errors) Console.Error.WriteLine($"quest: {e.Message}");
+    Console.Error.WriteLine($"quest: see `quest {string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? [] : new[] { parsed.CommandResult.Command.Name })} --help`".Replace("  ", " "));
+    return CliGuard.BadInput;
+}
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });

@@ -102,6 +102,36 @@ public sealed class WorldCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Every_command_group_reports_bad_input_the_same_way()
+    {
+        var bad = Path.Combine(_dir, "bad.jsonl");
+        File.WriteAllText(bad, "{\"id\": \"a\", \"question\": \"q\"}\n{not json\n");
+        var yaml = Path.Combine(_dir, "bad.yaml");
+        File.WriteAllText(yaml, "root:\n  id: r\n  children: [\n");
+        string[][] commands =
+        [
+            ["rubric", "show", yaml],
+            ["synth", "verify", "--tasks", bad],
+            ["eval", "--tasks", bad, "--policy", "scripted:" + bad, "--out", Path.Combine(_dir, "e")],
+            ["eval", "--tasks", bad],                // a command line that does not parse
+            ["rollout", "--tasks", bad, "--policy", "scripted:" + bad, "--corpus", "none", "--out", Path.Combine(_dir, "r")],
+            ["train", "pretrain", "--config", yaml],
+            ["corpus", "build", bad],
+            ["search", "x", "--corpus", "no-such-corpus"],
+            ["report", _dir],
+        ];
+        foreach (var args in commands)
+        {
+            var r = await Quest(args);
+            var what = string.Join(' ', args.Take(2));
+            Assert.True(r.Code == 2, $"{what}: exit {r.Code}\n{r.Err}");
+            Assert.StartsWith("quest: ", r.Err);
+            Assert.DoesNotContain("   at ", r.Err);
+            Assert.DoesNotContain("Unhandled", r.Err);
+        }
+    }
+
+    [Fact]
     public async Task Bench_search_prints_one_json_line()
     {
         var r = await Quest("bench", "search", "--pages", "300", "--queries", "200");

@@ -22,17 +22,20 @@ public static class AgentCommands
         public readonly Option<string?> Endpoint = new("--endpoint") { Description = "OpenAI-compatible base URL(s), comma-separated (vLLM/SGLang: http://HOST:PORT/v1)." };
         public readonly Option<string?> Model = new("--model") { Description = "Served model name (default: deepresearch)." };
         public readonly Option<string?> Policy = new("--policy") { Description = "Policy spec: openai:URL[,URL2]#MODEL | scripted:FILE | local:CHECKPOINT_DIR (instead of --endpoint/--model)." };
+        /// <summary>Flag defaults come from the options record (QUEST's values), not from copies.</summary>
+        private static readonly AgentOptions Defaults = new();
+
         public readonly Option<string> Corpus = new("--corpus") { Description = "Corpus for search/visit: a stored corpus name or directory; generated worlds (world, world-tiny, world-small, world:SIZE[:SEED]) are built on first use; 'none' gives no tools.", DefaultValueFactory = _ => "world" };
-        public readonly Option<int> MaxTurns = new("--max-turns") { Description = "Model calls per episode (then one final-answer request).", DefaultValueFactory = _ => 100 };
-        public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Max tokens per model call.", DefaultValueFactory = _ => 10000 };
-        public readonly Option<int> MaxContext = new("--max-context") { Description = "Context limit in tokens (then one final-answer request).", DefaultValueFactory = _ => 256 * 1024 };
+        public readonly Option<int> MaxTurns = new("--max-turns") { Description = "Model calls per episode (then one final-answer request).", DefaultValueFactory = _ => Defaults.MaxTurns };
+        public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Max tokens per model call.", DefaultValueFactory = _ => Defaults.MaxTokensPerTurn };
+        public readonly Option<int> MaxContext = new("--max-context") { Description = "Context limit in tokens (then one final-answer request).", DefaultValueFactory = _ => Defaults.MaxContextTokens };
         public readonly Option<int> Threshold = new("--memory-threshold") { Description = "Context-manager threshold in tokens (QUEST MEMORY_THRESHOLD).", DefaultValueFactory = _ => 16000 };
         public readonly Option<string> Strategy = new("--memory-strategy") { Description = "condenser | discard_all | hide_tool_result | off.", DefaultValueFactory = _ => "condenser" };
         public readonly Option<string> Condenser = new("--condenser") { Description = "Who writes the research state: rules (offline) or policy (the same model, QUEST's LLM condenser).", DefaultValueFactory = _ => "rules" };
         public readonly Option<double> Timeout = new("--timeout") { Description = "Wall-clock seconds per episode (0 = none).", DefaultValueFactory = _ => 0 };
-        public readonly Option<float> Temperature = new("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => 1.0f };
-        public readonly Option<float> TopP = new("--top-p") { Description = "Nucleus sampling.", DefaultValueFactory = _ => 0.95f };
-        public readonly Option<float> PresencePenalty = new("--presence-penalty") { Description = "Presence penalty.", DefaultValueFactory = _ => 1.1f };
+        public readonly Option<float> Temperature = new("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => Defaults.Temperature ?? 1.0f };
+        public readonly Option<float> TopP = new("--top-p") { Description = "Nucleus sampling.", DefaultValueFactory = _ => Defaults.TopP ?? 0.95f };
+        public readonly Option<float> PresencePenalty = new("--presence-penalty") { Description = "Presence penalty.", DefaultValueFactory = _ => Defaults.PresencePenalty ?? 1.1f };
         public readonly Option<int> Retries = new("--retries") { Description = "Tries per model call (exponential backoff, failover between endpoints).", DefaultValueFactory = _ => 10 };
         public readonly Option<string?> Date = new("--date") { Description = "Date for the system prompt (YYYY-MM-DD; default today)." };
         public readonly Option<string?> SystemPromptFile = new("--system-prompt") { Description = "Use this file's text as the system prompt, with the date appended (e.g. QUEST's SYSTEM_PROMPT, the prompt its released models were trained with)." };
@@ -110,11 +113,6 @@ public static class AgentCommands
         }
     }
 
-    private static int Fail(Exception ex)
-    {
-        Console.Error.WriteLine($"quest: {ex.Message}");
-        return ex is QuestInputException ? 2 : 1;
-    }
 
     // ------------------------------------------------------------------ quest ask
     /// <summary>Builds <c>quest ask</c>.</summary>
@@ -155,10 +153,7 @@ public static class AgentCommands
                 if (t.Termination == Termination.Cancelled) return 130;
                 return t.Prediction is null ? 3 : 0;
             }
-            catch (Exception ex) when (ex is QuestInputException or IOException or InvalidOperationException or ArgumentException)
-            {
-                return Fail(ex);
-            }
+            catch (Exception ex) { return CliGuard.Report(Console.Error, ex); }
             finally { env?.Dispose(); }
         });
         return cmd;
@@ -229,10 +224,7 @@ public static class AgentCommands
                 Console.WriteLine($"{summary.InFile} episodes in {summary.OutFile} (this run: {summary.Written} written, {summary.Skipped} skipped{(summary.Cancelled ? ", cancelled: rerun with --resume" : "")}); mean reward {(summary.MeanReward is { } m ? m.ToString("0.###", CultureInfo.InvariantCulture) : "-")}");
                 return summary.Cancelled ? 130 : 0;
             }
-            catch (Exception ex) when (ex is QuestInputException or IOException or InvalidOperationException or ArgumentException)
-            {
-                return Fail(ex);
-            }
+            catch (Exception ex) { return CliGuard.Report(Console.Error, ex); }
             finally { env?.Dispose(); }
         });
         return cmd;

@@ -38,11 +38,7 @@ public static class BenchCommands
                 pr.InvocationConfiguration.Output.WriteLine(json.ToJsonString());
                 return 0;
             }
-            catch (Quest.Core.QuestInputException ex)
-            {
-                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return cmd;
     }

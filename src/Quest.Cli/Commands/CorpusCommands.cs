@@ -26,11 +26,7 @@ public static class CorpusCommands
         return cmd;
     }
 
-    internal static int Fail(ParseResult pr, Exception ex)
-    {
-        pr.InvocationConfiguration.Error.WriteLine($"quest: {ex.Message}");
-        return ex is QuestInputException ? 2 : 1;
-    }
+    internal static int Fail(ParseResult pr, Exception ex) => CliGuard.Report(pr.InvocationConfiguration.Error, ex);
 
     internal static IAnsiConsole ConsoleFor(TextWriter w) =>
         AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(w), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
@@ -55,7 +51,7 @@ public static class CorpusCommands
                 pr.InvocationConfiguration.Output.WriteLine($"{DictdImporter.DebianPackage(f)} files in {dir}; next: quest corpus build {n}");
                 return 0;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException) { return Fail(pr, ex); }
+            catch (Exception ex) { return Fail(pr, ex); }
         });
         return c;
     }
@@ -179,7 +175,7 @@ public static class CorpusCommands
                 pr.InvocationConfiguration.Output.WriteLine(await tool.CallAsync(args, ct));
                 return 0;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException) { return Fail(pr, ex); }
+            catch (Exception ex) { return Fail(pr, ex); }
         });
         return c;
     }

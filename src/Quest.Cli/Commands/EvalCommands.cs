@@ -21,6 +21,9 @@ namespace Quest.Cli.Commands;
 public static class EvalCommands
 {
     /// <summary>Builds <c>quest eval</c>.</summary>
+    /// <summary>Flag defaults come from the options record, not from copies.</summary>
+    private static readonly EvalOptions Defaults = new();
+
     public static Command Create()
     {
         var cmd = new Command("eval", "Evaluate a policy on a task file: mean reward (avg@k), pass@k, answered and valid-turn shares, by family and complexity.");
@@ -28,11 +31,11 @@ public static class EvalCommands
         var policy = new Option<string>("--policy") { Description = "local:CHECKPOINT_DIR | openai:URL[,URL2]#MODEL | scripted:FILE.", Required = true };
         var corpus = new Option<string>("--corpus") { Description = "Corpus the tasks were built on (a stored corpus name or directory, e.g. RUN/world).", DefaultValueFactory = _ => "world" };
         var split = new Option<string?>("--split") { Description = "Only tasks of this split (train or test)." };
-        var samples = new Option<int>("--samples") { Description = "Rollouts per task (k).", DefaultValueFactory = _ => 1 };
-        var maxTurns = new Option<int>("--max-turns") { Description = "Model calls per episode.", DefaultValueFactory = _ => 6 };
-        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per model call.", DefaultValueFactory = _ => 128 };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy).", DefaultValueFactory = _ => 0 };
-        var parallel = new Option<int>("--parallel") { Description = "Episodes run (and, for a local model, decoded) together.", DefaultValueFactory = _ => 32 };
+        var samples = new Option<int>("--samples") { Description = "Rollouts per task (k).", DefaultValueFactory = _ => Defaults.Samples };
+        var maxTurns = new Option<int>("--max-turns") { Description = "Model calls per episode.", DefaultValueFactory = _ => Defaults.MaxTurns };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per model call.", DefaultValueFactory = _ => Defaults.MaxNewTokens };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0: greedy).", DefaultValueFactory = _ => Defaults.Temperature };
+        var parallel = new Option<int>("--parallel") { Description = "Episodes run (and, for a local model, decoded) together.", DefaultValueFactory = _ => Defaults.Parallel };
         var output = new Option<string>("--out") { Description = "Output directory (trajectories.jsonl, eval.json); re-running resumes.", Required = true };
         var toolOutput = ToolOutputOption();
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "Use this file's text as the system prompt, with the date appended (e.g. QUEST's SYSTEM_PROMPT for the released models)." };
@@ -84,16 +87,7 @@ public static class EvalCommands
                 outW.WriteLine($"# {trajs.Count} episodes in {Path.Combine(outDir, "trajectories.jsonl")}, summary in {Path.Combine(outDir, "eval.json")}");
                 return 0;
             }
-            catch (OperationCanceledException)
-            {
-                err.WriteLine("cancelled: finished episodes are kept; run the same command to resume");
-                return 130;
-            }
-            catch (QuestInputException ex)
-            {
-                err.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
+            catch (Exception ex) { return CliGuard.Report(err, ex, "cancelled: finished episodes are kept; run the same command to resume"); }
         });
         return cmd;
     }
@@ -157,16 +151,7 @@ public static class EvalCommands
                 outW.WriteLine($"# done: {o.OutputDir}");
                 return 0;
             }
-            catch (OperationCanceledException)
-            {
-                err.WriteLine($"interrupted; progress saved in {o.OutputDir} (run the same command to resume)");
-                return 130;
-            }
-            catch (QuestInputException ex)
-            {
-                err.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
+            catch (Exception ex) { return CliGuard.Report(err, ex, $"cancelled: progress saved in {o.OutputDir} (run the same command to resume)"); }
         });
         return cmd;
     }

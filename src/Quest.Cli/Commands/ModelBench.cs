@@ -77,10 +77,6 @@ public static class ModelBench
             pr.InvocationConfiguration.Output.WriteLine(bench().ToJsonString());
             return 0;
         }
-        catch (Exception ex) when (ex is QuestInputException or ArgumentException or InvalidOperationException)
-        {
-            pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
-            return 2;
-        }
+        catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
     }
 }

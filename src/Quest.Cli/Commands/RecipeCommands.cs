@@ -38,7 +38,7 @@ public static class RecipeCommands
                 if (Recipe.Recipe.Exists(options.OutDir) && !pr.GetValue(resume))
                     throw new QuestInputException(options.OutDir, null, null, "the directory already holds a recipe run", "--resume to continue it, or another --out");
             }
-            catch (QuestInputException e) { err.WriteLine($"error: {e.Message}"); return 2; }
+            catch (Exception e) { return CliGuard.Report(err, e); }
             var only = pr.GetValue(stages) is { Length: > 0 } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
             // Ctrl-C: System.CommandLine gives the action a short grace period and then lets the process exit, which would
             // tear libtorch down under a training step in flight (a crash, and the steps since the last checkpoint lost).
@@ -50,16 +50,7 @@ public static class RecipeCommands
             {
                 await foreach (var e in Recipe.Recipe.RunAsync(options, only, ct)) { outW.WriteLine(e.ToString()); outW.Flush(); }
             }
-            catch (OperationCanceledException)
-            {
-                err.WriteLine($"cancelled: finished stages are kept in {options.OutDir}; run again with --resume to continue");
-                return 130;
-            }
-            catch (Exception e) when (e is QuestInputException or IOException or InvalidOperationException or ArgumentException)
-            {
-                err.WriteLine($"error: {e.Message}");
-                return e is QuestInputException ? 2 : 1;
-            }
+            catch (Exception e) { return CliGuard.Report(err, e, $"cancelled: finished stages are kept in {options.OutDir}; run again with --resume to continue"); }
             finally
             {
                 stopped.Set();

@@ -33,12 +33,7 @@ public static class ReportCommands
                     foreach (var f in RunFrames.SaveCsv(data, dir)) pr.InvocationConfiguration.Output.WriteLine($"wrote {f}");
                 return 0;
             }
-            catch (OperationCanceledException) { err.WriteLine("quest: cancelled"); return 130; }
-            catch (Exception e) when (e is QuestInputException or IOException or UnauthorizedAccessException)
-            {
-                err.WriteLine($"quest: {e.Message}");
-                return e is QuestInputException ? 2 : 1;
-            }
+            catch (Exception e) { return CliGuard.Report(err, e); }
         });
         return cmd;
     }

@@ -251,21 +251,11 @@ public static class RubricCommands
 
     private static int Guard(ParseResult pr, Func<int> body)
     {
-        try { return body(); }
-        catch (Exception e) when (e is QuestInputException or RubricJudgeMissingException or IOException or UnauthorizedAccessException)
-        {
-            pr.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
+        return CliGuard.Run(pr.InvocationConfiguration.Error, body);
     }
 
     private static async Task<int> GuardAsync(ParseResult pr, Func<Task<int>> body)
     {
-        try { return await body(); }
-        catch (Exception e) when (e is QuestInputException or RubricJudgeMissingException or IOException or UnauthorizedAccessException)
-        {
-            pr.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
+        return await CliGuard.RunAsync(pr.InvocationConfiguration.Error, body);
     }
 }

@@ -186,11 +186,6 @@ public static class SynthCommands
 
     private static async Task<int> GuardAsync(ParseResult pr, Func<Task<int>> body)
     {
-        try { return await body(); }
-        catch (Exception e) when (e is QuestInputException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            pr.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
+        return await CliGuard.RunAsync(pr.InvocationConfiguration.Error, body);
     }
 }

@@ -73,29 +73,14 @@ public static class TrainCommands
                 {
                     await foreach (var r in trainer.RunAsync(ct)) pr.InvocationConfiguration.Output.WriteLine(r.ToString());
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException e)
                 {
-                    pr.InvocationConfiguration.Error.WriteLine($"interrupted; progress saved in {cfg.OutputDir} (run the same command to resume)");
-                    return 130;
+                    return CliGuard.Report(pr.InvocationConfiguration.Error, e, $"cancelled: progress saved in {cfg.OutputDir} (run the same command to resume)");
                 }
                 pr.InvocationConfiguration.Output.WriteLine($"# done: {cfg.OutputDir}");
                 return 0;
             }
-            catch (QuestInputException ex)
-            {
-                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
-            catch (ArgumentException ex)
-            {
-                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
-                return 2;
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
-            {
-                pr.InvocationConfiguration.Error.WriteLine($"error: {ex.Message}");
-                return 1;
-            }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return cmd;
     }

@@ -1,0 +1,55 @@
+using Quest.Core;
+using Quest.Rubrics;
+
+namespace Quest.Cli.Commands;
+
+/// <summary>
+/// The one way every <c>quest</c> command reports a failure, always on stderr, prefixed <c>quest: </c>:
+/// bad input (<see cref="QuestInputException"/>: <c>FILE:LINE:COL: what was wrong (expected …)</c>, and bad argument
+/// values) exits 2; cancellation (Ctrl-C, SIGTERM) exits 130 after what finished is kept; anything else exits 1 with
+/// its type and message (the stack trace only with <c>QUEST_DEBUG=1</c>).
+/// </summary>
+public static class CliGuard
+{
+    /// <summary>Exit code of bad input.</summary>
+    public const int BadInput = 2;
+    /// <summary>Exit code of a cancelled command.</summary>
+    public const int Cancelled = 130;
+    /// <summary>Exit code of any other failure.</summary>
+    public const int Failed = 1;
+
+    /// <summary>Writes the failure to <paramref name="err"/> and returns the exit code; <paramref name="onCancel"/> replaces the cancellation line (e.g. where the progress was kept).</summary>
+    public static int Report(TextWriter err, Exception e, string? onCancel = null)
+    {
+        switch (e)
+        {
+            case OperationCanceledException:
+                err.WriteLine("quest: " + (onCancel ?? "cancelled"));
+                return Cancelled;
+            case QuestInputException or RubricJudgeMissingException or ArgumentException:
+                err.WriteLine("quest: " + e.Message);
+                return BadInput;
+            case IOException or UnauthorizedAccessException:
+                err.WriteLine("quest: " + e.Message);
+                return Failed;
+            default:
+                err.WriteLine($"quest: {e.GetType().Name}: {e.Message}");
+                if (Environment.GetEnvironmentVariable("QUEST_DEBUG") == "1") err.WriteLine(e);
+                return Failed;
+        }
+    }
+
+    /// <summary>Runs a command body, reporting any failure through <see cref="Report"/>.</summary>
+    public static async Task<int> RunAsync(TextWriter err, Func<Task<int>> body, string? onCancel = null)
+    {
+        try { return await body().ConfigureAwait(false); }
+        catch (Exception e) { return Report(err, e, onCancel); }
+    }
+
+    /// <summary>Runs a synchronous command body, reporting any failure through <see cref="Report"/>.</summary>
+    public static int Run(TextWriter err, Func<int> body)
+    {
+        try { return body(); }
+        catch (Exception e) { return Report(err, e); }
+    }
+}
