@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Quest.Agent.Rollout;
+using Quest.Testing;
 using Xunit;
 
 namespace Quest.Cli.Tests;
@@ -36,19 +37,7 @@ public sealed class DiskFullTests : IDisposable
         return m;
     }
 
-    private async Task<(int Code, string Out, string Err)> Quest(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quest.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["QUEST_ARTIFACTS"] = Path.Combine(_dir, "artifacts");
-        psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync(Ct);
-        var e = p.StandardError.ReadToEndAsync(Ct);
-        await p.WaitForExitAsync(Ct);
-        return (p.ExitCode, await o, await e);
-    }
+    private Task<(int Code, string Out, string Err)> Quest(params string[] args) => QuestProcess.RunAsync(_dir, args, Ct);
 
     private static void CopyDir(string from, string to)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Quest.Testing;
 using Xunit;
 
 namespace Quest.Cli.Tests;
@@ -12,19 +13,7 @@ public sealed class WorldCliTests : IDisposable
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private async Task<(int Code, string Out, string Err)> Quest(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "quest.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["QUEST_ARTIFACTS"] = Path.Combine(_dir, "artifacts");
-        psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync(Ct);
-        var e = p.StandardError.ReadToEndAsync(Ct);
-        await p.WaitForExitAsync(Ct);
-        return (p.ExitCode, await o, await e);
-    }
+    private Task<(int Code, string Out, string Err)> Quest(params string[] args) => QuestProcess.RunAsync(_dir, args, Ct);
 
     [Fact]
     public async Task Build_info_search_and_visit_a_small_world()
