@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
+using Quest.Core;
+
 namespace Quest.Agent.Rollout;
 
 /// <summary>A reward and its report.</summary>
@@ -52,18 +54,8 @@ public sealed class AnswerMatchScorer : IEpisodeScorer
         return false;
     }
 
-    /// <summary>SQuAD-style normalisation (lower case, no accents, no punctuation except . in numbers, no articles).</summary>
-    public static string Normalize(string s)
-    {
-        var d = s.Normalize(NormalizationForm.FormD);
-        var sb = new StringBuilder(d.Length);
-        foreach (var c in d)
-            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark) sb.Append(char.ToLowerInvariant(c));
-        var t = Regex.Replace(sb.ToString(), @"(?<!\d)[.,](?!\d)|[^\w\s.,]", " ");
-        t = Regex.Replace(t, @"(?<=\d),(?=\d{3}\b)", "");
-        t = Regex.Replace(t, @"\b(a|an|the)\b", " ");
-        return Regex.Replace(t, @"\s+", " ").Trim();
-    }
+    /// <summary>The kit's text rule (<see cref="TextNormalizer.Normalize"/>): lower case, no accents, no punctuation, no articles.</summary>
+    public static string Normalize(string s) => TextNormalizer.Normalize(s);
 }
 
 /// <summary>Tries scorers in order and returns the first non-null score (e.g. rubric first, then answer match).</summary>

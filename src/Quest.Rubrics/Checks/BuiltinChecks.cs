@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
+using Quest.Core;
+
 namespace Quest.Rubrics;
 
 /// <summary><c>exact</c>: the normalized answer equals the normalized expected text or an alias (<c>match: whole</c>, default),

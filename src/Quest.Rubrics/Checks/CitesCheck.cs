@@ -1,3 +1,5 @@
+using Quest.Core;
+
 namespace Quest.Rubrics;
 
 /// <summary>

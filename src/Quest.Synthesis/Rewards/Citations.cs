@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 
+using Quest.Core;
+
 namespace Quest.Synthesis.Rewards;
 
 /// <summary>A (claim, source) pair extracted from an answer's inline citations.</summary>
@@ -220,21 +222,8 @@ public sealed class JudgeSupportChecker(IChatClient judge, Func<string, Cancella
 /// <summary>Word-overlap helpers shared by the support checker and the verifiers.</summary>
 public static partial class TextOverlap
 {
-    private static readonly HashSet<string> Stop = new(StringComparer.Ordinal)
-    {
-        "a","an","the","of","in","on","at","to","for","by","with","and","or","is","are","was","were","be","been","it","its",
-        "this","that","these","those","as","from","which","who","whom","whose","has","have","had","not","but","also","than",
-        "into","onto","their","there","they","he","she","his","her","them","so","such","can","may","one","s","according",
-    };
-
-    [GeneratedRegex(@"[\p{L}\p{N}]+")] private static partial Regex Word();
-
-    /// <summary>Lower-cased content words of a text (stop words removed).</summary>
-    public static IEnumerable<string> Words(string text)
-    {
-        foreach (Match m in Word().Matches(text.ToLowerInvariant()))
-            if (!Stop.Contains(m.Value)) yield return m.Value;
-    }
+    /// <summary>Content words of a text (<see cref="TextNormalizer.ContentWords"/>: the rubric <c>cites</c> check's rule too).</summary>
+    public static IEnumerable<string> Words(string text) => TextNormalizer.ContentWords(text);
 
     /// <summary>Share of the distinct content words of <paramref name="claim"/> found in <paramref name="pageWords"/> (1 for an empty claim).</summary>
     public static double Coverage(string claim, IReadOnlySet<string> pageWords)

@@ -3,6 +3,8 @@ using Quest.Synthesis.Export;
 using Quest.Synthesis.Families;
 using Quest.Synthesis.Rewards;
 
+using Quest.Core;
+
 namespace Quest.Synthesis.Verification;
 
 /// <summary>Rejection reasons counted in a synthesis run's summary.</summary>
@@ -90,9 +92,6 @@ public sealed partial class TaskVerifier(TaskScorer scorer)
         return names.Where(n => n.Trim().Length >= 2).Any(n => ReportScoring.Mentions(t.Question, n.Trim()));
     }
 
-    /// <summary>Lower-case letters and digits only, single-spaced.</summary>
-    public static string Normalize(string s) => Spaces().Replace(NonWord().Replace(s.ToLowerInvariant(), " "), " ").Trim();
-
-    [GeneratedRegex(@"[^\p{L}\p{N}]+")] private static partial Regex NonWord();
-    [GeneratedRegex(@"\s+")] private static partial Regex Spaces();
+    /// <summary>The duplicate-question key: the kit's text rule (<see cref="TextNormalizer.Normalize"/>).</summary>
+    public static string Normalize(string s) => TextNormalizer.Normalize(s);
 }

@@ -139,17 +139,7 @@ public sealed class SentenceExtractor(int maxEvidenceSentences = 8, int maxEvide
         return terms;
     }
 
-    private static IEnumerable<string> Words(string s)
-    {
-        int i = 0;
-        while (i < s.Length)
-        {
-            while (i < s.Length && !char.IsLetterOrDigit(s[i])) i++;
-            int st = i;
-            while (i < s.Length && char.IsLetterOrDigit(s[i])) i++;
-            if (i > st) yield return s[st..i].ToLowerInvariant();
-        }
-    }
+    private static IEnumerable<string> Words(string s) => Quest.Core.TextNormalizer.Tokens(s, dropArticles: false);
 
     private static double Score(string unit, List<GoalTerm> terms)
     {
