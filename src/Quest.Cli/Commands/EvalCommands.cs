@@ -20,10 +20,10 @@ namespace Quest.Cli.Commands;
 /// </summary>
 public static class EvalCommands
 {
-    /// <summary>Builds <c>quest eval</c>.</summary>
     /// <summary>Flag defaults come from the options record, not from copies.</summary>
     private static readonly EvalOptions Defaults = new();
 
+    /// <summary>Builds <c>quest eval</c>.</summary>
     public static Command Create()
     {
         var cmd = new Command("eval", "Evaluate a policy on a task file: mean reward (avg@k), pass@k, answered and valid-turn shares, by family and complexity.");
