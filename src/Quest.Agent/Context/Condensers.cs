@@ -1,3 +1,4 @@
+using Polly;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -100,17 +101,21 @@ public sealed class LlmCondenser : IStateCondenser
             new(ChatRole.User, CondenserPrompts.User(events, prevState)),
         };
         string? reply = null; string? err = null;
-        for (int attempt = 0; attempt <= _retries; attempt++)
+        // Polly's retry, no delay: a failed condenser call is tried again right away (_retries more times).
+        var builder = new Polly.ResiliencePipelineBuilder();
+        if (_retries > 0) builder.AddRetry(new Polly.Retry.RetryStrategyOptions
         {
-            try
-            {
-                var r = await _client.GetResponseAsync(msgs, _options?.Clone(), cancellationToken).ConfigureAwait(false);
-                reply = r.Text; err = null;
-                break;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
-            catch (Exception ex) { err = $"condenser call failed: {ex.Message}"; }
+            MaxRetryAttempts = _retries, Delay = TimeSpan.Zero,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested)),
+        });
+        var pipeline = builder.Build();
+        try
+        {
+            var r = await pipeline.ExecuteAsync(async token => await _client.GetResponseAsync(msgs, _options?.Clone(), token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            reply = r.Text;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (Exception ex) { err = $"condenser call failed: {ex.Message}"; }
         if (reply is null) return new CondenseResult(null, err ?? "condenser call failed");
         if (!ResearchState.TryParse(reply, out var state, out var perr)) return new CondenseResult(null, perr, reply);
         return new CondenseResult(ResearchState.Merge(prevState, state!), null, reply);

@@ -1,3 +1,5 @@
+using Polly;
+using Polly.Retry;
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
@@ -98,37 +100,41 @@ public sealed class EndpointPoolChatClient : IChatClient
         var sendOptions = EpisodeAffinity.Strip(options)?.Clone() ?? new ChatOptions();
         sendOptions.ModelId ??= Options.Model;
         var list = messages as IList<ChatMessage> ?? messages.ToList();
-        Exception? last = null;
-        for (int attempt = 1; attempt <= Options.MaxAttempts; attempt++)
+        // Polly's retry: exponential backoff capped at MaxBackoff; before each retry the episode's endpoint fails over
+        // to the next one after FailoverAfter failures in a row (the affinity keeps an episode on one endpoint otherwise).
+        var builder = new ResiliencePipelineBuilder<ChatResponse>();
+        if (Options.MaxAttempts > 1) builder.AddRetry(new RetryStrategyOptions<ChatResponse>
         {
-            int idx;
-            lock (aff) idx = aff.Index;
-            try
+            MaxRetryAttempts = Math.Max(0, Options.MaxAttempts - 1), Delay = Options.InitialBackoff, MaxDelay = Options.MaxBackoff,
+            BackoffType = DelayBackoffType.Exponential, UseJitter = false,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested) && IsRetryable(e)),
+            OnRetry = _ =>
             {
-                var r = await _clients[idx].GetResponseAsync(list, sendOptions, cancellationToken).ConfigureAwait(false);
-                lock (aff) aff.Failures = 0;
-                return r;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
-            catch (Exception ex)
-            {
-                last = ex;
-                if (!IsRetryable(ex)) break;
                 lock (aff)
                 {
                     aff.Failures++;
-                    if (aff.Failures >= Options.FailoverAfter && _clients.Length > 1)
-                    {
-                        aff.Index = (aff.Index + 1) % _clients.Length;
-                        aff.Failures = 0;
-                    }
+                    if (aff.Failures >= Options.FailoverAfter && _clients.Length > 1) { aff.Index = (aff.Index + 1) % _clients.Length; aff.Failures = 0; }
                 }
-                if (attempt == Options.MaxAttempts) break;
-                var delay = TimeSpan.FromTicks(Math.Min(Options.MaxBackoff.Ticks, Options.InitialBackoff.Ticks * (1L << Math.Min(attempt - 1, 20))));
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            }
+                return ValueTask.CompletedTask;
+            },
+        });
+        var pipeline = builder.Build();
+        try
+        {
+            var r = await pipeline.ExecuteAsync(async token =>
+            {
+                int idx;
+                lock (aff) idx = aff.Index;
+                return await _clients[idx].GetResponseAsync(list, sendOptions, token).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            lock (aff) aff.Failures = 0;
+            return r;
         }
-        throw new PolicyException($"endpoint call failed after retries ({Options.Endpoints.Count} endpoint(s)): {Describe(last)}", last);
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (Exception last)
+        {
+            throw new PolicyException($"endpoint call failed after retries ({Options.Endpoints.Count} endpoint(s)): {Describe(last)}", last);
+        }
     }
 
     /// <summary>Client errors other than 408/429 are not retried (the request itself is wrong, e.g. context too long).</summary>

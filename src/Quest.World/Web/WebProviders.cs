@@ -1,4 +1,5 @@
 using System.Net;
+using Polly;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -23,35 +24,45 @@ public sealed record WebOptions
     /// <summary>Optional SQLite cache (successful results only).</summary>
     public WebCache? Cache { get; init; }
 
+    private Polly.ResiliencePipeline<HttpResponseMessage>? _pipeline;
+
+    /// <summary>
+    /// The retry pipeline (Microsoft.Extensions.Http.Resilience's HTTP strategies on Polly): per-attempt timeout, and
+    /// exponential retries (no jitter, capped at <see cref="MaxBackoff"/>) on transient HTTP outcomes (5xx, 408, 429,
+    /// network errors, attempt timeouts), honouring <c>Retry-After</c>. Everything else is an answer.
+    /// </summary>
+    internal Polly.ResiliencePipeline<HttpResponseMessage> Pipeline => _pipeline ??= BuildPipeline();
+
+    private Polly.ResiliencePipeline<HttpResponseMessage> BuildPipeline()
+    {
+        var b = new Polly.ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (Attempts > 1)   // Polly's retry needs at least one retry; one attempt is no retry strategy at all
+            b.AddRetry(new Microsoft.Extensions.Http.Resilience.HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = Attempts - 1, Delay = Backoff, MaxDelay = MaxBackoff,
+                BackoffType = Polly.DelayBackoffType.Exponential, UseJitter = false,
+            });
+        return b.AddTimeout(new Microsoft.Extensions.Http.Resilience.HttpTimeoutStrategyOptions { Timeout = Timeout }).Build();
+    }
+
     internal async Task<HttpResponseMessage> SendAsync(HttpClient http, Func<HttpRequestMessage> make, CancellationToken ct)
     {
-        Exception? last = null;
-        var delay = Backoff;
-        for (int attempt = 1; attempt <= Math.Max(1, Attempts); attempt++)
+        HttpResponseMessage resp;
+        try
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            cts.CancelAfter(Timeout);
-            try
-            {
-                var resp = await http.SendAsync(make(), HttpCompletionOption.ResponseContentRead, cts.Token).ConfigureAwait(false);
-                // Retry server errors and rate limits; everything else is an answer.
-                if ((int)resp.StatusCode >= 500 || resp.StatusCode == HttpStatusCode.TooManyRequests)
-                {
-                    last = new HttpRequestException($"HTTP {(int)resp.StatusCode} {resp.ReasonPhrase}", null, resp.StatusCode);
-                    resp.Dispose();
-                }
-                else return resp;
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
-            catch (OperationCanceledException ex) { last = new TimeoutException($"no answer within {Timeout.TotalSeconds:0.#} s", ex); }
-            catch (HttpRequestException ex) { last = ex; }
-            if (attempt < Attempts)
-            {
-                await Task.Delay(delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxBackoff.Ticks));
-            }
+            resp = await Pipeline.ExecuteAsync(async token =>
+                await http.SendAsync(make(), HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false), ct).ConfigureAwait(false);
         }
-        throw last is TimeoutException t ? t : new HttpRequestException($"failed after {Attempts} attempts: {last?.Message}", last);
+        catch (Polly.Timeout.TimeoutRejectedException ex) { throw new TimeoutException($"no answer within {Timeout.TotalSeconds:0.#} s (after {Attempts} attempts)", ex); }
+        catch (HttpRequestException ex) { throw new HttpRequestException($"failed after {Attempts} attempts: {ex.Message}", ex); }
+        if ((int)resp.StatusCode >= 500 || resp.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout)
+        {
+            var status = resp.StatusCode;
+            var reason = resp.ReasonPhrase;
+            resp.Dispose();
+            throw new HttpRequestException($"failed after {Attempts} attempts: HTTP {(int)status} {reason}", null, status);
+        }
+        return resp;
     }
 }
 
