@@ -108,8 +108,9 @@ public sealed record RecipeOptions
     public static RecipeOptions Tiny => new();
 
     /// <summary>
-    /// About an hour on a 2-core laptop: a 2,000-page world, ~3,000 tasks, the Small model (6 layers, d_model 256) with
-    /// a 768-token window, longer mid-training, SFT and RL.
+    /// A bigger run: a 2,000-page world, ~3,000 tasks, the Small model (6 layers, d_model 256) with
+    /// a 768-token window, longer mid-training, SFT and RL. Measured (2026-12-01): about 2.5–3 hours on 2 cores (SFT at
+    /// ~3 s a step), not yet run to the end; see the README.
     /// </summary>
     public static RecipeOptions Small => new()
     {

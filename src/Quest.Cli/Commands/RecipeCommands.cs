@@ -17,7 +17,7 @@ public static class RecipeCommands
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var preset = new Option<string>("--preset") { Description = "Size preset: tiny (about 20 minutes on 2 cores), small (longer, a bigger model) or notebook (a few minutes; what notebooks 06-08 read).", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Size preset: tiny (about 20 minutes on 2 cores), small (a bigger model, 2.5-3 hours) or notebook (a few minutes; what notebooks 06-08 read).", DefaultValueFactory = _ => "tiny" };
         preset.AcceptOnlyFromAmong([.. RecipeOptions.Presets]);
         var output = new Option<string?>("--out") { Description = "Run directory (default data/artifacts/recipe/PRESET)." };
         var seed = new Option<int>("--seed") { Description = "Master seed (world, tasks, model init, data order).", DefaultValueFactory = _ => 1 };
