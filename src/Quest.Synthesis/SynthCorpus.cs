@@ -1,6 +1,7 @@
 using System.Globalization;
 using Quest.Core;
 using Quest.Synthesis.Graph;
+using Quest.World;
 using Quest.World.Corpus;
 using Quest.World.Generation;
 using Quest.World.Search;
@@ -41,21 +42,15 @@ public sealed class SynthCorpus : IDisposable
     /// <summary>
     /// Loads by name or directory, resolved as every command resolves <c>--corpus</c> (<see cref="CorpusBuilder.Resolve"/>:
     /// a stored corpus, or a generated world such as <c>world-tiny</c>, built and stored on first use). A stored generated
-    /// world gets its ground-truth graph back by regenerating from its seed and page count.
+    /// world gets its ground-truth graph back by regenerating from its seed and page count
+    /// (<see cref="WorldEnvironment.Regenerate"/>, which refuses a stored world it cannot reproduce).
     /// </summary>
     public static SynthCorpus Load(string name, TextWriter? log = null)
     {
         var dir = CorpusBuilder.Resolve(name, log);
         var corpus = CorpusStore.Load(dir);
-        if (corpus.Info.Source == "world"
-            && corpus.Info.Options.TryGetValue("seed", out var s) && int.TryParse(s, CultureInfo.InvariantCulture, out var seed)
-            && corpus.Info.Options.TryGetValue("pages", out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var pages))
-        {
-            var world = WorldGenerator.Generate(new WorldOptions { Seed = seed, Pages = pages, Name = corpus.Name });
-            if (world.Corpus.ContentHash != corpus.ContentHash)
-                throw new QuestInputException(dir, null, null, "the stored world does not match its regenerated ground truth", "a world built by this version of `quest corpus build world`");
+        if (WorldEnvironment.Regenerate(corpus, dir) is { } world)
             return new SynthCorpus(world.Corpus, KnowledgeGraph.FromWorld(world), world, dir);
-        }
         return new SynthCorpus(corpus, KnowledgeGraph.FromPages(corpus), null, dir);
     }
 

@@ -67,16 +67,27 @@ public sealed class WorldEnvironment : IDisposable
     public static WorldEnvironment Open(string nameOrDir, IChatClient? extractorModel = null, IProgress<double>? progress = null, TextWriter? log = null)
     {
         var index = Bm25Index.ForStoredCorpus(CorpusBuilder.Resolve(nameOrDir, log), progress: progress);
-        return new WorldEnvironment(index, () => Regenerate(index.Corpus), extractorModel);
+        return new WorldEnvironment(index, () => Regenerate(index.Corpus, nameOrDir), extractorModel);
     }
 
-    /// <summary>Regenerates the world a stored world corpus was built from, or null when it is not one (or differs).</summary>
-    public static GeneratedWorld? Regenerate(PageCorpus corpus)
+    /// <summary>
+    /// Regenerates the world a stored world corpus was built from (generation is a function of seed and size), or
+    /// null when the corpus is not a generated world. A stored world that its seed and size no longer reproduce (built
+    /// by another version of the generator, or edited) throws <see cref="Quest.Core.QuestInputException"/>: its ground
+    /// truth is unknown, and tasks built on it would be scored against the wrong graph. The synthesis facade and this
+    /// one both regenerate through here.
+    /// </summary>
+    public static GeneratedWorld? Regenerate(PageCorpus corpus, string? source = null)
     {
         var info = corpus.Info;
-        if (info.Source != "world" || !info.Options.TryGetValue("seed", out var s) || !info.Options.TryGetValue("pages", out var p)) return null;
-        var w = WorldGenerator.Generate(new WorldOptions { Seed = int.Parse(s), Pages = int.Parse(p), Name = corpus.Name });
-        return w.Corpus.ContentHash == corpus.ContentHash ? w : null;
+        if (info.Source != "world" || !info.Options.TryGetValue("seed", out var s) || !info.Options.TryGetValue("pages", out var p)
+            || !int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out var seed) || !int.TryParse(p, System.Globalization.CultureInfo.InvariantCulture, out var pages))
+            return null;
+        var w = WorldGenerator.Generate(new WorldOptions { Seed = seed, Pages = pages, Name = corpus.Name });
+        if (w.Corpus.ContentHash != corpus.ContentHash)
+            throw new Quest.Core.QuestInputException(source ?? corpus.Name, null, null, "the stored world does not match its regenerated ground truth",
+                "a world built by this version of `quest corpus build world` (build it again)");
+        return w;
     }
 
     /// <inheritdoc />

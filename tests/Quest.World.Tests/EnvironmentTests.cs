@@ -34,6 +34,17 @@ public class EnvironmentTests
     }
 
     [Fact]
+    public void A_stored_world_its_seed_no_longer_reproduces_is_refused_not_silently_graphless()
+    {
+        var w = WorldGenerator.Generate(new WorldOptions { Pages = 60, Seed = 9 });
+        Assert.NotNull(WorldEnvironment.Regenerate(w.Corpus));
+        var edited = w.Corpus.Select((p, i) => i == 3 ? p with { Text = p.Text + " Edited." } : p).ToList();
+        var c = new PageCorpus(w.Corpus.Name, edited, w.Corpus.Info);
+        var e = Assert.Throws<Quest.Core.QuestInputException>(() => WorldEnvironment.Regenerate(c, "stored/world"));
+        Assert.Contains("stored/world: the stored world does not match its regenerated ground truth", e.Message);
+    }
+
+    [Fact]
     [Trait("Category", "Slow")]
     public void A_100k_page_world_is_consistent_and_searchable()
     {
