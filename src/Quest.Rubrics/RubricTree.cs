@@ -128,9 +128,9 @@ public sealed class RubricTree
     }
 
     private static string At(SourceLocation? l) => l is null ? "" : $" at line {l.Line}";
-    [ThreadStatic] private static string? _compilingFile;
-    private static QuestInputException Err(SourceLocation? at, string problem, string expected) =>
-        new(at?.File ?? _compilingFile, at?.Line, at?.Column, problem, expected);
+    // An error at a node: its own location, else the tree's source file (set before any check in the constructor).
+    private QuestInputException Err(SourceLocation? at, string problem, string expected) =>
+        new(at?.File ?? SourceFile, at?.Line, at?.Column, problem, expected);
 
     // ---------------------------------------------------------------- construction
 
@@ -143,10 +143,7 @@ public sealed class RubricTree
     public static RubricTree Compile(RubricNode root, string? task = null, CheckRegistry? checks = null, string? name = null, string? sourceFile = null)
     {
         if (root is null) throw new QuestInputException(sourceFile, null, null, "empty tree", "a root node");
-        var saved = _compilingFile;
-        _compilingFile = sourceFile;
-        try { return new RubricTree(root, name ?? root.Id, task, sourceFile, checks ?? CheckRegistry.Default); }
-        finally { _compilingFile = saved; }
+        return new RubricTree(root, name ?? root.Id, task, sourceFile, checks ?? CheckRegistry.Default);
     }
 
     /// <summary>Loads a tree file: YAML (<c>.yaml</c>/<c>.yml</c>) or QUEST JSON (<c>.json</c>; either wrapper shape).</summary>

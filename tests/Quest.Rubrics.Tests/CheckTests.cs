@@ -287,4 +287,14 @@ public class CheckTests
         Assert.Equal(2.0 / 3, reports[3].Score, 12); // Pluto named
         Assert.Same(tree.CheckOf("mars"), tree.CheckOf("mars"));
     }
+
+    [Fact]
+    public void The_default_registry_is_read_only_so_no_load_changes_another()
+    {
+        Assert.True(CheckRegistry.Default.IsReadOnly);
+        var e = Assert.Throws<InvalidOperationException>(() => CheckRegistry.Default.Register("mine", _ => true));
+        Assert.Contains("register on a new CheckRegistry()", e.Message);
+        Assert.False(CheckRegistry.Default.Contains("mine"));
+        Assert.True(new CheckRegistry().Register("mine", _ => true).Contains("mine"));
+    }
 }

@@ -19,8 +19,20 @@ public sealed class CheckRegistry
 
     private sealed record Entry(Func<CheckArgs, ILeafCheck> Factory, bool StrictArgs, string Description);
 
-    /// <summary>The registry used when none is passed. Custom checks registered here are visible to every later load.</summary>
-    public static CheckRegistry Default { get; } = new();
+    /// <summary>
+    /// The registry used when none is passed: the built-in checks, read-only (a check registered on a shared global
+    /// would change how every later tree in the process scores). Register custom checks on a <c>new CheckRegistry()</c>
+    /// and pass it where trees are loaded.
+    /// </summary>
+    public static CheckRegistry Default { get; } = new CheckRegistry().Freeze();
+
+    private bool _frozen;
+
+    /// <summary>Makes this registry read-only (registering then throws); returns it.</summary>
+    public CheckRegistry Freeze() { _frozen = true; return this; }
+
+    /// <summary>True when this registry is read-only (<see cref="Default"/> is).</summary>
+    public bool IsReadOnly => _frozen;
 
     /// <summary>Creates a registry holding the built-in checks.</summary>
     public CheckRegistry()
@@ -47,6 +59,7 @@ public sealed class CheckRegistry
     public CheckRegistry RegisterFactory(string type, Func<CheckArgs, ILeafCheck> factory, string? description = null, bool strictArgs = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
+        if (_frozen) throw new InvalidOperationException($"cannot register '{type}': this check registry is read-only (CheckRegistry.Default is shared by every load); register on a new CheckRegistry() and pass it to the loader");
         if (type.Equals("type", StringComparison.OrdinalIgnoreCase)) throw new ArgumentException("'type' is reserved", nameof(type));
         _entries[type] = new Entry(factory, strictArgs, description ?? "custom check");
         return this;
