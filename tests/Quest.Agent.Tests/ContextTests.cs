@@ -1,6 +1,7 @@
 using Microsoft.Extensions.AI;
 using Quest.Agent.Context;
 using Quest.Agent.Policies;
+using Quest.Testing;
 using Xunit;
 
 namespace Quest.Agent.Tests;
@@ -156,25 +157,15 @@ public class ContextTests
         Assert.Equal(h[^1], m[^1]);
     }
 
-    private sealed class ReplyClient(string reply) : IChatClient
-    {
-        public List<IList<ChatMessage>> Seen { get; } = [];
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        { Seen.Add(messages.ToList()); return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, reply))); }
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-        public void Dispose() { }
-    }
-
     [Fact]
     public async Task Llm_condenser_sends_QUESTs_prompt_and_merges_the_reply()
     {
-        var client = new ReplyClient("```json\n{\"version\":\"dr_state\",\"search_queries\":[{\"q\":\"new\",\"intent\":\"x\"}],\"visited_sources\":[],\"information_state\":{\"trusted\":[],\"untrusted\":[],\"uncertain\":[]}}\n```");
+        var client = new ScriptedReplies("```json\n{\"version\":\"dr_state\",\"search_queries\":[{\"q\":\"new\",\"intent\":\"x\"}],\"visited_sources\":[],\"information_state\":{\"trusted\":[],\"untrusted\":[],\"uncertain\":[]}}\n```");
         var prev = new ResearchState(); prev.SearchQueries.Add(new SearchQueryEntry { Q = "old", Intent = "y" });
         var r = await new LlmCondenser(client).CondenseAsync([ChatTurn.User("q"), ChatTurn.Assistant("a")], prev, Ct);
         Assert.True(r.Success);
         Assert.Equal(["new", "old"], r.State!.SearchQueries.Select(q => q.Q));
-        var user = client.Seen[0][1].Text;
+        var user = client.Calls[0][1].Text;
         Assert.StartsWith("You are given the following inputs for state summarization.\n\nevents:\n[", user);
         Assert.Contains("\"role\": \"assistant\"", user);
         Assert.Contains("prev_state:\n{", user);
@@ -184,7 +175,7 @@ public class ContextTests
     [Fact]
     public async Task Failed_condensation_changes_nothing_and_is_reported_in_the_trajectory()
     {
-        var condenser = new LlmCondenser(new ReplyClient("sorry, I cannot"));
+        var condenser = new LlmCondenser(new ScriptedReplies("sorry, I cannot"));
         var policy = new ScriptedChatClient([Turns.Search("a"), Turns.Search("b"), Turns.Answer("x")]);
         var opts = new AgentOptions { Date = new DateOnly(2026, 1, 1), Context = new ContextOptions { Threshold = 10 } };
         var t = await new ResearchAgent(policy, [FakeTool.Search()], opts, Approx, condenser).RunAsync("q?", cancellationToken: Ct);

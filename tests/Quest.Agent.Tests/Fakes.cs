@@ -32,7 +32,7 @@ internal sealed class FakeTool(string name, Func<JsonElement, CancellationToken,
         var qs = a.GetProperty("query");
         var list = qs.ValueKind == JsonValueKind.Array ? qs.EnumerateArray().Select(x => x.GetString()!).ToList() : [qs.GetString()!];
         return string.Join("\n\n", list.Select(q =>
-            $"A Google search for '{q}' found 2 results:\n\n## Web Results\n1. Title: About {q}\nLink: https://example.org/{Slug(q)}\nSnipptes: {q} was first described in 1901 by Ada Example.\n\n2. Title: More on {q}\nLink: https://example.org/{Slug(q)}-2\nSnipptes: Another page about {q}."));
+            $"A Google search for '{q}' found 2 results:\n\n1. Title: About {q}\nLink: https://example.org/{Slug(q)}\nSnipptes: {q} was first described in 1901 by Ada Example.\n\n2. Title: More on {q}\nLink: https://example.org/{Slug(q)}-2\nSnipptes: Another page about {q}."));
     }, "query");
 
     /// <summary>A visit tool that answers in QUEST's text format.</summary>

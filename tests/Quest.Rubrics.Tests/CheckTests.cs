@@ -1,6 +1,7 @@
 using Microsoft.Extensions.AI;
 using Quest.Core;
 using Quest.Rubrics;
+using Quest.Testing;
 using Xunit;
 
 namespace Quest.Rubrics.Tests;
@@ -108,29 +109,12 @@ public class CheckTests
         Assert.Equal(1, (await One(CheckSpec.Cites(), "see https://example.org/penicillin")).Score); // no evidence: citation suffices
     }
 
-    /// <summary>A scripted judge: returns the replies in order and records prompts.</summary>
-    private sealed class ScriptedJudge(params string[] replies) : IChatClient
-    {
-        private int _i;
-        public List<string> Prompts { get; } = [];
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            Prompts.Add(string.Join("\n", messages.Select(m => m.Text)));
-            var reply = replies[Math.Min(_i++, replies.Length - 1)];
-            if (reply == "THROW") throw new HttpRequestException("endpoint down");
-            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, reply)));
-        }
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-        public void Dispose() { }
-    }
-
     [Fact]
     public async Task Judge_majority_vote_stops_after_two_agreeing_votes()
     {
         var yes = "{\"reasoning\": \"stated\", \"result\": true}";
         var no = "{\"reasoning\": \"absent\", \"result\": false}";
-        var j1 = new ScriptedJudge(yes, yes, no);
+        var j1 = new ScriptedReplies(yes, yes, no) { RepeatLast = true };
         var r1 = await One(CheckSpec.Judge("Fleming won in 1945"), "answer", new RubricContext { Judge = j1, Task = "the task" });
         Assert.Equal(1, r1.Score);
         Assert.Equal(2, j1.Prompts.Count);
@@ -139,12 +123,12 @@ public class CheckTests
         Assert.Contains("Fleming won in 1945", j1.Prompts[0]);
         Assert.Contains("the task", j1.Prompts[0]);
 
-        var j2 = new ScriptedJudge(yes, no, no);
+        var j2 = new ScriptedReplies(yes, no, no) { RepeatLast = true };
         Assert.Equal(0, (await One(CheckSpec.Judge(), "answer", new RubricContext { Judge = j2 })).Score);
         Assert.Equal(3, j2.Prompts.Count);
         Assert.Contains("the claim", j2.Prompts[0]); // description is the default claim
 
-        var j3 = new ScriptedJudge(no, yes, yes);
+        var j3 = new ScriptedReplies(no, yes, yes) { RepeatLast = true };
         Assert.Equal(1, (await One(CheckSpec.Judge(), "answer", new RubricContext { Judge = j3 })).Score);
     }
 
@@ -161,24 +145,24 @@ public class CheckTests
     private static bool JudgeVerdict(string reply)
     {
         var tree = RubricTree.Compile(RubricNode.Leaf("l", "c", CheckSpec.Judge()), checks: new CheckRegistry());
-        var r = tree.ScoreAsync("a", new RubricContext { Judge = new ScriptedJudge(reply), JudgeOptions = new JudgeOptions { Votes = 1 } }).Result;
+        var r = tree.ScoreAsync("a", new RubricContext { Judge = new ScriptedReplies(reply) { RepeatLast = true }, JudgeOptions = new JudgeOptions { Votes = 1 } }).Result;
         return r.Score == 1;
     }
 
     [Fact]
     public async Task Judge_errors_fail_the_leaf_with_the_error_as_evidence()
     {
-        var r = await One(CheckSpec.Judge(), "a", new RubricContext { Judge = new ScriptedJudge("THROW") });
+        var r = await One(CheckSpec.Judge(), "a", new RubricContext { Judge = new ScriptedReplies("THROW") { RepeatLast = true } });
         Assert.Equal(0, r.Score);
         Assert.Contains("endpoint down", r.Evidence);
-        var garbage = await One(CheckSpec.Judge(), "a", new RubricContext { Judge = new ScriptedJudge("¯\\_(ツ)_/¯") });
+        var garbage = await One(CheckSpec.Judge(), "a", new RubricContext { Judge = new ScriptedReplies("¯\\_(ツ)_/¯") { RepeatLast = true } });
         Assert.Contains("no verdict", garbage.Evidence);
     }
 
     [Fact]
     public async Task Judge_with_sources_reads_pages_and_passes_on_the_first_supporting_one()
     {
-        var judge = new ScriptedJudge("{\"result\": false}", "{\"result\": false}", "{\"reasoning\":\"page says so\",\"result\": true}", "{\"result\": true}");
+        var judge = new ScriptedReplies("{\"result\": false}", "{\"result\": false}", "{\"reasoning\":\"page says so\",\"result\": true}", "{\"result\": true}") { RepeatLast = true };
         var ctx = new RubricContext { Judge = judge, Sources = SourceResolver.FromDictionary(Pages) };
         var spec = CheckSpec.Judge("Fleming discovered penicillin", ["https://example.org/other", "https://example.org/missing", "https://example.org/penicillin"]);
         var r = await One(spec, "a", ctx);
@@ -203,7 +187,7 @@ public class CheckTests
     [Fact]
     public async Task Precondition_skipping_spends_no_judge_call()
     {
-        var judge = new ScriptedJudge("{\"result\": true}");
+        var judge = new ScriptedReplies("{\"result\": true}") { RepeatLast = true };
         var tree = RubricTree.Compile(RubricNode.Group("r", "r",
             RubricNode.Leaf("exists", "has an answer", CheckSpec.Regex(@"\S"), critical: true),
             RubricNode.Leaf("claim", "claim", CheckSpec.Judge())), checks: new CheckRegistry());

@@ -5,6 +5,7 @@ using Quest.World.Corpus;
 using Quest.World.Generation;
 using Quest.World.Search;
 using Quest.World.Tools;
+using Quest.Testing;
 using Xunit;
 
 namespace Quest.World.Tests;
@@ -141,37 +142,22 @@ public class ToolTests
         Assert.Contains($"studied at the [{uni.Name}]({uni.Url})", text);
     }
 
-    private sealed class ScriptedChat(params string[] replies) : IChatClient
-    {
-        private int _i;
-        public List<string> Prompts { get; } = [];
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            Prompts.Add(messages.Last().Text);
-            var r = _i < replies.Length ? replies[_i++] : throw new HttpRequestException("no more replies");
-            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, r)));
-        }
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-        public void Dispose() { }
-    }
-
     [Fact]
     public async Task Visit_with_an_extractor_model_uses_its_json_and_retries_like_QUEST()
     {
-        var chat = new ScriptedChat("", "```json\n{\"rational\": \"r\", \"evidence\": [\"e1\", \"e2\"], \"summary\": \"s\"}\n```");
+        var chat = new ScriptedReplies("", "```json\n{\"rational\": \"r\", \"evidence\": [\"e1\", \"e2\"], \"summary\": \"s\"}\n```");
         var tool = VisitTool.WithLlm(Tiny(), chat);
         var text = await tool.CallAsync(Args("""{"url": "https://ex.org/Ada", "goal": "birth"}"""), TestContext.Current.CancellationToken);
         Assert.Equal(VisitTool.Block("https://ex.org/Ada", "birth", "e1\ne2", "s"), text);
-        Assert.Equal(2, chat.Prompts.Count);
-        Assert.Contains("## **User Goal**\nbirth", chat.Prompts[0]);
-        Assert.True(chat.Prompts[1].Length < chat.Prompts[0].Length, "the retry after a too-short reply sends less content");
+        Assert.Equal(2, chat.LastMessages.Count);
+        Assert.Contains("## **User Goal**\nbirth", chat.LastMessages[0]);
+        Assert.True(chat.LastMessages[1].Length < chat.LastMessages[0].Length, "the retry after a too-short reply sends less content");
     }
 
     [Fact]
     public async Task Visit_falls_back_to_sentence_scoring_when_the_model_fails()
     {
-        var tool = VisitTool.WithLlm(Tiny(), new ScriptedChat("not json at all, sorry", "still not json"));
+        var tool = VisitTool.WithLlm(Tiny(), new ScriptedReplies("not json at all, sorry", "still not json"));
         var text = await tool.CallAsync(Args("""{"url": "https://ex.org/Ada", "goal": "Where was Ada Vell born?"}"""), TestContext.Current.CancellationToken);
         Assert.Contains("[Lonport](https://ex.org/Lonport)", text);
     }
