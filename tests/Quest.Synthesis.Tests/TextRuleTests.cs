@@ -37,4 +37,15 @@ public class TextRuleTests
         Assert.True(AnswerMatchScorer.Matches("The Eiffel Tower", "eiffel tower"));
         Assert.False(AnswerMatchScorer.Matches("1,001", "1000"));
     }
+
+    [Theory]
+    [InlineData("https://www.Example.org/wiki/Ada_Lovelace/#life", "example.org/wiki/ada_lovelace")]
+    [InlineData("http://example.org/wiki/Ada%20Lovelace", "example.org/wiki/ada_lovelace")]
+    [InlineData("example.org/wiki/Ada+Lovelace", "example.org/wiki/ada_lovelace")]
+    public void The_corpus_and_the_cites_check_key_urls_the_same_way(string url, string key)
+    {
+        Assert.Equal(key, UrlKeys.Key(url));
+        Assert.Equal(key, Quest.World.Corpus.PageCorpus.UrlKey(url));
+        Assert.Equal(key, Quest.Rubrics.Citations.CanonicalUrl(url));
+    }
 }

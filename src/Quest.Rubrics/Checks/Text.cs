@@ -93,15 +93,6 @@ public static partial class Citations
     private static bool LooksLikeUrl(string s) => s.StartsWith("http", StringComparison.OrdinalIgnoreCase) || s.StartsWith("www.", StringComparison.OrdinalIgnoreCase);
     private static string CleanUrl(string u) => u.TrimEnd('.', ',', ';', ':', '!', '?');
 
-    /// <summary>URL key for comparisons: lower case, no scheme, no "www.", no trailing slash or fragment.</summary>
-    public static string CanonicalUrl(string url)
-    {
-        var u = url.Trim();
-        int hash = u.IndexOf('#');
-        if (hash >= 0) u = u[..hash];
-        foreach (var p in new[] { "https://", "http://" })
-            if (u.StartsWith(p, StringComparison.OrdinalIgnoreCase)) { u = u[p.Length..]; break; }
-        if (u.StartsWith("www.", StringComparison.OrdinalIgnoreCase)) u = u[4..];
-        return u.TrimEnd('/').ToLowerInvariant();
-    }
+    /// <summary>URL key for comparisons: the kit's one URL rule (<see cref="UrlKeys.Key"/>, which the corpus uses too).</summary>
+    public static string CanonicalUrl(string url) => UrlKeys.Key(url);
 }

@@ -78,30 +78,8 @@ public sealed class PageCorpus : IReadOnlyList<Page>, IPageSource
     public IEnumerator<Page> GetEnumerator() => ((IEnumerable<Page>)_pages).GetEnumerator();
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => _pages.GetEnumerator();
 
-    /// <summary>
-    /// The normalised look-up key of a URL: lower case, no scheme, no <c>www.</c>, no fragment, no trailing slash,
-    /// percent-decoded, spaces/<c>+</c>/<c>_</c> unified.
-    /// </summary>
-    public static string UrlKey(string url)
-    {
-        var s = url.Trim();
-        int hash = s.IndexOf('#');
-        if (hash >= 0) s = s[..hash];
-        int scheme = s.IndexOf("://", StringComparison.Ordinal);
-        if (scheme >= 0 && scheme < 12) s = s[(scheme + 3)..];
-        if (s.StartsWith("www.", StringComparison.OrdinalIgnoreCase)) s = s[4..];
-        s = s.TrimEnd('/');
-        // Form-encoding: a raw '+' is a space; an escaped %2B is a real plus sign.
-        s = s.Replace('+', ' ');
-        if (s.Contains('%'))
-        {
-            try { s = Uri.UnescapeDataString(s); } catch (UriFormatException) { }
-        }
-        var sb = new StringBuilder(s.Length);
-        foreach (var c in s)
-            sb.Append(c == ' ' ? '_' : char.ToLowerInvariant(c));
-        return sb.ToString();
-    }
+    /// <summary>The normalised look-up key of a URL (<see cref="Quest.Core.UrlKeys.Key"/>: the kit's one URL rule).</summary>
+    public static string UrlKey(string url) => Quest.Core.UrlKeys.Key(url);
 
     private string ComputeHash()
     {
