@@ -24,14 +24,14 @@ public sealed record WebOptions
     /// <summary>Optional SQLite cache (successful results only).</summary>
     public WebCache? Cache { get; init; }
 
-    private Polly.ResiliencePipeline<HttpResponseMessage>? _pipeline;
-
     /// <summary>
     /// The retry pipeline (Microsoft.Extensions.Http.Resilience's HTTP strategies on Polly): per-attempt timeout, and
     /// exponential retries (no jitter, capped at <see cref="MaxBackoff"/>) on transient HTTP outcomes (5xx, 408, 429,
     /// network errors, attempt timeouts), honouring <c>Retry-After</c>. Everything else is an answer.
     /// </summary>
-    internal Polly.ResiliencePipeline<HttpResponseMessage> Pipeline => _pipeline ??= BuildPipeline();
+    /// <remarks>Built from the current values on every use: a cached pipeline would be copied by <c>with</c> and keep
+    /// the old timeouts (a record's clone copies its fields).</remarks>
+    internal Polly.ResiliencePipeline<HttpResponseMessage> Pipeline => BuildPipeline();
 
     private Polly.ResiliencePipeline<HttpResponseMessage> BuildPipeline()
     {
