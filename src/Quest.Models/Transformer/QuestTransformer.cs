@@ -24,8 +24,13 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        // The scalars are named and disposed here, not left as temporaries of `+ _eps`: a TorchSharp Scalar is freed
+        // by its finalizer, and a temporary (the value or the implicit alpha of add) can be finalized while libtorch
+        // still reads it ("Unknown scalar type", seen once under GC pressure in the Jupyter kernel).
+        using var eps = _eps.ToScalar();
+        using var one = 1.0.ToScalar();
         var xf = x.to_type(ScalarType.Float32);
-        var y = xf * rsqrt(xf.pow(2).mean([-1L], keepdim: true) + _eps);
+        var y = xf * rsqrt(xf.square().mean([-1L], keepdim: true).add(eps, one));
         return (y.to_type(x.dtype) * weight).MoveToOuterDisposeScope();
     }
 }
