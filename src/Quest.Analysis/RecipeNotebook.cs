@@ -37,6 +37,7 @@ public static class RecipeNotebook
         var rows = new List<StageRow>();
         LiveChart? chart = null;
         string? charted = null;
+        RunData? recorded = null;   // read once, when the first finished stage's curves are drawn
         await foreach (var e in Quest.Recipe.Recipe.RunAsync(options, stages, ct).ConfigureAwait(false))
         {
             if (e.Kind == RecipeEventKind.Progress && e.Metrics is { } m && m.TryGetValue("step", out var step))
@@ -56,7 +57,7 @@ public static class RecipeNotebook
                 // A stage this run finished before: draw its recorded curves instead of the live ones.
                 if (e.Kind == RecipeEventKind.Skipped && e.Stage is "pretrain" or "sft" or "rl")
                 {
-                    var run = RunData.Load(options.OutDir);
+                    var run = recorded ??= RunData.Load(options.OutDir);
                     QuestNotebook.Display(e.Stage switch
                     {
                         "pretrain" => RunCharts.Training(run, "copy", "pretrain"),

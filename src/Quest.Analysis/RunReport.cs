@@ -39,7 +39,8 @@ public static class RunReport
         if (leaves.Count > 0) r.Add(RunCharts.LeafFailures(leaves)); else r.Text("No answers to score.");
         r.Heading("Context per turn");
         r.Add(RunCharts.ContextTokens(run));
-        r.Add(Tables.ToHtml(run.Models.Select(m => { var e = run.Episodes().Where(x => x.Model == m && x.Split == "test").ToList(); return new { Model = m, MeanSessions = e.Count == 0 ? 0 : e.Average(x => x.Sessions), MaxContext = e.Count == 0 ? 0 : e.Max(x => x.MaxContextTokens) }; }), caption: "sessions and the largest context"));
+        var testEpisodes = run.Episodes().Where(x => x.Split == "test").ToList();
+        r.Add(Tables.ToHtml(run.Models.Select(m => { var e = testEpisodes.Where(x => x.Model == m).ToList(); return new { Model = m, MeanSessions = e.Count == 0 ? 0 : e.Average(x => x.Sessions), MaxContext = e.Count == 0 ? 0 : e.Max(x => x.MaxContextTokens) }; }), caption: "sessions and the largest context"));
         r.Heading("Training");
         r.Add(RunCharts.Training(run));
         if (run.Rl().Count > 0) r.Add(RunCharts.Rl(run.Rl()));
