@@ -88,8 +88,26 @@ public class CheckTests
     public void Citations_parse_inline_urls_and_numbered_references()
     {
         var c = Citations.Parse("Fleming found it [1]. See also https://a.org/x.\n\nReferences:\n[1] Fleming bio, https://example.org/penicillin\n[2] https://unused.org");
-        Assert.Equal(["https://a.org/x", "https://example.org/penicillin"], c.Urls);
+        Assert.Equal(["https://example.org/penicillin", "https://a.org/x"], c.Urls);
         Assert.Equal(2, c.References.Count);
+        Assert.Equal([new CitedClaim("Fleming found it.", "https://example.org/penicillin"), new CitedClaim("See also", "https://a.org/x")], c.Pairs);
+    }
+
+    [Theory]
+    [InlineData("Sources say the tower is tall [1].\n[1] https://w/t", true)]          // "Sources say…" is a sentence, not a References heading
+    [InlineData("The tower is tall.\n\n## Sources\n1. https://w/t", true)]           // a reference list alone names its source
+    [InlineData("The tower is tall (see www.w.org/t).", true)]                          // a bare URL is a citation
+    [InlineData("The tower is tall [2].\n[1] https://w/t", false)]                     // a marker with no reference
+    [InlineData("The tower is tall.\n\nReferences\n[1] A book on towers", false)]    // a reference with no URL
+    public async Task The_cites_leaf_and_the_citation_reward_read_citations_with_one_grammar(string answer, bool cites)
+    {
+        var spec = CheckSpec.Cites(null);
+        var leaf = await One(spec, answer, new RubricContext());
+        var set = Citations.Parse(answer);
+        Assert.Equal(cites, leaf.Score == 1);
+        Assert.Equal(cites, set.Urls.Count > 0);
+        // every inline pair's URL is one of the cited URLs
+        Assert.All(set.Pairs, p => Assert.Contains(p.Url, set.Urls));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Quest.Core;
 using Quest.Synthesis;
 using Quest.Synthesis.Export;
 using Quest.Synthesis.Rewards;
@@ -50,7 +51,7 @@ public class RewardTests
     {
         var answer = "Alpha Corp was founded in 1990 [source](https://w/a). Beta was designed by John Doe [1].\n\n"
             + "- Gamma is unrelated [2, 3]\n\n## References\n[1] Beta page https://w/b\n[2]: https://w/c\n3. Third https://w/d\n";
-        var pairs = CitationExtractor.Extract(answer);
+        var pairs = Citations.Extract(answer);
         Assert.Contains(new CitedClaim("Alpha Corp was founded in 1990.", "https://w/a"), pairs);
         Assert.Contains(new CitedClaim("Beta was designed by John Doe.", "https://w/b"), pairs);
         Assert.Contains(new CitedClaim("Gamma is unrelated", "https://w/c"), pairs);
@@ -62,8 +63,8 @@ public class RewardTests
     public void Reference_list_only_has_no_inline_pairs()
     {
         var answer = "Alpha Corp was founded in 1990.\n\nReferences\n1. https://w/a\n";
-        Assert.Empty(CitationExtractor.Extract(answer));
-        Assert.False(CitationExtractor.HasInlineMarkers(answer));
+        Assert.Empty(Citations.Extract(answer));
+        Assert.False(Citations.HasInlineMarkers(answer));
     }
 
     [Fact]

@@ -46,6 +46,6 @@ public class TextRuleTests
     {
         Assert.Equal(key, UrlKeys.Key(url));
         Assert.Equal(key, Quest.World.Corpus.PageCorpus.UrlKey(url));
-        Assert.Equal(key, Quest.Rubrics.Citations.CanonicalUrl(url));
+        Assert.Equal(key, Quest.Core.Citations.CanonicalUrl(url));
     }
 }

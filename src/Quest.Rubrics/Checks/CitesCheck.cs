@@ -6,7 +6,8 @@ namespace Quest.Rubrics;
 /// <c>cites</c>: the answer cites a source (an inline URL, or a <c>[n]</c> marker resolved through the answer's reference
 /// list) whose page text supports <c>evidence</c>: the fraction of the evidence's content words (stop words dropped) found
 /// in the page is at least <c>threshold</c> (default 0.7). Args: <c>evidence</c> (optional: without it any cited URL
-/// passes), <c>threshold</c>, <c>source</c> (optional: only cited URLs containing this text count, e.g. a domain).
+/// passes), <c>threshold</c>, <c>source</c> (optional: only matching cited URLs count; a full URL matches by URL key
+/// (<see cref="UrlKeys.Key"/>), any other text, e.g. a domain, as a substring).
 /// Pages come from <see cref="RubricContext.Sources"/>; without a resolver a leaf with evidence fails, saying so.
 /// </summary>
 internal sealed class CitesCheck : ILeafCheck
@@ -28,13 +29,16 @@ internal sealed class CitesCheck : ILeafCheck
 
     public string Type => "cites";
 
+    private bool Matches(string url) => _source is null
+        || (_source.StartsWith("http", StringComparison.OrdinalIgnoreCase) ? UrlKeys.Key(url) == UrlKeys.Key(_source) : url.Contains(_source, StringComparison.OrdinalIgnoreCase));
+
     internal static HashSet<string> ContentTokens(string text) =>
         TextNormalizer.Tokens(text).Where(t => !TextNormalizer.StopWords.Contains(t)).ToHashSet(StringComparer.Ordinal);
 
     public async ValueTask<LeafOutcome> EvaluateAsync(LeafInput input, CancellationToken cancellationToken)
     {
         var urls = input.View.Citations.Urls
-            .Where(u => _source is null || u.Contains(_source, StringComparison.OrdinalIgnoreCase)).ToList();
+            .Where(Matches).ToList();
         if (urls.Count == 0)
             return LeafOutcome.Fail(input.View.Citations.Urls.Count == 0 ? "the answer cites no source" : $"no cited source matches '{_source}'");
         if (_evidence is null) return LeafOutcome.Pass($"cites {string.Join(", ", urls)}");

@@ -1,3 +1,4 @@
+using Quest.Core;
 using Microsoft.Extensions.AI;
 
 namespace Quest.Rubrics;
@@ -95,8 +96,8 @@ public static class SourceResolver
     /// <summary>A fixed url → text map; URLs are compared without scheme, "www." and trailing slash.</summary>
     public static ISourceResolver FromDictionary(IReadOnlyDictionary<string, string> pages)
     {
-        var map = pages.ToDictionary(p => Citations.CanonicalUrl(p.Key), p => p.Value, StringComparer.OrdinalIgnoreCase);
-        return new DelegateResolver((u, _) => Task.FromResult(map.TryGetValue(Citations.CanonicalUrl(u), out var t) ? t : null));
+        var map = pages.ToDictionary(p => UrlKeys.Key(p.Key), p => p.Value, StringComparer.OrdinalIgnoreCase);
+        return new DelegateResolver((u, _) => Task.FromResult(map.TryGetValue(UrlKeys.Key(u), out var t) ? t : null));
     }
 
     private sealed class DelegateResolver(Func<string, CancellationToken, Task<string?>> f) : ISourceResolver

@@ -70,14 +70,7 @@ public sealed class ReportFamily : ITaskFamily
 
             // The tree form (for `quest rubric score`): one group per dimension; judge leaves need a judge.
             var dimNodes = dims.Keys.Select(d => RubricNode.Group(d, $"{d.Replace('_', ' ')} (weight {dims[d]})",
-                criteria.Where(c => c.Dimension == d).Select((c, i) => RubricNode.Leaf($"{d}_{i + 1}", c.Text, c.Check switch
-                {
-                    "mentions" => CheckSpec.ExactAnywhere(c.Value!, [.. c.Aliases]),
-                    "cites" => CheckSpec.Custom("cites", ("source", c.Value)),
-                    "min_words" => CheckSpec.Regex(@"^\s*(?:\S+\s+){" + (MinWords - 1) + @"}\S+"),
-                    "sections" => CheckSpec.Regex(@"(?ms)^#{1,6}\s.*?^#{1,6}\s.*?^#{1,6}\s"),
-                    _ => CheckSpec.Judge(c.Text),
-                })).ToArray())).ToArray();
+                criteria.Where(c => c.Dimension == d).Select((c, i) => RubricNode.Leaf($"{d}_{i + 1}", c.Text, c.ToCheckSpec())).ToArray())).ToArray();
             var root = RubricNode.Group("root", question, dimNodes);
             var (tree, json) = FamilyKit.Compile(root, question);
 

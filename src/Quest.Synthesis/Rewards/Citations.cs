@@ -6,11 +6,6 @@ using Quest.Core;
 
 namespace Quest.Synthesis.Rewards;
 
-/// <summary>A (claim, source) pair extracted from an answer's inline citations.</summary>
-/// <param name="Claim">The sentence (bullet, table cell) the citation is attached to, with citation markers removed.</param>
-/// <param name="Url">The cited source.</param>
-public sealed record CitedClaim(string Claim, string Url);
-
 /// <summary>Support label of one (claim, source) pair, as in QUEST's validate prompt.</summary>
 public enum SupportLabel
 {
@@ -50,105 +45,6 @@ public interface ISupportChecker
 {
     /// <summary>Labels every pair (pairs citing the same url are checked against one fetch of the page).</summary>
     Task<IReadOnlyList<CheckedClaim>> CheckAsync(IReadOnlyList<CitedClaim> pairs, CancellationToken ct = default);
-}
-
-/// <summary>
-/// Extracts inline citations: markdown links <c>[text](http…)</c> and bracket numbers <c>[n]</c>, <c>[1, 3]</c>, <c>[2-4]</c>
-/// resolved through a reference list (<c>[n] … url</c>, <c>[n]: url</c>, or <c>n. … url</c> under a References/Sources heading).
-/// A claim is the sentence, bullet or table cell the marker sits in. A report with only a reference list and no inline
-/// markers has no pairs (QUEST's "no_inline" case).
-/// </summary>
-public static partial class CitationExtractor
-{
-    [GeneratedRegex(@"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")] private static partial Regex MdLink();
-    [GeneratedRegex(@"\[(\d+(?:\s*[,;\-–]\s*\d+)*)\](?!\()")] private static partial Regex BracketNum();
-    [GeneratedRegex(@"^\s*\[(\d+)\]:?\s*(.*)$")] private static partial Regex RefLineBracket();
-    [GeneratedRegex(@"^\s*(\d+)[.)]\s+(.*)$")] private static partial Regex RefLineNumbered();
-    [GeneratedRegex(@"https?://[^\s)\]>]+")] private static partial Regex AnyUrl();
-    [GeneratedRegex(@"^\s*(#+\s*|\*\*)?\s*(references|sources|bibliography|citations|works cited)\b", RegexOptions.IgnoreCase)] private static partial Regex RefHeading();
-    [GeneratedRegex(@"(?<=[.!?])\s+(?=[A-Z0-9""'(])|(?<=\]\(https?://[^)\s]+\)|\[\d+(?:\s*[,;\-–]\s*\d+)*\])\s+(?=[A-Z""'])")] private static partial Regex SentenceSplit();
-
-    /// <summary>True when the answer has an inline marker (QUEST's test before its no-inline penalty).</summary>
-    public static bool HasInlineMarkers(string answer) => Extract(answer).Count > 0 || MdLink().IsMatch(answer);
-
-    /// <summary>Reference list: number → url.</summary>
-    public static IReadOnlyDictionary<int, string> ReferenceList(string answer)
-    {
-        var refs = new Dictionary<int, string>();
-        bool inRefs = false;
-        foreach (var line in answer.Split('\n'))
-        {
-            if (RefHeading().IsMatch(line)) { inRefs = true; continue; }
-            var m = RefLineBracket().Match(line);
-            if (!m.Success && inRefs) m = RefLineNumbered().Match(line);
-            if (!m.Success) continue;
-            var url = AnyUrl().Match(m.Groups[2].Value);
-            if (url.Success) refs[int.Parse(m.Groups[1].Value)] = url.Value.TrimEnd('.', ',', ';');
-        }
-        return refs;
-    }
-
-    /// <summary>All (claim, url) pairs, deduplicated, in order of appearance.</summary>
-    public static IReadOnlyList<CitedClaim> Extract(string answer)
-    {
-        var refs = ReferenceList(answer);
-        var pairs = new List<CitedClaim>();
-        var seen = new HashSet<(string, string)>();
-        bool inRefs = false;
-        foreach (var rawLine in answer.Split('\n'))
-        {
-            if (RefHeading().IsMatch(rawLine)) { inRefs = true; continue; }
-            if (inRefs) continue;
-            var rl = RefLineBracket().Match(rawLine);
-            if (rl.Success && refs.TryGetValue(int.Parse(rl.Groups[1].Value), out var refUrl) && rawLine.Contains(refUrl, StringComparison.Ordinal))
-                continue; // a reference-list line, not a claim
-            foreach (var cell in rawLine.Split('|'))
-            foreach (var unit in SentenceSplit().Split(cell))
-            {
-                var urls = new List<string>();
-                foreach (Match m in MdLink().Matches(unit)) urls.Add(m.Groups[2].Value);
-                foreach (Match m in BracketNum().Matches(unit))
-                    foreach (var n in Numbers(m.Groups[1].Value))
-                        if (refs.TryGetValue(n, out var u)) urls.Add(u);
-                if (urls.Count == 0) continue;
-                var claim = CleanClaim(unit);
-                if (claim.Length == 0) continue;
-                foreach (var u in urls)
-                    if (seen.Add((claim, u))) pairs.Add(new CitedClaim(claim, u));
-            }
-        }
-        return pairs;
-    }
-
-    /// <summary>The claim text with citation markers removed (link text kept unless it is just "source" or a number).</summary>
-    public static string CleanClaim(string unit)
-    {
-        var s = MdLink().Replace(unit, m =>
-        {
-            var t = m.Groups[1].Value.Trim();
-            return Regex.IsMatch(t, @"^(\d+|source|src|link|ref|here|page)$", RegexOptions.IgnoreCase) ? "" : t;
-        });
-        s = BracketNum().Replace(s, "");
-        s = Regex.Replace(s, @"^\s*([-*+]|\d+[.)])\s+", "");
-        s = s.Replace("**", "").Replace("`", "");
-        s = Regex.Replace(s, @"\s+", " ").Trim();
-        s = Regex.Replace(s, @"\s+([.,;:!?])", "$1");
-        return s.Trim(' ', '#', '|');
-    }
-
-    private static IEnumerable<int> Numbers(string spec)
-    {
-        foreach (var part in Regex.Split(spec, @"\s*[,;]\s*"))
-        {
-            var r = Regex.Match(part, @"^(\d+)\s*[\-–]\s*(\d+)$");
-            if (r.Success)
-            {
-                int a = int.Parse(r.Groups[1].Value), b = int.Parse(r.Groups[2].Value);
-                for (int i = a; i <= Math.Min(b, a + 50); i++) yield return i;
-            }
-            else if (int.TryParse(part.Trim(), out var n)) yield return n;
-        }
-    }
 }
 
 /// <summary>

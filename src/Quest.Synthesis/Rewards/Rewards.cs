@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 using Quest.Core;
+using Quest.Rubrics;
 using Quest.Synthesis.Export;
 
 namespace Quest.Synthesis.Rewards;
@@ -84,7 +85,7 @@ public static class Reward
     /// <summary>Runs the citation check of an answer: extract pairs, check each against its page.</summary>
     public static async Task<CitationReport> CheckCitationsAsync(string answer, ISupportChecker checker, CancellationToken ct = default)
     {
-        var pairs = CitationExtractor.Extract(answer);
+        var pairs = Citations.Extract(answer);
         if (pairs.Count == 0) return new CitationReport { HasInlineCitations = false };
         var checkedPairs = await checker.CheckAsync(pairs, ct).ConfigureAwait(false);
         return new CitationReport { HasInlineCitations = true, Pairs = checkedPairs };
@@ -130,32 +131,23 @@ public static partial class ReportScoring
     /// <summary>The four dimensions of DeepResearch Bench style report rubrics.</summary>
     public static readonly IReadOnlyList<string> Dimensions = ["comprehensiveness", "insight", "instruction_following", "readability"];
 
-    [GeneratedRegex(@"^\s*#{1,6}\s+\S", RegexOptions.Multiline)] private static partial Regex Heading();
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ReportCriterion, RubricTree> Trees = new();
 
-    /// <summary>Runs a program check on an answer; null for a judge criterion.</summary>
+    /// <summary>
+    /// Runs a program check on an answer through the rubric check registry (<see cref="ReportCriterion.ToCheckSpec"/>):
+    /// 1 or 0; null for a judge criterion.
+    /// </summary>
     public static double? ProgramCheck(ReportCriterion c, string answer)
     {
-        switch (c.Check)
-        {
-            case "mentions":
-                return new[] { c.Value ?? "" }.Concat(c.Aliases).Any(n => n.Length > 0 && Mentions(answer, n)) ? 1 : 0;
-            case "cites":
-                var urls = CitationExtractor.Extract(answer).Select(p => p.Url).ToHashSet(StringComparer.OrdinalIgnoreCase);
-                return c.Value is not null && urls.Contains(c.Value) ? 1 : 0;
-            case "min_words":
-                return Regex.Matches(answer, @"\S+").Count >= int.Parse(c.Value ?? "0") ? 1 : 0;
-            case "sections":
-                return Heading().Matches(answer).Count >= int.Parse(c.Value ?? "0") ? 1 : 0;
-            case "judge":
-                return null;
-            default:
-                throw new QuestInputException(null, null, null, $"unknown report check '{c.Check}'", "mentions, cites, min_words, sections or judge");
-        }
+        if (c.Check == "judge") return null;
+        var tree = Trees.GetValue(c, x => RubricTree.Compile(RubricNode.Leaf("criterion", x.Text, x.ToCheckSpec())));
+        // program checks need no judge and no page, so they complete synchronously
+        return tree.ScoreAsync(answer).GetAwaiter().GetResult().Score >= 1 ? 1 : 0;
     }
 
-    /// <summary>Whole-word, case-insensitive mention test.</summary>
+    /// <summary>Whole-word, case-insensitive mention test (the rubric's <c>exact</c> check anywhere: normalised word sequence).</summary>
     public static bool Mentions(string text, string name) =>
-        Regex.IsMatch(text, @"(?<![\p{L}\p{N}])" + Regex.Escape(name) + @"(?![\p{L}\p{N}])", RegexOptions.IgnoreCase);
+        TextNormalizer.ContainsSequence(TextNormalizer.Tokens(text), TextNormalizer.Tokens(name));
 
     /// <summary>Scores every criterion (judge criteria through <paramref name="judge"/> when given).</summary>
     public static async Task<IReadOnlyList<CriterionScore>> ScoreCriteriaAsync(SynthTask task, string answer, IChatClient? judge, CancellationToken ct = default)

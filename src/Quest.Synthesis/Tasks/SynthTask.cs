@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Quest.Agent.Rollout;
 using Quest.Core;
+using Quest.Rubrics;
 
 namespace Quest.Synthesis;
 
@@ -116,6 +117,24 @@ public sealed record ReportCriterion
     [JsonPropertyName("value")] public string? Value { get; init; }
     /// <summary>Accepted alternative spellings for <c>mentions</c>.</summary>
     [JsonPropertyName("aliases")] public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>
+    /// The criterion as a rubric leaf check, so report criteria are checked by the rubric check registry (one check
+    /// language): <c>mentions</c> → <c>exact</c> anywhere (with aliases), <c>cites</c> → <c>cites</c> of the source URL,
+    /// <c>min_words</c> and <c>sections</c> → <c>regex</c>, <c>judge</c> → <c>judge</c>.
+    /// </summary>
+    public CheckSpec ToCheckSpec() => Check switch
+    {
+        "mentions" => CheckSpec.ExactAnywhere(Value ?? "", [.. Aliases]),
+        "cites" => CheckSpec.Custom("cites", ("source", Value)),
+        "min_words" => CheckSpec.Regex(@"^\s*(?:\S+\s+){" + (Count() - 1) + @"}\S+"),
+        "sections" => CheckSpec.Regex("(?ms)" + string.Concat(Enumerable.Repeat(@"^\s*#{1,6}\s+\S.*?", Count()))),
+        "judge" => CheckSpec.Judge(Text),
+        _ => throw new QuestInputException(null, null, null, $"unknown report check '{Check}'", "mentions, cites, min_words, sections or judge"),
+    };
+
+    private int Count() => int.TryParse(Value, out var n) && n >= 1 ? n
+        : throw new QuestInputException(null, null, null, $"report check '{Check}' has value '{Value}'", "a whole number of at least 1");
 }
 
 /// <summary>Reads and writes task JSONL files (one <see cref="SynthTask"/> per line).</summary>
