@@ -114,7 +114,7 @@ public sealed class RunData
             _ => throw new ArgumentException($"unknown training stage '{stage}' (copy, pretrain or sft)", nameof(stage)),
         };
         var f = System.IO.Path.Combine(dir, Checkpoint.MetricsFile);
-        return File.Exists(f) ? [.. Jsonl.Read<StepReport>(f, tolerateTornTail: true, Trainer.MetricsJson)] : [];
+        return File.Exists(f) ? [.. Jsonl.Read<StepReport>(f, tolerateTornTail: true, Trainer.MetricsJson, legacyKeys: true)] : [];
     }
 
     /// <summary>The RL stage's per-step reports.</summary>

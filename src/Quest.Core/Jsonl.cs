@@ -9,11 +9,8 @@ namespace Quest.Core;
 /// </summary>
 public static class Jsonl
 {
-    /// <summary>Shared serializer settings: camel-case off (field names are written as declared), compact.</summary>
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = false,
-    };
+    /// <summary>Default serializer settings: the kit's one JSON convention, one record per line (<see cref="JsonFiles.Compact"/>).</summary>
+    public static JsonSerializerOptions Options => JsonFiles.Compact;
 
     private static readonly object AppendLock = new();
 
@@ -35,7 +32,11 @@ public static class Jsonl
     /// Reads every record. A line that does not parse throws <see cref="QuestInputException"/> naming the file and
     /// line, unless it is the last line and <paramref name="tolerateTornTail"/> is set (an interrupted append).
     /// </summary>
-    public static IEnumerable<T> Read<T>(string path, bool tolerateTornTail = false, JsonSerializerOptions? options = null)
+    /// <param name="path">The file.</param>
+    /// <param name="tolerateTornTail">Ignore an unparsable last line (an interrupted append).</param>
+    /// <param name="options">Serializer settings (default <see cref="Options"/>).</param>
+    /// <param name="legacyKeys">Also accept records written with camelCase keys before the kit settled on snake_case (<see cref="JsonFiles.DeserializeLegacy{T}"/>).</param>
+    public static IEnumerable<T> Read<T>(string path, bool tolerateTornTail = false, JsonSerializerOptions? options = null, bool legacyKeys = false)
     {
         var lines = Utf8Text.ReadLines(path);
         for (int i = 0; i < lines.Length; i++)
@@ -45,7 +46,7 @@ public static class Jsonl
             T? value;
             try
             {
-                value = JsonSerializer.Deserialize<T>(line, options ?? Options);
+                value = legacyKeys ? JsonFiles.DeserializeLegacy<T>(line, options ?? Options) : JsonSerializer.Deserialize<T>(line, options ?? Options);
             }
             catch (JsonException ex)
             {

@@ -133,7 +133,7 @@ public sealed record RolloutGroup(SynthTask Task, IReadOnlyList<Trajectory> Traj
 public sealed class RlTrainer
 {
     /// <summary>JSON of trainer_state.json and metrics (snake_case, as every file the kit writes).</summary>
-    public static readonly JsonSerializerOptions Json = new(Trainer.Json) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, WriteIndented = false };
+    public static JsonSerializerOptions Json => JsonFiles.Compact;
 
     private readonly List<RlStepReport> _history = [];
     private readonly IReadOnlyList<SynthTask> _tasks;

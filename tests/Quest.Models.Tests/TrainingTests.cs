@@ -47,6 +47,30 @@ public class TrainingTests
     }
 
     [Fact]
+    public void MetricsAreWrittenSnakeCaseAndOldCamelCaseFilesStillRead()
+    {
+        var dir = Directory.CreateTempSubdirectory("quest-metrics-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "metrics.jsonl");
+            var r = new StepReport { Stage = "sft", Step = 3, TotalSteps = 10, Loss = double.NaN, LearningRate = 1e-3, GradNorm = 0.5, Tokens = 100, TokensPerSecond = 50, StepMs = 20, EvalLoss = 1.25 };
+            Jsonl.Append(path, r, Trainer.MetricsJson);
+            var line = File.ReadAllText(path);
+            Assert.Contains("\"eval_loss\":1.25", line);
+            Assert.Contains("\"total_steps\":10", line);
+            Assert.Contains("\"loss\":\"NaN\"", line);                 // a diverged loss is still written
+            // a metrics file from before the snake_case convention (camelCase keys)
+            File.AppendAllText(path, "{\"stage\":\"sft\",\"step\":4,\"totalSteps\":10,\"loss\":2.5,\"learningRate\":0.001,\"gradNorm\":0.4,\"tokens\":200,\"tokensPerSecond\":60,\"stepMs\":21,\"evalLoss\":1.5}\n");
+            var back = Jsonl.Read<StepReport>(path, options: Trainer.MetricsJson, legacyKeys: true).ToList();
+            Assert.Equal([3, 4], back.Select(x => x.Step));
+            Assert.Equal([1.25, 1.5], back.Select(x => x.EvalLoss!.Value));
+            Assert.Equal(10, back[1].TotalSteps);
+            Assert.True(double.IsNaN(back[0].Loss));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void SchedulesWarmUpAndDecay()
     {
         var o = new TrainingOptions { Steps = 100, WarmupSteps = 10, LearningRate = 1.0, MinLrRatio = 0.1 };

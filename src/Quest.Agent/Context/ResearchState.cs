@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
@@ -115,7 +116,7 @@ public sealed class ResearchState
                 var root = doc.RootElement;
                 if (!root.TryGetProperty("search_queries", out _) && !root.TryGetProperty("visited_sources", out _) && !root.TryGetProperty("information_state", out _))
                 { last = "the JSON object has none of search_queries, visited_sources, information_state"; continue; }
-                var s = root.Deserialize<ResearchState>(new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
+                var s = root.Deserialize<ResearchState>(JsonFiles.Compact)!;
                 s.Normalize();
                 state = s;
                 return true;

@@ -59,11 +59,7 @@ public sealed record RolloutSummary
 public sealed class RolloutRunner
 {
     /// <summary>Serializer for trajectory lines: explicit snake_case names, readable (unescaped) protocol tags.</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never,
-    };
+    public static JsonSerializerOptions JsonOptions => JsonFiles.Compact;
 
     /// <summary>The file name inside the output directory.</summary>
     public const string TrajectoriesFile = "trajectories.jsonl";
@@ -134,7 +130,7 @@ public sealed class RolloutRunner
             MeanReward = scored.Count > 0 ? scored.Average(t => t.Reward!.Value) : null,
             InFile = all.Count, ElapsedSeconds = sw.Elapsed.TotalSeconds,
         };
-        AtomicFile.WriteAllText(Path.Combine(options.OutDir, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        AtomicFile.WriteAllText(Path.Combine(options.OutDir, "summary.json"), JsonSerializer.Serialize(summary, JsonFiles.Indented));
         return summary;
     }
 

@@ -123,7 +123,7 @@ public static class CorpusCommands
                     foreach (var name in names)
                     {
                         var dir = CorpusStore.DirectoryFor(name);
-                        var m = System.Text.Json.JsonSerializer.Deserialize<CorpusInfo>(File.ReadAllText(Path.Combine(dir, CorpusStore.ManifestFile)), new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+                        var m = JsonFiles.DeserializeLegacy<CorpusInfo>(File.ReadAllText(Path.Combine(dir, CorpusStore.ManifestFile)))!;
                         t.AddRow(Markup.Escape(name), m.Source, m.Pages.ToString("N0"), m.Links.ToString("N0"),
                             Bm25Index.IsCurrent(Path.Combine(dir, "index"), m.ContentHash ?? "") ? "yes" : "no", Markup.Escape(m.License ?? ""));
                     }

@@ -59,7 +59,7 @@ public static class SynthCommands
             else result = await synth.RunAsync(options, null, ct);
             TaskFile.Write(pr.GetValue(output)!, result.Tasks);
             var summaryPath = Path.ChangeExtension(pr.GetValue(output)!, ".summary.json");
-            AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(Summary(sc.Name, result), new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(Summary(sc.Name, result), JsonFiles.Indented));
             WriteSummary(console, sc.Name, result);
             console.MarkupLine($"wrote [bold]{result.Tasks.Count}[/] tasks to {Markup.Escape(pr.GetValue(output)!)} (summary: {Markup.Escape(summaryPath)})");
             return result.Tasks.Count == 0 ? 1 : 0;

@@ -255,7 +255,7 @@ public sealed class QuestTokenizer : ITokenCounter
         Directory.CreateDirectory(dir);
         var vocab = new JsonObject();
         for (int id = 0; id < _bytes.Length; id++) vocab[TokenText(id)] = id;
-        AtomicFile.WriteAllText(Path.Combine(dir, VocabFile), vocab.ToJsonString(new JsonSerializerOptions { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        AtomicFile.WriteAllText(Path.Combine(dir, VocabFile), vocab.ToJsonString(JsonFiles.Compact));
         var sb = new StringBuilder("#version: 0.2\n");
         foreach (var (a, b) in Merges) sb.Append(TokenText(a)).Append(' ').Append(TokenText(b)).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(dir, MergesFile), sb.ToString());
@@ -267,7 +267,7 @@ public sealed class QuestTokenizer : ITokenCounter
             ["vocab_size"] = VocabSize,
             ["chat_template"] = "qwen",
         };
-        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), cfg.ToJsonString(JsonFiles.Indented));
     }
 
     /// <summary>Loads a tokenizer saved by <see cref="Save"/>; bad or missing files throw <see cref="QuestInputException"/>.</summary>

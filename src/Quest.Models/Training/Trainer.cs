@@ -167,16 +167,11 @@ public sealed record TrainerState
 /// </summary>
 public sealed class Trainer
 {
-    /// <summary>JSON settings for options and trainer state (snake_case).</summary>
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    /// <summary>JSON settings for options and trainer state (the kit's convention, indented: <see cref="JsonFiles.Indented"/>).</summary>
+    public static JsonSerializerOptions Json => JsonFiles.Indented;
 
-    /// <summary>Serializer settings of <c>metrics.jsonl</c> (one <see cref="StepReport"/> per line; NaN losses allowed).</summary>
-    public static readonly JsonSerializerOptions MetricsJson = new(Jsonl.Options) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    /// <summary>Serializer settings of <c>metrics.jsonl</c> (one <see cref="StepReport"/> per line, snake_case; NaN losses allowed).</summary>
+    public static JsonSerializerOptions MetricsJson => JsonFiles.Compact;
 
     private readonly ITrainingData _data;
     private readonly List<StepReport> _history = [];
@@ -327,7 +322,7 @@ public sealed class Trainer
         Model.to(device);
         opt.load_state_dict(Path.Combine(dir, Checkpoint.OptimizerFile));
         var metrics = Path.Combine(dir, Checkpoint.MetricsFile);
-        if (File.Exists(metrics)) _history.AddRange(Jsonl.Read<StepReport>(metrics, tolerateTornTail: true, MetricsJson));
+        if (File.Exists(metrics)) _history.AddRange(Jsonl.Read<StepReport>(metrics, tolerateTornTail: true, MetricsJson, legacyKeys: true));
         return state.Step;
     }
 }

@@ -110,7 +110,7 @@ public static class ShareGpt
                 },
             },
         };
-        AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "dataset_info.json"), info.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "dataset_info.json"), info.ToJsonString(JsonFiles.Indented));
         var back = Read(path);
         if (back.Count != list.Count) throw new InvalidDataException($"{path}: wrote {list.Count} samples, read back {back.Count}");
         return back;

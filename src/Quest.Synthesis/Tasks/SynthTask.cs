@@ -141,12 +141,7 @@ public sealed record ReportCriterion
 public static class TaskFile
 {
     /// <summary>Serializer settings for task files: snake-case names as declared, nulls omitted.</summary>
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = false,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    public static JsonSerializerOptions Options => JsonFiles.CompactOmitNulls;
 
     /// <summary>Writes all tasks atomically.</summary>
     public static void Write(string path, IEnumerable<SynthTask> tasks)

@@ -17,11 +17,7 @@ public static class CorpusStore
     /// <summary>File name of the manifest.</summary>
     public const string ManifestFile = "manifest.json";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = false,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
+    private static JsonSerializerOptions Json => JsonFiles.CompactOmitNulls;
 
     /// <summary>The directory of the named corpus under the artifacts root (not created).</summary>
     public static string DirectoryFor(string name) =>
@@ -68,7 +64,7 @@ public static class CorpusStore
                 fs.Flush(flushToDisk: true);
             }
             File.WriteAllText(Path.Combine(tmp, ManifestFile),
-                JsonSerializer.Serialize(info, new JsonSerializerOptions(Json) { WriteIndented = true }));
+                JsonSerializer.Serialize(info, JsonFiles.Indented));
             // Keep an index that already matches this content (re-saving the same corpus must not force a rebuild).
             if (Search.Bm25Index.IsCurrent(oldIndex, corpus.ContentHash))
                 CopyDirectory(oldIndex, Path.Combine(tmp, "index"));
@@ -87,7 +83,7 @@ public static class CorpusStore
         CorpusInfo info;
         try
         {
-            info = JsonSerializer.Deserialize<CorpusInfo>(File.ReadAllText(manifestPath), Json)
+            info = JsonFiles.DeserializeLegacy<CorpusInfo>(File.ReadAllText(manifestPath), Json)
                 ?? throw new JsonException("null manifest");
         }
         catch (JsonException ex)
