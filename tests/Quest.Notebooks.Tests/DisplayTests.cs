@@ -104,8 +104,16 @@ public sealed class DisplayTests
             Assert.StartsWith("/**", js.TrimStart());
             Assert.Contains("plotly.js v" + PlotlyJs.EmbeddedVersion, js[..400]);
             Assert.True(js.Length > 3_000_000, $"{js.Length} chars");
-            var page = Charts.Line(new[] { 1, 2 }, new[] { 1.0, 2.0 }).ToHtmlDocument();
+            var fig = Charts.Line(new[] { 1, 2 }, new[] { 1.0, 2.0 });
+            var page = fig.ToHtmlDocument();
             Assert.Contains("plotly.js v" + PlotlyJs.EmbeddedVersion, page);
+            // no figure names a network address unless asked to (UseCdn): a later figure waits for the inlined copy
+            // (the first fragment may inline plotly.js, whose own source names its CDN; later fragments carry only the loader)
+            _ = fig.ToHtml();
+            var later = fig.ToHtml();
+            Assert.DoesNotContain("plotly.js v", later);
+            Assert.DoesNotContain("cdn.plot.ly", later);
+            Assert.Contains("window.Plotly", later);
             Assert.Contains("embedded plotly.js", PlotlyJs.Describe());
         }
         finally { PlotlyJs.LocalFile = saved; }

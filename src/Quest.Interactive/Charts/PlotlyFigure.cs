@@ -159,7 +159,7 @@ public sealed class PlotlyFigure
         sb.Append("<script type=\"text/javascript\">\n(function () {\n")
           .Append("  var fig = ").Append(json).Append(";\n")
           .Append("  var draw = function (P) { P.newPlot('").Append(id).Append("', fig.data, fig.layout, fig.config); };\n")
-          .Append(PlotlyJs.LoaderScript())
+          .Append(PlotlyJs.LoaderScript(id))
           .Append("})();\n</script>");
         return sb.ToString();
     }

@@ -133,13 +133,29 @@ public static class PlotlyJs
         }
     }
 
-    /// <summary>JavaScript (inside the figure's function) that finds or loads plotly.js and then calls <c>draw(Plotly)</c>.</summary>
-    internal static string LoaderScript()
+    /// <summary>
+    /// JavaScript (inside the figure's function, which defines <c>draw</c> and the div <c>id</c>) that finds plotly.js and
+    /// then calls <c>draw(Plotly)</c>. With a local copy (the default) it names no network address: it waits for the
+    /// inlined copy (an earlier cell's) to define <c>window.Plotly</c>, and after 10 s writes in the figure's place how to
+    /// get it. Only with <see cref="UseCdn"/> does it load <see cref="CdnUrl"/>.
+    /// </summary>
+    internal static string LoaderScript(string id)
     {
-        var url = JsonSerializer.Serialize(CdnUrl);
         var sb = new StringBuilder();
-        sb.Append("  if (window.Plotly) { draw(window.Plotly); return; }\n")
-          .Append("  var url = ").Append(url).Append(";\n")
+        sb.Append("  if (window.Plotly) { draw(window.Plotly); return; }\n");
+        if (!s_useCdn)
+        {
+            var hint = JsonSerializer.Serialize("plotly.js is not loaded on this page: run the notebook's first chart cell again "
+                + "(it inlines plotly.js), or set PlotlyJs.InlineInEveryFigure = true.");
+            sb.Append("  var waited = 0, timer = setInterval(function () {\n")
+              .Append("    if (window.Plotly) { clearInterval(timer); draw(window.Plotly); return; }\n")
+              .Append("    if ((waited += 100) >= 10000) { clearInterval(timer); var el = document.getElementById(").Append(JsonSerializer.Serialize(id))
+              .Append("); if (el) el.textContent = ").Append(hint).Append("; }\n")
+              .Append("  }, 100);\n");
+            return sb.ToString();
+        }
+        var url = JsonSerializer.Serialize(CdnUrl);
+        sb.Append("  var url = ").Append(url).Append(";\n")
           .Append("  if (typeof require === 'function' && typeof require.config === 'function') {\n")
           .Append("    require.config({ paths: { questplotly: url.replace(/\\.js$/, '') } });\n")
           .Append("    require(['questplotly'], function (P) { window.Plotly = window.Plotly || P; draw(P); });\n")
