@@ -90,12 +90,7 @@ public static class Recipe
     public static readonly IReadOnlyList<string> StageNames = ["world", "synth", "teacher", "pretrain", "sft", "rl", "eval"];
 
     /// <summary>JSON of every file the recipe writes (snake_case, indented).</summary>
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static JsonSerializerOptions Json => JsonFiles.Indented;
 
     /// <summary>Runs every stage (skipping finished ones), streaming events.</summary>
     public static IAsyncEnumerable<RecipeEvent> RunAsync(RecipeOptions options, CancellationToken ct = default) => RunAsync(options, null, ct);
@@ -284,7 +279,8 @@ public static class Recipe
             else { r = await oracle.SolveAsync(tasks[i], ct).ConfigureAwait(false); keep = true; }
             rewards.Add(r.Reward.Total);
             c.Progress($"task {i + 1}/{tasks.Count} {tasks[i].Family,-10} reward {r.Reward.Total:0.000} turns {r.Trajectory.Rounds}{note}", null);
-            if (r.Reward.Total < 1.0 - 1e-9) continue;
+            // objective tasks: only a fully correct trajectory; open-ended ones: a compact report scores what it covers
+            if (r.Reward.Total < (tasks[i].Type == TaskTypes.OpenEnded ? o.TeacherMinOpenEndedReward : 1.0) - 1e-9) continue;
             solved++;
             if (!keep) continue;
             kept++;

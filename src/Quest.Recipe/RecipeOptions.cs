@@ -38,6 +38,12 @@ public sealed record RecipeOptions
     public int TeacherViewChars { get; init; } = 1100;
     /// <summary>Tool output sizes: <c>small</c> (3 results, short snippets, 3 evidence sentences: fits a 512-token view) or <c>quest</c>.</summary>
     public string ToolOutput { get; init; } = "small";
+    /// <summary>
+    /// Lowest reward at which a teacher trajectory of an open-ended (report) task is kept for SFT (objective tasks need
+    /// 1.0). The grounded teacher's compact report meets the criteria a one-turn reply can (names, sections, the
+    /// citation) but not the length one, so it scores below 1.
+    /// </summary>
+    public double TeacherMinOpenEndedReward { get; init; } = 0.5;
     /// <summary>Oracle-teacher context-manager threshold in tokens (null: one session per task).</summary>
     public int? TeacherContextThreshold { get; init; }
     /// <summary>Date written into the agent's system prompt (teacher and eval alike, so transcripts are reproducible).</summary>

@@ -27,6 +27,12 @@ public sealed record GroundedTeacherOptions
     public int MaxGoalChars { get; init; } = 200;
     /// <summary>Turn budget.</summary>
     public int MaxTurns { get; init; } = 16;
+    /// <summary>
+    /// Open-ended (report) tasks get a compact report that fits the reply budget (<see cref="GroundedTeacher.CompactReport"/>) instead
+    /// of the reference report, which no small student can write in one turn (every reference report is longer than a
+    /// 128-token reply, so without this the student never sees a report answered).
+    /// </summary>
+    public bool CompactReports { get; init; } = true;
 }
 
 /// <summary>
@@ -70,8 +76,6 @@ public sealed record GroundedTeacherResult(TeacherResult Result, Groundedness Gr
 /// </summary>
 public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction reward, GroundedTeacherOptions? options = null)
 {
-    private static readonly Regex Url = new(@"https?://[^\s\)\]]+", RegexOptions.Compiled);
-    private static readonly Regex Source = new(@"\s*\[source\]\((https?://[^\s\)]+)\)", RegexOptions.Compiled);
 
     /// <summary>Settings.</summary>
     public GroundedTeacherOptions Options { get; } = options ?? new GroundedTeacherOptions();
@@ -82,8 +86,11 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
     /// <summary>Solves one task; the trajectory is scored with the task's reward and checked for groundedness.</summary>
     public async Task<GroundedTeacherResult> SolveAsync(SynthTask task, CancellationToken ct = default)
     {
-        var (answer, required) = await ShortestAnswerAsync(task, ct).ConfigureAwait(false);
-        var state = new State(task, answer, required);
+        var compact = Options.CompactReports && task.Type == TaskTypes.OpenEnded && task.Criteria is { Count: > 0 };
+        var (answer, required) = compact ? ("", ReportStrings(task)) : await ShortestAnswerAsync(task, ct).ConfigureAwait(false);
+        var state = new State(task, answer, required) { Compact = compact };
+        // a compact report needs only what the seed page shows (its URL from the results, the names its extract shows)
+        if (compact) state.Plan.RemoveAll(x => x.Step != task.Reference.Steps[0]);
         var policy = new ScriptedChatClient((messages, _) => NextTurn(state, messages));
         var agent = new ResearchAgent(policy, tools, AgentOptions);
         var traj = await agent.RunAsync(task.Question, new EpisodeInfo(task.Id, 0, task.Answer), cancellationToken: ct).ConfigureAwait(false);
@@ -126,9 +133,10 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
             foreach (var leaf in leaves)
             {
                 if (final && string.Equals(leaf, task.Answer, StringComparison.OrdinalIgnoreCase)) continue;
-                var line = refLines.FirstOrDefault(l => l.Contains(leaf, StringComparison.OrdinalIgnoreCase) && Source.IsMatch(l));
+                var source = refLines.Where(l => l.Contains(leaf, StringComparison.OrdinalIgnoreCase))
+                    .Select(l => Citations.Parse(l).Urls.FirstOrDefault()).FirstOrDefault(u => u is not null);
                 sb.Append(leaf);
-                if (cite && line is not null) sb.Append(" [source](").Append(Source.Match(line).Groups[1].Value).Append(')');
+                if (cite && source is not null) sb.Append(" [source](").Append(source).Append(')');
                 sb.Append('\n');
             }
             if (final) sb.Append("Final answer: ").Append(task.Answer);
@@ -142,7 +150,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
             {
                 var req = leaves.Where(l => a.Contains(l, StringComparison.OrdinalIgnoreCase)).ToList();
                 if (final && !req.Contains(task.Answer, StringComparer.OrdinalIgnoreCase)) req.Add(task.Answer);
-                foreach (Match m in Url.Matches(a)) if (!req.Contains(m.Value)) req.Add(m.Value);
+                foreach (var u in Citations.Parse(a).Urls) if (!req.Contains(u)) req.Add(u);
                 return (a, req);
             }
         }
@@ -168,7 +176,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         public readonly List<string> Notes = [];
         public readonly List<(string Kind, SolutionStep Step)> Plan = OracleTeacher.PlanOf(task);
         public int Next, Turns, GroundedTurns, Items, Visible, LongTurns;
-        public bool Searched;
+        public bool Searched, Compact;
         public readonly List<string> Misses = [];
     }
 
@@ -197,8 +205,16 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         string turn;
         if (s.Required.All(Known) || s.Next >= s.Plan.Count)
         {
-            foreach (var r in s.Required) Check(Known(r), $"answer string '{r}' never seen");
-            turn = Protocol.AnswerTurn(think, s.Answer);
+            if (s.Compact)
+            {
+                int room = Options.MaxTurnChars - Protocol.AnswerTurn(think, "").Length;
+                turn = Protocol.AnswerTurn(think, CompactReport(s.Task, s.Required.Where(Known).ToList(), room));
+            }
+            else
+            {
+                foreach (var r in s.Required) Check(Known(r), $"answer string '{r}' never seen");
+                turn = Protocol.AnswerTurn(think, s.Answer);
+            }
         }
         else
         {
@@ -225,6 +241,42 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         if (ok) s.GroundedTurns++;
         if (turn.Length > Options.MaxTurnChars) s.LongTurns++;
         return turn;
+    }
+
+    /// <summary>
+    /// The strings a compact report is made of, in the order the report writes them: the names its <c>mentions</c>
+    /// criteria ask for (the topic first), then the URLs its <c>cites</c> criteria ask for.
+    /// </summary>
+    public static IReadOnlyList<string> ReportStrings(SynthTask task)
+    {
+        var c = task.Criteria ?? [];
+        return c.Where(x => x.Check == "mentions").Select(x => x.Value).Concat(c.Where(x => x.Check == "cites").Select(x => x.Value))
+            .OfType<string>().Where(x => x.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
+    /// <summary>
+    /// A report a small student can write in one reply, from what it has seen: a title naming the topic, an overview that
+    /// lists the related names the notes hold with the topic's page cited, and a summary heading (three markdown
+    /// sections). Names are dropped from the end when the report would be longer than <paramref name="maxChars"/>.
+    /// It meets the program-checked criteria it can (names, sections, the citation) and not the length one.
+    /// </summary>
+    /// <param name="task">An open-ended task with criteria.</param>
+    /// <param name="known">The report strings (<see cref="ReportStrings"/>) the student has seen.</param>
+    /// <param name="maxChars">Most characters of the report.</param>
+    public static string CompactReport(SynthTask task, IReadOnlyList<string> known, int maxChars)
+    {
+        var all = ReportStrings(task);
+        var topic = all.FirstOrDefault(x => !x.StartsWith("http", StringComparison.OrdinalIgnoreCase)) ?? "";
+        var url = known.FirstOrDefault(x => x.StartsWith("http", StringComparison.OrdinalIgnoreCase));
+        var names = known.Where(x => !x.StartsWith("http", StringComparison.OrdinalIgnoreCase) && !string.Equals(x, topic, StringComparison.OrdinalIgnoreCase)).ToList();
+        string Render(int n)
+        {
+            var line = topic + (n > 0 ? ": " + string.Join("; ", names.Take(n)) : "") + (url is null ? "" : $" [source]({url})");
+            return $"# {topic}\n## Overview\n{line}\n## Summary";
+        }
+        int k = names.Count;
+        while (k > 0 && Render(k).Length > maxChars) k--;
+        return Render(k);
     }
 
     /// <summary>
