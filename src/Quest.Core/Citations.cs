@@ -75,6 +75,13 @@ public static partial class Citations
     public static IReadOnlyList<CitedClaim> Extract(string answer) => Parse(answer).Pairs;
 
     /// <summary>
+    /// The answer's prose: markdown links reduced to their anchor text and bare URLs removed. Rubric text checks read
+    /// this, so a name (or number) that appears only inside a cited address is not something the answer states: before,
+    /// a report that cited <c>…/wiki/Vel_Orasko</c> "mentioned" Vel Orasko without naming him.
+    /// </summary>
+    public static string Prose(string answer) => BareUrl().Replace(MdLink().Replace(answer, "$1"), " ");
+
+    /// <summary>
     /// QUEST's test before its "no inline citation" penalty: the answer has a markdown link to http(s) or a bracket
     /// number (a bare URL or a reference list alone does not count).
     /// </summary>

@@ -110,6 +110,17 @@ public class CheckTests
         Assert.All(set.Pairs, p => Assert.Contains(p.Url, set.Urls));
     }
 
+    [Theory]
+    [InlineData("Vel Orasko was born in 1843 [source](https://world.quest/wiki/Vel_Orasko).", true, true)]
+    [InlineData("He was born then [source](https://world.quest/wiki/Vel_Orasko_1843).", false, false)]   // only the address names him
+    [InlineData("See https://world.quest/wiki/Vel_Orasko (born 1843).", false, true)]                    // a bare URL is not prose either
+    [InlineData("[Vel Orasko](https://world.quest/wiki/V) was born in 1843.", true, true)]              // a link's anchor text is prose
+    public async Task Text_and_number_checks_read_the_prose_not_the_cited_addresses(string answer, bool names, bool year)
+    {
+        Assert.Equal(names, (await One(CheckSpec.ExactAnywhere("Vel Orasko"), answer)).Score == 1);
+        Assert.Equal(year, (await One(CheckSpec.Number(1843), answer)).Score == 1);
+    }
+
     [Fact]
     public async Task Cites_checks_the_cited_page_by_token_overlap()
     {

@@ -13,17 +13,20 @@ public sealed class AnswerView
     private string? _normalized;
     private IReadOnlyList<Quantity>? _numbers;
     private CitationSet? _citations;
+    private string? _prose;
 
     /// <summary>Wraps an answer.</summary>
     public AnswerView(string text) => Text = text ?? "";
     /// <summary>The raw answer.</summary>
     public string Text { get; }
-    /// <summary>Normalized tokens.</summary>
-    public IReadOnlyList<string> Tokens => _tokens ??= TextNormalizer.Tokens(Text);
+    /// <summary>The answer's prose: link addresses removed (<see cref="Quest.Core.Citations.Prose"/>); what text and number checks read.</summary>
+    public string Prose => _prose ??= Quest.Core.Citations.Prose(Text);
+    /// <summary>Normalized tokens of the prose.</summary>
+    public IReadOnlyList<string> Tokens => _tokens ??= TextNormalizer.Tokens(Prose);
     /// <summary>Normalized text.</summary>
     public string Normalized => _normalized ??= string.Join(' ', Tokens);
     /// <summary>Numbers with their scale words and units, in order of appearance.</summary>
-    public IReadOnlyList<Quantity> Numbers => _numbers ??= Quantity.FindAll(Text);
+    public IReadOnlyList<Quantity> Numbers => _numbers ??= Quantity.FindAll(Prose);
     /// <summary>What the answer cites (the kit's one citation grammar, <see cref="Quest.Core.Citations"/>).</summary>
     public CitationSet Citations => _citations ??= Quest.Core.Citations.Parse(Text);
 }
