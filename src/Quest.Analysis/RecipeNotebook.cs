@@ -9,6 +9,7 @@ using Quest.Models.Tokenization;
 using Quest.Models.Training;
 using Quest.Recipe;
 using Quest.Synthesis;
+using Quest.World;
 
 namespace Quest.Analysis;
 
@@ -115,7 +116,7 @@ public static class RecipeNotebook
     public static async Task<Trajectory> AnswerAsync(RunData run, string model, SynthTask task, CancellationToken ct = default)
     {
         var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), run.Options);
-        using var sc = SynthCorpus.Load(run.Paths.World);
+        using var sc = WorldEnvironment.Open(run.Paths.World);
         var eo = RecipeEval.EvalOptionsOf(run.Options) with { Samples = 1, Parallel = 1 };
         using var client = Evaluation.LocalPolicy(loaded, eo, model);
         var agent = new ResearchAgent(client, Quest.Recipe.Recipe.ToolsOf(run.Options, sc),
@@ -133,7 +134,7 @@ public static class RecipeNotebook
     public static async Task<(RolloutGroup Group, GroupAdvantages Advantages)> GroupAsync(RunData run, string model, SynthTask task, int size = 8, CancellationToken ct = default)
     {
         var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), run.Options);
-        using var sc = SynthCorpus.Load(run.Paths.World);
+        using var sc = WorldEnvironment.Open(run.Paths.World);
         var o = run.Options;
         var groups = await RlTrainer.RolloutGroupsAsync(loaded, [task], size, Quest.Recipe.Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward,
             RlTrainer.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct).ConfigureAwait(false);
@@ -145,7 +146,7 @@ public static class RecipeNotebook
     /// <summary>The rubric report of an answer to a task (leaf by leaf; it renders as a tree in a notebook).</summary>
     public static async Task<Quest.Rubrics.RubricReport> RubricReportAsync(RunData run, SynthTask task, string answer, CancellationToken ct = default)
     {
-        using var sc = SynthCorpus.Load(run.Paths.World);
+        using var sc = WorldEnvironment.Open(run.Paths.World);
         return await new Quest.Synthesis.Verification.TaskScorer(sc.Graph.PageTextAsync).ReportAsync(task, answer, ct).ConfigureAwait(false);
     }
 
@@ -158,7 +159,7 @@ public static class RecipeNotebook
     {
         var tasks = RecipeEval.Tasks(run.Options, run.Paths).Where(t => t.Split == "test").ToList();
         var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), run.Options);
-        using var sc = SynthCorpus.Load(run.Paths.World);
+        using var sc = WorldEnvironment.Open(run.Paths.World);
         var eo = RecipeEval.EvalOptionsOf(run.Options) with { Samples = k, Temperature = temperature };
         using var client = Evaluation.LocalPolicy(loaded, eo, model);
         var dir = Path.Combine(run.Dir, "eval-samples", string.Create(CultureInfo.InvariantCulture, $"{model}-k{k}-t{temperature:0.##}"));

@@ -5,6 +5,7 @@ using Quest.Recipe;
 using Quest.Rubrics;
 using Quest.Synthesis;
 using Quest.Synthesis.Verification;
+using Quest.World;
 
 namespace Quest.Analysis;
 
@@ -108,7 +109,7 @@ public static partial class RunAnalysis
     /// </summary>
     public static async Task<IReadOnlyList<LeafFailure>> LeafFailuresAsync(RunData run, CancellationToken ct = default)
     {
-        using var sc = SynthCorpus.Load(run.Paths.World);
+        using var sc = WorldEnvironment.Open(run.Paths.World);
         var scorer = new TaskScorer(sc.Graph.PageTextAsync);
         var counts = new Dictionary<(string Leaf, string Model), (int Checked, int Failed)>();
         foreach (var m in run.Models)

@@ -6,6 +6,7 @@ using Quest.Models.Tokenization;
 using Quest.Models.Training;
 using Quest.Models.Transformer;
 using Quest.Synthesis;
+using Quest.World;
 using Quest.Synthesis.Teacher;
 
 namespace Quest.Recipe;
@@ -25,7 +26,7 @@ public static class MidTraining
     public static async Task<List<string>> DocumentsAsync(Recipe.StageContext c, CancellationToken ct)
     {
         var o = c.Options;
-        using var sc = SynthCorpus.Load(c.Paths.World);
+        using var sc = WorldEnvironment.Open(c.Paths.World);
         var docs = sc.Corpus.Select(pg => $"# {pg.Title}\n\n{pg.Text}").ToList();
         foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
             docs.Add(ChatTemplate.Render(t.Where(m => m.Role != "system")));
@@ -42,12 +43,12 @@ public static class MidTraining
     }
 
     /// <summary>The run's copy drills (<see cref="RecipeOptions.CopyDrills"/> of them; seeded, train-split questions only) over its corpus.</summary>
-    public static Task<List<string>> DrillsAsync(Recipe.StageContext c, SynthCorpus sc, CancellationToken ct) => DrillsAsync(c, sc, c.Options.CopyDrills, c.Options.Seed, ct);
+    public static Task<List<string>> DrillsAsync(Recipe.StageContext c, WorldEnvironment sc, CancellationToken ct) => DrillsAsync(c, sc, c.Options.CopyDrills, c.Options.Seed, ct);
 
     /// <summary>300 drills drawn with another seed, for the copy probe.</summary>
-    public static Task<List<string>> HeldOutDrillsAsync(Recipe.StageContext c, SynthCorpus sc, CancellationToken ct) => DrillsAsync(c, sc, 300, c.Options.Seed + 1_000_003, ct);
+    public static Task<List<string>> HeldOutDrillsAsync(Recipe.StageContext c, WorldEnvironment sc, CancellationToken ct) => DrillsAsync(c, sc, 300, c.Options.Seed + 1_000_003, ct);
 
-    private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, SynthCorpus sc, int count, int seed, CancellationToken ct)
+    private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, WorldEnvironment sc, int count, int seed, CancellationToken ct)
     {
         var search = Recipe.ToolsOf(c.Options, sc).First(t => t.Name == "search");
         var questions = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").Select(t => t.Question).ToList();

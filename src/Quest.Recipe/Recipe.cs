@@ -16,6 +16,7 @@ using Quest.Models.Transformer;
 using Quest.Synthesis;
 using Quest.Synthesis.Export;
 using Quest.Synthesis.Teacher;
+using Quest.World;
 using Quest.World.Corpus;
 using Quest.World.Generation;
 using Quest.World.Tools;
@@ -200,7 +201,7 @@ public static class Recipe
         ct.ThrowIfCancellationRequested();
         CorpusStore.Save(world.Corpus, c.Paths.World);
         sw.Restart();
-        using (var sc = SynthCorpus.Load(c.Paths.World)) _ = sc.Index;   // builds and persists the index
+        using (var sc = WorldEnvironment.Open(c.Paths.World)) _ = sc.Index;   // builds and persists the index
         c.Progress($"indexed in {sw.Elapsed.TotalSeconds:0.0}s", null);
         return Task.FromResult(new Dictionary<string, double>
         {
@@ -214,7 +215,7 @@ public static class Recipe
     public static async Task<Dictionary<string, double>> SynthAsync(StageContext c, CancellationToken ct)
     {
         var o = c.Options;
-        using var sc = SynthCorpus.Load(c.Paths.World);
+        using var sc = WorldEnvironment.Open(c.Paths.World);
         var synth = new Synthesizer(sc.Graph);
         var progress = new SyncProgress<SynthesisProgress>(pr => c.Progress(
             $"slot {pr.Done}/{pr.Total} {pr.Family,-10} accepted {pr.Accepted} candidates {pr.Candidates}", null));
@@ -235,7 +236,7 @@ public static class Recipe
     // ------------------------------------------------------------------ 3. teacher
 
     /// <summary>The agent's tools over a run's corpus, their output sized by the run's <see cref="RecipeOptions.ToolOutput"/>.</summary>
-    public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, SynthCorpus sc) => sc.Tools(o.ToolOutput == "small" ? ToolSizes.SmallWindow : ToolSizes.Quest);
+    public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, WorldEnvironment sc) => sc.ToolsSized(o.ToolOutput == "small" ? ToolSizes.SmallWindow : ToolSizes.Quest);
 
     /// <summary>
     /// Stage 3: the teacher solves every train task through the real agent loop and tools. With the <c>grounded</c>
@@ -247,7 +248,7 @@ public static class Recipe
     {
         var o = c.Options;
         var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
-        using var sc = SynthCorpus.Load(c.Paths.World);
+        using var sc = WorldEnvironment.Open(c.Paths.World);
         var synth = new Synthesizer(sc.Graph);
         var tools = ToolsOf(o, sc);
         var oracle = new OracleTeacher(tools, synth.Verifier.Reward, new TeacherOptions { ContextThreshold = o.TeacherContextThreshold, Date = o.Date });
@@ -339,7 +340,7 @@ public static class Recipe
         ct.ThrowIfCancellationRequested();
         var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens, View = o.View };
         var model = new QuestTransformer(cfg, o.Seed);
-        using var sc = SynthCorpus.Load(c.Paths.World);
+        using var sc = WorldEnvironment.Open(c.Paths.World);
         var held = await MidTraining.HeldOutDrillsAsync(c, sc, ct).ConfigureAwait(false);
         var copy = new Dictionary<string, double>();
         if (o.CopyPhaseSteps > 0 && !File.Exists(Path.Combine(c.Paths.Pretrain, Checkpoint.TrainerStateFile)))
@@ -425,7 +426,7 @@ public static class Recipe
     {
         var o = c.Options;
         var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
-        using var sc = SynthCorpus.Load(c.Paths.World);
+        using var sc = WorldEnvironment.Open(c.Paths.World);
         var reward = new Synthesizer(sc.Graph).Verifier.Reward;
         var trainer = RlTrainer.Create(c.Paths.Sft, tasks, ToolsOf(o, sc), reward, RlOptionsOf(o, c.Paths));
         await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false))

@@ -7,6 +7,7 @@ using Quest.Models.Checkpoints;
 using Quest.Models.Runtime;
 using Quest.Models.Transformer;
 using Quest.Synthesis;
+using Quest.World;
 using TorchSharp;
 
 namespace Quest.Recipe;
@@ -74,7 +75,7 @@ public static class RecipeEval
         var o = c.Options;
         var tasks = Tasks(o, c.Paths);
         var byId = tasks.ToDictionary(t => t.Id);
-        using var sc = SynthCorpus.Load(c.Paths.World);
+        using var sc = WorldEnvironment.Open(c.Paths.World);
         var reward = new Synthesizer(sc.Graph).Verifier.Reward;
         var tools = Recipe.ToolsOf(o, sc);
         var eo = EvalOptionsOf(o);

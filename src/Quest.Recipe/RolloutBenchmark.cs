@@ -6,6 +6,7 @@ using Quest.Models.Tokenization;
 using Quest.Models.Training;
 using Quest.Models.Transformer;
 using Quest.Synthesis;
+using Quest.World;
 using Quest.World.Tools;
 
 namespace Quest.Recipe;
@@ -24,8 +25,8 @@ public static class RolloutBenchmark
     public static async Task<JsonObject> RunAsync(string corpus, string? tasksFile, string? checkpoint, int groups, int groupSize, int maxTurns, int maxNewTokens,
         string device, CancellationToken ct = default)
     {
-        using var sc = SynthCorpus.Load(corpus);
-        var tools = sc.Tools(ToolSizes.SmallWindow);
+        using var sc = WorldEnvironment.Open(corpus);
+        var tools = sc.ToolsSized(ToolSizes.SmallWindow);
         var reward = new Synthesizer(sc.Graph).Verifier.Reward;
         List<SynthTask> tasks;
         if (tasksFile is not null) tasks = TaskFile.Read(tasksFile).Take(groups).ToList();

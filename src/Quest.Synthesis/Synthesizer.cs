@@ -1,6 +1,6 @@
 using Microsoft.Extensions.AI;
 using Quest.Synthesis.Families;
-using Quest.Synthesis.Graph;
+using Quest.World.Graph;
 using Quest.Synthesis.Verification;
 
 namespace Quest.Synthesis;
@@ -60,7 +60,7 @@ public sealed class Synthesizer
     private readonly IReadOnlyList<ITaskFamily> _families;
 
     /// <summary>Creates a synthesizer.</summary>
-    /// <param name="graph">The graph (see <see cref="KnowledgeGraph.FromWorld"/>, <see cref="KnowledgeGraph.FromPages"/>).</param>
+    /// <param name="graph">The graph (see <see cref="Quest.World.Generation.GeneratedWorld.Graph"/>, <see cref="Quest.World.WorldEnvironment.Graph"/>, <see cref="KnowledgeGraph.FromPages"/>).</param>
     /// <param name="families">Families to mix (default: <see cref="BuiltinFamilies"/>).</param>
     /// <param name="judge">Optional LLM judge for judge leaves and judge criteria.</param>
     public Synthesizer(KnowledgeGraph graph, IEnumerable<ITaskFamily>? families = null, IChatClient? judge = null)

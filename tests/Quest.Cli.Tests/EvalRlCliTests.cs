@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Quest.World;
 using Quest.Cli.Commands;
 using Quest.Models.Checkpoints;
 using Quest.Models.Generation;
@@ -29,7 +30,7 @@ public class EvalRlCliTests
     {
         var dir = Path.Combine(Path.GetTempPath(), "quest-eval-cli-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        using var sc = SynthCorpus.Load("world-tiny");
+        using var sc = WorldEnvironment.Open("world-tiny");
         var r = await new Synthesizer(sc.Graph).RunAsync(new SynthesisOptions { Count = 10, Seed = 2, TestFraction = 0.4 }, null, TestContext.Current.CancellationToken);
         var tasks = Path.Combine(dir, "tasks.jsonl");
         TaskFile.Write(tasks, r.Tasks);

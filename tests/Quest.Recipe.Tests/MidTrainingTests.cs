@@ -2,6 +2,7 @@ using Quest.Synthesis;
 using Quest.Synthesis.Teacher;
 using Quest.World.Tools;
 using Xunit;
+using Quest.World;
 
 namespace Quest.Recipe.Tests;
 
@@ -10,8 +11,8 @@ public class MidTrainingTests
     [Fact]
     public async Task Copy_drills_repeat_exactly_what_they_show()
     {
-        using var sc = SynthCorpus.Load("world-tiny");
-        var search = sc.Tools(ToolSizes.SmallWindow).First(t => t.Name == "search");
+        using var sc = WorldEnvironment.Open("world-tiny");
+        var search = sc.ToolsSized(ToolSizes.SmallWindow).First(t => t.Name == "search");
         var titles = sc.Corpus.Select(p => p.Title).ToList();
         string[] questions = ["Which painter was born in 1777 and worked as a painter? Explain how each condition is met.", "List every work set in Kamere. Give each name on its own line."];
         var drills = await MidTraining.CopyDrillsAsync(titles, questions, search, 30, 1, TestContext.Current.CancellationToken);

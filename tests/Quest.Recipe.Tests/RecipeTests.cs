@@ -6,6 +6,7 @@ using Quest.Models.Tokenization;
 using Quest.Recipe;
 using Quest.Synthesis;
 using Xunit;
+using Quest.World;
 
 namespace Quest.Recipe.Tests;
 
@@ -45,7 +46,7 @@ public class RecipeStageTests
         Assert.Contains(tasks, t => t.Split == "train");
         Assert.Contains(tasks, t => t.Split == "test");
         Assert.True(tasks.Select(t => t.Family).Distinct().Count() >= 4, string.Join(",", tasks.Select(t => t.Family)));
-        using (var sc = SynthCorpus.Load(p.World))
+        using (var sc = WorldEnvironment.Open(p.World))
         {
             var verifier = new Synthesizer(sc.Graph).Verifier;
             foreach (var t in tasks)

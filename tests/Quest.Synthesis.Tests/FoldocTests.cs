@@ -1,5 +1,7 @@
 using Quest.Synthesis;
 using Quest.Synthesis.Teacher;
+using Quest.World.Tools;
+using Quest.World;
 using Quest.World.Corpus;
 using Xunit;
 
@@ -12,11 +14,11 @@ namespace Quest.Synthesis.Tests;
 [Trait("Category", "Slow")]
 public class FoldocTests
 {
-    private static async Task<SynthCorpus> Foldoc(CancellationToken ct)
+    private static async Task<WorldEnvironment> Foldoc(CancellationToken ct)
     {
         var dir = DictdSources.Locate(DictdFlavor.Foldoc) ?? await DictdSources.FetchAsync(DictdFlavor.Foldoc, null, ct);
         var corpus = DictdImporter.ImportDirectory(DictdFlavor.Foldoc, dir, new ImportOptions { OnError = OnBadRecord.Skip });
-        return SynthCorpus.FromPages(corpus);
+        return WorldEnvironment.FromCorpus(corpus);
     }
 
     [Fact]
@@ -30,7 +32,7 @@ public class FoldocTests
         var byFamily = run.Tasks.GroupBy(t => t.Family).ToDictionary(g => g.Key, g => g.Count());
         foreach (var f in Synthesizer.BuiltinFamilies())
             Assert.True(byFamily.GetValueOrDefault(f.Name) > 0, $"no {f.Name} task on FOLDOC; rejected: {string.Join(", ", run.Rejected.Select(r => $"{r.Key}={r.Value}"))}");
-        var teacher = new OracleTeacher(sc.Tools(), synth.Verifier.Reward);
+        var teacher = new OracleTeacher(sc.ToolsSized(ToolSizes.Quest), synth.Verifier.Reward);
         foreach (var t in run.Tasks.Take(10))
         {
             var r = await teacher.SolveAsync(t, ct);

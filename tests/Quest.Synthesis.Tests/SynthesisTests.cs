@@ -1,6 +1,6 @@
 using Quest.Synthesis;
 using Quest.Synthesis.Families;
-using Quest.Synthesis.Graph;
+using Quest.World.Graph;
 using Quest.Synthesis.Verification;
 using Quest.World.Generation;
 using Xunit;
@@ -12,7 +12,7 @@ public sealed class WorldFixture
 {
     public GeneratedWorld World { get; } = GeneratedWorld.Generate(WorldOptions.Tiny);
     public KnowledgeGraph Graph { get; }
-    public WorldFixture() => Graph = KnowledgeGraph.FromWorld(World);
+    public WorldFixture() => Graph = World.Graph;
 }
 
 public class SynthesisTests(WorldFixture fx) : IClassFixture<WorldFixture>

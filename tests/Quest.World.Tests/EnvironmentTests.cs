@@ -1,5 +1,6 @@
 using Quest.World.Corpus;
 using Quest.World.Generation;
+using Quest.World.Graph;
 using Xunit;
 
 namespace Quest.World.Tests;

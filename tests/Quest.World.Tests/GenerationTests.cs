@@ -1,5 +1,6 @@
 using Quest.World.Corpus;
 using Quest.World.Generation;
+using Quest.World.Graph;
 using Xunit;
 
 namespace Quest.World.Tests;
@@ -28,7 +29,7 @@ public class GenerationTests
             var p = w.PageOf(e.Id);
             Assert.Equal(e.Url, p.Url);
             Assert.Equal(e.Name, p.Title);
-            Assert.Equal(e.Type.ToString().ToLowerInvariant(), p.Category);
+            Assert.Equal(e.Type, p.Category);
             Assert.StartsWith("https://world.quest/wiki/", p.Url);
             Assert.Same(e, w.Graph.FindByUrl(p.Url));
         }
@@ -46,8 +47,8 @@ public class GenerationTests
             Assert.True(inline.SetEquals(p.Links), $"Links of {p.Url} differ from its inline links");
         }
         foreach (var e in w.Graph.Entities)
-            foreach (var edge in w.Graph.Outgoing(e.Id))
-                Assert.Contains(w.Graph.UrlOf(edge.To), w.PageOf(e.Id).Links);
+            foreach (var edge in w.Graph.Out(e.Id))
+                Assert.Contains(w.Graph[edge.To].Url, w.PageOf(e.Id).Links);
     }
 
     [Fact]
@@ -58,19 +59,19 @@ public class GenerationTests
         {
             int born = p.GetInt(Attributes.BirthYear)!.Value;
             if (p.GetInt(Attributes.DeathYear) is int died) Assert.True(died > born);
-            foreach (var u in g.Targets(p.Id, Relations.EducatedAt))
+            foreach (var u in g.TargetEntities(p.Id, Relations.EducatedAt))
                 Assert.True(u.GetInt(Attributes.FoundedYear) <= born + 18, $"{p} studied at {u} before it existed");
-            foreach (var ev in g.Targets(p.Id, Relations.ParticipatedIn))
+            foreach (var ev in g.TargetEntities(p.Id, Relations.ParticipatedIn))
                 Assert.True(ev.GetInt(Attributes.Year) >= born + 18, $"{p} took part in {ev} as a child");
         }
         foreach (var o in g.OfType(EntityType.Organisation))
         {
-            var founder = g.Targets(o.Id, Relations.FoundedBy).Single();
+            var founder = g.TargetEntities(o.Id, Relations.FoundedBy).Single();
             Assert.True(o.GetInt(Attributes.FoundedYear) >= founder.GetInt(Attributes.BirthYear) + 25 || o.GetInt(Attributes.FoundedYear) == founder.GetInt(Attributes.DeathYear));
         }
         foreach (var inv in g.OfType(EntityType.Invention))
         {
-            var who = g.Targets(inv.Id, Relations.InventedBy).Single();
+            var who = g.TargetEntities(inv.Id, Relations.InventedBy).Single();
             Assert.True(inv.GetInt(Attributes.Year) > who.GetInt(Attributes.BirthYear));
         }
     }
@@ -79,12 +80,12 @@ public class GenerationTests
     public void Page_text_states_the_entity_facts()
     {
         var g = TestWorld.Graph;
-        var person = g.OfType(EntityType.Person).First(p => g.Outgoing(p.Id, Relations.EducatedAt).Count > 0);
+        var person = g.OfType(EntityType.Person).First(p => g.Out(p.Id, Relations.EducatedAt).Count > 0);
         var text = TestWorld.World.PageOf(person.Id).PlainText;
         Assert.Contains(person.Get(Attributes.BirthYear)!, text);
         Assert.Contains(person.Get(Attributes.Occupation)!, text);
-        Assert.Contains(g.Targets(person.Id, Relations.BornIn).Single().Name, text);
-        Assert.Contains(g.Targets(person.Id, Relations.EducatedAt).First().Name, text);
+        Assert.Contains(g.TargetEntities(person.Id, Relations.BornIn).Single().Name, text);
+        Assert.Contains(g.TargetEntities(person.Id, Relations.EducatedAt).First().Name, text);
         Assert.DoesNotContain("](", text);
     }
 
@@ -94,11 +95,11 @@ public class GenerationTests
         var g = TestWorld.Graph;
         foreach (var e in g.Entities)
         {
-            foreach (var edge in g.Outgoing(e.Id)) Assert.Contains(edge, g.Incoming(edge.To));
-            foreach (var edge in g.Incoming(e.Id)) Assert.Contains(edge, g.Outgoing(edge.From));
+            foreach (var edge in g.Out(e.Id)) Assert.Contains(edge, g.In(edge.To));
+            foreach (var edge in g.In(e.Id)) Assert.Contains(edge, g.Out(edge.From));
         }
-        var spouse = g.Entities.SelectMany(e => g.Outgoing(e.Id, Relations.SpouseOf)).First();
-        Assert.Contains(new Edge(spouse.To, Relations.SpouseOf, spouse.From), g.Outgoing(spouse.To));
+        var spouse = g.Entities.SelectMany(e => g.Out(e.Id, Relations.SpouseOf)).First();
+        Assert.Contains(new KgEdge(spouse.To, Relations.SpouseOf, spouse.From), g.Out(spouse.To));
     }
 
     [Fact]
@@ -113,7 +114,7 @@ public class GenerationTests
             found++;
             Assert.InRange(facts.Count, 1, 4);
             Assert.Equal([e.Id], g.Match(EntityType.Person, facts));
-            Assert.All(facts, f => Assert.False(string.IsNullOrWhiteSpace(g.Describe(f))));
+            Assert.All(facts, f => Assert.False(string.IsNullOrWhiteSpace(g.FactClause(e.Id, f))));
         }
         Assert.True(found >= 50, $"only {found} of 60 people can be singled out with 4 facts");
     }
@@ -123,13 +124,13 @@ public class GenerationTests
     {
         var g = TestWorld.Graph;
         var p = g.OfType(EntityType.Person).First();
-        var city = g.Targets(p.Id, Relations.BornIn).Single();
-        var ids = g.Match(EntityType.Person, [Fact.Attr(Attributes.Occupation, p.Get(Attributes.Occupation)!), Fact.Rel(Relations.BornIn, city.Id)]);
+        var city = g.TargetEntities(p.Id, Relations.BornIn).Single();
+        var ids = g.Match(EntityType.Person, [KgFact.Attr(Attributes.Occupation, p.Get(Attributes.Occupation)!), KgFact.Rel(Relations.BornIn, city.Id)]);
         Assert.Contains(p.Id, ids);
         foreach (var id in ids)
         {
             Assert.Equal(p.Get(Attributes.Occupation), g[id].Get(Attributes.Occupation));
-            Assert.Equal(city.Id, g.Targets(id, Relations.BornIn).Single().Id);
+            Assert.Equal(city.Id, g.TargetEntities(id, Relations.BornIn).Single().Id);
         }
     }
 
@@ -140,12 +141,12 @@ public class GenerationTests
         // work -> creator -> birthplace -> country: a 3-hop chain from every work.
         foreach (var w in g.OfType(EntityType.Work))
         {
-            var creator = g.Targets(w.Id, Relations.CreatedBy).Single();
-            var city = g.Targets(creator.Id, Relations.BornIn).Single();
-            Assert.Single(g.Targets(city.Id, Relations.LocatedIn));
+            var creator = g.TargetEntities(w.Id, Relations.CreatedBy).Single();
+            var city = g.TargetEntities(creator.Id, Relations.BornIn).Single();
+            Assert.Single(g.TargetEntities(city.Id, Relations.LocatedIn));
         }
         Assert.Equal(g.Entities.Count, g.Entities.Select(e => e.Name.ToLowerInvariant()).Distinct().Count());
-        Assert.Equal(g.Entities.Count, g.Entities.Select(e => e.Slug.ToLowerInvariant()).Distinct().Count());
+        Assert.Equal(g.Entities.Count, g.Entities.Select(e => e.Url.ToLowerInvariant()).Distinct().Count());
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Quest.Core;
 using Quest.World.Corpus;
 using Quest.World.Generation;
+using Quest.World.Graph;
 using Quest.World.Search;
 using Xunit;
 
@@ -90,7 +91,7 @@ public class StoreAndSearchTests
     {
         var g = TestWorld.Graph;
         var person = g.OfType(EntityType.Person).First();
-        var city = g.Targets(person.Id, Relations.BornIn).Single();
+        var city = g.TargetEntities(person.Id, Relations.BornIn).Single();
         var r = TestWorld.Index.Search($"{person.Name} born {city.Name}", 5);
         var hit = r.Hits.First(h => h.Url == person.Url);
         Assert.Contains(city.Name, hit.Snippet);

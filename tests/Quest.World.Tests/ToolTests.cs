@@ -3,6 +3,7 @@ using Microsoft.Extensions.AI;
 using Quest.Core;
 using Quest.World.Corpus;
 using Quest.World.Generation;
+using Quest.World.Graph;
 using Quest.World.Search;
 using Quest.World.Tools;
 using Quest.Testing;
@@ -135,8 +136,8 @@ public class ToolTests
     public async Task Visit_on_a_world_page_finds_the_fact_for_the_goal()
     {
         var g = TestWorld.Graph;
-        var p = g.OfType(EntityType.Person).First(x => g.Outgoing(x.Id, Relations.EducatedAt).Count > 0);
-        var uni = g.Targets(p.Id, Relations.EducatedAt).First();
+        var p = g.OfType(EntityType.Person).First(x => g.Out(x.Id, Relations.EducatedAt).Count > 0);
+        var uni = g.TargetEntities(p.Id, Relations.EducatedAt).First();
         var tool = new VisitTool(TestWorld.World.Corpus);
         var text = await tool.CallAsync(Args(JsonSerializer.Serialize(new { url = p.Url, goal = $"Where did {p.Name} study?" })), TestContext.Current.CancellationToken);
         Assert.Contains($"studied at the [{uni.Name}]({uni.Url})", text);

@@ -11,6 +11,7 @@ using Quest.Models.Runtime;
 using Quest.Models.Training;
 using Quest.Recipe;
 using Quest.Synthesis;
+using Quest.World;
 
 namespace Quest.Cli.Commands;
 
@@ -57,7 +58,7 @@ public static class EvalCommands
                 if (!double.IsFinite(eo.Temperature) || eo.Temperature < 0) throw new QuestInputException(null, null, null, $"--temperature {eo.Temperature}", "a finite temperature >= 0");
                 var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => pr.GetValue(split) is not { } s || t.Split == s).ToList();
                 if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks to evaluate", "a task file with tasks (of the --split given)");
-                using var sc = SynthCorpus.Load(pr.GetValue(corpus)!);
+                using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
                 var reward = new Synthesizer(sc.Graph).Verifier.Reward;
                 var spec = pr.GetValue(policy)!;
                 IChatClient client;
@@ -77,7 +78,7 @@ public static class EvalCommands
                 else client = PolicySpec.Create(spec, null);
                 using var _ = client;
                 var outDir = Path.GetFullPath(pr.GetValue(output)!);
-                var tools = sc.Tools(Sizes(pr.GetValue(toolOutput)!, view));
+                var tools = sc.ToolsSized(Sizes(pr.GetValue(toolOutput)!, view));
                 var trajs = await Evaluation.RolloutAsync(client, name, counter, list, tools, reward, eo, outDir,
                     p => err.WriteLine($"episode {p.Done + p.Skipped}/{p.Total + p.Skipped} {p.Last.TaskId} {p.Last.Termination} reward {p.Last.Reward ?? 0:0.000}"), ct);
                 var byId = list.ToDictionary(t => t.Id);
@@ -143,9 +144,9 @@ public static class EvalCommands
                 if (!Checkpoint.Exists(initDir)) throw new QuestInputException(initDir, null, null, "no checkpoint here", "--init DIR with config.json and model.safetensors");
                 var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => t.Split == "train").ToList();
                 if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no train tasks", "a task file with a train split");
-                using var sc = SynthCorpus.Load(pr.GetValue(corpus)!);
+                using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
                 var view = Quest.Models.Transformer.ModelConfig.Load(Path.Combine(initDir, Checkpoint.ConfigFile)).View;
-                var trainer = RlTrainer.Create(initDir, list, sc.Tools(Sizes(pr.GetValue(toolOutput)!, view)), new Synthesizer(sc.Graph).Verifier.Reward, o);
+                var trainer = RlTrainer.Create(initDir, list, sc.ToolsSized(Sizes(pr.GetValue(toolOutput)!, view)), new Synthesizer(sc.Graph).Verifier.Reward, o);
                 if (trainer.History.Count > 0) outW.WriteLine($"# resuming from {o.OutputDir} at step {trainer.History[^1].Step}");
                 await foreach (var r in trainer.RunAsync(ct)) outW.WriteLine(r.ToString());
                 outW.WriteLine($"# done: {o.OutputDir}");

@@ -7,6 +7,8 @@ using Quest.Synthesis.Export;
 using Quest.Synthesis.Families;
 using Quest.Synthesis.Teacher;
 using Quest.Synthesis.Verification;
+using Quest.World;
+using Quest.World.Tools;
 using Spectre.Console;
 
 namespace Quest.Cli.Commands;
@@ -36,7 +38,7 @@ public static class SynthCommands
             int n = pr.GetValue(count);
             if (n < 1) throw new QuestInputException("--count", null, null, $"{n}", "a positive number of tasks");
             var fams = (pr.GetValue(family) ?? []).Select(Synthesizer.Family).ToList();
-            using var sc = SynthCorpus.Load(pr.GetValue(corpus)!);
+            using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
             var synth = new Synthesizer(sc.Graph, fams.Count == 0 ? null : fams);
             var options = new SynthesisOptions { Count = n, Seed = pr.GetValue(seed), TestFraction = pr.GetValue(test), MaxAttemptsPerTask = pr.GetValue(attempts) };
             var console = ConsoleFor(pr.InvocationConfiguration.Output);
@@ -119,9 +121,9 @@ public static class SynthCommands
             var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => pr.GetValue(split) is not { } s || t.Split == s).ToList();
             if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks to export", "a non-empty task file (or another --split)");
             var name = pr.GetValue(corpus) ?? list[0].Corpus;
-            using var sc = SynthCorpus.Load(name);
+            using var sc = WorldEnvironment.Open(name);
             var synth = new Synthesizer(sc.Graph);
-            var teacher = new OracleTeacher(sc.Tools(), synth.Verifier.Reward, new TeacherOptions { ContextThreshold = pr.GetValue(threshold) });
+            var teacher = new OracleTeacher(sc.ToolsSized(ToolSizes.Quest), synth.Verifier.Reward, new TeacherOptions { ContextThreshold = pr.GetValue(threshold) });
             var console = ConsoleFor(pr.InvocationConfiguration.Output);
             var outPath = pr.GetValue(output)!;
             if (pr.GetValue(format) == "verl")
@@ -161,7 +163,7 @@ public static class SynthCommands
         {
             var list = TaskFile.Read(pr.GetValue(tasks)!);
             if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks", "a non-empty task file");
-            using var sc = SynthCorpus.Load(pr.GetValue(corpus) ?? list[0].Corpus);
+            using var sc = WorldEnvironment.Open(pr.GetValue(corpus) ?? list[0].Corpus);
             var v = new TaskVerifier(new TaskScorer(sc.Graph.PageTextAsync));
             var table = new Table().AddColumn("id").AddColumn("family").AddColumn("C").AddColumn(new TableColumn("reference").RightAligned()).AddColumn(new TableColumn("max negative").RightAligned()).AddColumn("ok");
             int bad = 0;

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Quest.World.Corpus;
 using Quest.World.Generation;
+using Quest.World.Graph;
 using Quest.World.Search;
 
 namespace Quest.Interactive.World;
@@ -57,15 +58,15 @@ public static partial class WorldHtml
     }
 
     /// <summary>An entity's facts and typed edges (outgoing and incoming) as a two-part table.</summary>
-    public static HtmlFragment Entity(WorldGraph graph, int id, int maxIncoming = 15)
+    public static HtmlFragment Entity(KnowledgeGraph graph, int id, int maxIncoming = 15)
     {
         var e = graph[id];
         var sb = new StringBuilder();
-        sb.Append($"<div style=\"font-family:sans-serif\"><b>{Html.Escape(e.Name)}</b> {Html.Badge(e.Type.ToString(), BadgeColor.Blue).Html} <span style=\"font-family:monospace;color:#666\">#{e.Id}</span>");
+        sb.Append($"<div style=\"font-family:sans-serif\"><b>{Html.Escape(e.Name)}</b> {Html.Badge(e.Type, BadgeColor.Blue).Html} <span style=\"font-family:monospace;color:#666\">#{e.Id}</span>");
         sb.Append("<table style=\"border-collapse:collapse;font-size:0.9em;margin-top:4px\">");
         foreach (var (k, v) in e.Attributes) sb.Append($"<tr><td style=\"color:#666\">{Html.Escape(k)}</td><td>{Html.Escape(v)}</td></tr>");
-        foreach (var edge in graph.Outgoing(id)) sb.Append($"<tr><td style=\"color:#666\">→ {Html.Escape(edge.Relation)}</td><td><span style=\"{LinkStyle}\">{Html.Escape(graph[edge.To].Name)}</span></td></tr>");
-        var incoming = graph.Incoming(id);
+        foreach (var edge in graph.Out(id)) sb.Append($"<tr><td style=\"color:#666\">→ {Html.Escape(edge.Relation)}</td><td><span style=\"{LinkStyle}\">{Html.Escape(graph[edge.To].Name)}</span></td></tr>");
+        var incoming = graph.In(id);
         foreach (var edge in incoming.Take(maxIncoming)) sb.Append($"<tr><td style=\"color:#666\">← {Html.Escape(edge.Relation)}</td><td><span style=\"{LinkStyle}\">{Html.Escape(graph[edge.From].Name)}</span></td></tr>");
         if (incoming.Count > maxIncoming) sb.Append($"<tr><td></td><td>… {incoming.Count - maxIncoming} more incoming</td></tr>");
         sb.Append("</table></div>");

@@ -1,5 +1,5 @@
 using Quest.Rubrics;
-using Quest.Synthesis.Graph;
+using Quest.World.Graph;
 
 namespace Quest.Synthesis.Families;
 

@@ -1,11 +1,11 @@
 using Quest.Rubrics;
-using Quest.Synthesis.Graph;
+using Quest.World.Graph;
 
 namespace Quest.Synthesis.Families;
 
 /// <summary>
 /// Fact seeking, multi-constraint (BrowseComp-style): several facts that together single out one entity. The family
-/// proves uniqueness in the corpus (<see cref="KnowledgeGraph.Match"/> returns only the answer) before proposing.
+/// proves uniqueness in the corpus (<see cref="KnowledgeGraph.Match(string, IReadOnlyList{KgFact})"/> returns only the answer) before proposing.
 /// Breadth = constraints (2, 3, 4); depth = how many relation constraints name their target only by a description
 /// that is itself proven unique (0, 1, 2). Rubric: one non-critical leaf per constraint (the answer states the
 /// constraint's value) and a critical final-answer leaf.

@@ -1,4 +1,4 @@
-using Quest.Synthesis.Graph;
+using Quest.World.Graph;
 
 namespace Quest.Synthesis.Families;
 

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Quest.Rubrics;
-using Quest.Synthesis.Graph;
+using Quest.World.Graph;
 
 namespace Quest.Synthesis.Families;
 

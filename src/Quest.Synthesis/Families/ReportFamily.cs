@@ -1,6 +1,6 @@
 using System.Text;
 using Quest.Rubrics;
-using Quest.Synthesis.Graph;
+using Quest.World.Graph;
 
 namespace Quest.Synthesis.Families;
 

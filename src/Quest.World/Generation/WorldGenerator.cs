@@ -1,5 +1,6 @@
 using System.Globalization;
 using Quest.World.Corpus;
+using Quest.World.Graph;
 using static Quest.World.Generation.WorldVocabulary;
 
 namespace Quest.World.Generation;
@@ -26,9 +27,9 @@ public sealed record WorldOptions
 
 /// <summary>A generated world: the ground-truth graph and its pages.</summary>
 /// <param name="Options">The options it was generated from.</param>
-/// <param name="Graph">Entities, typed edges, attributes.</param>
+/// <param name="Graph">The ground truth: entities, typed edges, attributes (the kit's one graph class).</param>
 /// <param name="Corpus">One page per entity, in entity-id order (page i is entity i).</param>
-public sealed record GeneratedWorld(WorldOptions Options, WorldGraph Graph, PageCorpus Corpus)
+public sealed record GeneratedWorld(WorldOptions Options, KnowledgeGraph Graph, PageCorpus Corpus)
 {
     /// <summary>Generates a world (same as <see cref="WorldGenerator.Generate"/>).</summary>
     public static GeneratedWorld Generate(WorldOptions options) => WorldGenerator.Generate(options);
@@ -50,14 +51,15 @@ public static class WorldGenerator
     {
         if (options.Pages < 50) throw new ArgumentOutOfRangeException(nameof(options), options.Pages, "a world needs at least 50 pages");
         var g = new Builder(options);
-        var graph = g.Build();
-        var pages = WorldRenderer.Render(graph);
+        var draft = g.Build();
+        var pages = WorldRenderer.Render(draft);
         var info = new CorpusInfo
         {
             Name = options.Name, Source = "world", Origin = "Quest.World.Generation.WorldGenerator", License = "generated (CC0)",
             Options = new() { ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture), ["pages"] = options.Pages.ToString(CultureInfo.InvariantCulture) },
         };
-        return new GeneratedWorld(options, graph, new PageCorpus(options.Name, pages, info));
+        var corpus = new PageCorpus(options.Name, pages, info);
+        return new GeneratedWorld(options, KnowledgeGraph.FromDraft(draft, corpus), corpus);
     }
 
     private sealed class Builder(WorldOptions o)

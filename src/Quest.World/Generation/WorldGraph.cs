@@ -103,8 +103,8 @@ public static class Attributes
     public const string Members = "members";
 }
 
-/// <summary>An entity of the generated world; one page each.</summary>
-public sealed class Entity
+/// <summary>An entity of the generator's draft; one page each (read the result through <see cref="Graph.KnowledgeGraph"/>).</summary>
+internal sealed class Entity
 {
     /// <summary>Dense id: the position in <see cref="WorldGraph.Entities"/> and in the corpus.</summary>
     public required int Id { get; init; }
@@ -130,25 +130,14 @@ public sealed class Entity
 /// <param name="From">Subject entity id.</param>
 /// <param name="Relation">Relation name (see <see cref="Relations"/>).</param>
 /// <param name="To">Object entity id.</param>
-public readonly record struct Edge(int From, string Relation, int To);
-
-/// <summary>One fact that can constrain a search for an entity: an attribute value or a typed edge to a known entity.</summary>
-/// <param name="Key">Attribute key or relation name.</param>
-/// <param name="Value">Attribute value; for a relation, the target entity id as a string.</param>
-/// <param name="IsRelation">Whether <see cref="Key"/> is a relation.</param>
-public readonly record struct Fact(string Key, string Value, bool IsRelation)
-{
-    /// <summary>An attribute fact.</summary>
-    public static Fact Attr(string key, string value) => new(key, value, false);
-    /// <summary>A relation fact (the entity has an outgoing edge <paramref name="relation"/> to <paramref name="target"/>).</summary>
-    public static Fact Rel(string relation, int target) => new(relation, target.ToString(System.Globalization.CultureInfo.InvariantCulture), true);
-}
+internal readonly record struct Edge(int From, string Relation, int To);
 
 /// <summary>
-/// The ground truth of a generated world: entities, typed edges and attributes, with indexes for the
-/// look-ups task synthesis needs (by type, outgoing/incoming edges, attribute matches, distinguishing facts).
+/// The generator's draft of a world while it is built and rendered: entities, typed edges and attributes. Everything
+/// else reads the finished world through its one graph, <see cref="GeneratedWorld.Graph"/> (a
+/// <see cref="Graph.KnowledgeGraph"/>), which the generator builds from this draft.
 /// </summary>
-public sealed class WorldGraph
+internal sealed class WorldGraph
 {
     /// <summary>Host of generated-world URLs.</summary>
     public const string Host = "world.quest";
@@ -156,8 +145,6 @@ public sealed class WorldGraph
     private readonly Entity[] _entities;
     private readonly List<Edge>[] _out;
     private readonly List<Edge>[] _in;
-    private readonly Dictionary<(EntityType, string, string), List<int>> _attrIndex = [];
-    private readonly Dictionary<string, int> _bySlug = new(StringComparer.OrdinalIgnoreCase);
 
     internal WorldGraph(Entity[] entities, IEnumerable<Edge> edges)
     {
@@ -168,16 +155,6 @@ public sealed class WorldGraph
         int n = 0;
         foreach (var e in edges) { _out[e.From].Add(e); _in[e.To].Add(e); n++; }
         EdgeCount = n;
-        foreach (var e in entities)
-        {
-            _bySlug[e.Slug] = e.Id;
-            foreach (var (k, v) in e.Attributes)
-            {
-                var key = (e.Type, k, v);
-                if (!_attrIndex.TryGetValue(key, out var list)) _attrIndex[key] = list = [];
-                list.Add(e.Id);
-            }
-        }
     }
 
     /// <summary>All entities, indexed by id.</summary>
@@ -207,87 +184,6 @@ public sealed class WorldGraph
     /// <summary>Sources of incoming <paramref name="relation"/> edges into <paramref name="id"/>.</summary>
     public IEnumerable<Entity> Sources(int id, string relation) =>
         _in[id].Where(e => e.Relation == relation).Select(e => _entities[e.From]);
-
-    /// <summary>An attribute value of an entity, or null.</summary>
-    public string? Attribute(int id, string key) => _entities[id].Get(key);
-
-    /// <summary>The page URL of an entity.</summary>
-    public string UrlOf(int id) => _entities[id].Url;
-
-    /// <summary>The entity whose page has this URL, or null.</summary>
-    public Entity? FindByUrl(string url)
-    {
-        var key = Corpus.PageCorpus.UrlKey(url);
-        var prefix = Host + "/wiki/";
-        if (!key.StartsWith(prefix, StringComparison.Ordinal)) return null;
-        return _bySlug.TryGetValue(key[prefix.Length..], out var id) ? _entities[id] : null;
-    }
-
-    /// <summary>The entity with this exact name (case-insensitive), or null.</summary>
-    public Entity? FindByName(string name) =>
-        _bySlug.TryGetValue(Slugify(name), out var id) ? _entities[id] : null;
-
-    /// <summary>All facts of an entity: its attributes and its outgoing edges.</summary>
-    public IEnumerable<Fact> FactsOf(int id)
-    {
-        foreach (var (k, v) in _entities[id].Attributes) yield return Fact.Attr(k, v);
-        foreach (var e in _out[id]) yield return Fact.Rel(e.Relation, e.To);
-    }
-
-    /// <summary>Entities of <paramref name="type"/> that satisfy every fact.</summary>
-    public IReadOnlyList<int> Match(EntityType type, IEnumerable<Fact> facts)
-    {
-        HashSet<int>? set = null;
-        foreach (var f in facts)
-        {
-            IEnumerable<int> ids = Candidates(type, f);
-            if (set is null) set = [.. ids];
-            else set.IntersectWith(ids);
-            if (set.Count == 0) break;
-        }
-        return set is null ? OfType(type).Select(e => e.Id).ToList() : set.Order().ToList();
-    }
-
-    /// <summary>
-    /// A small set of facts that singles out <paramref name="id"/> among entities of its type (greedy: each step
-    /// takes the fact that leaves the fewest candidates). Returns null when <paramref name="maxFacts"/> facts do not
-    /// suffice. Facts in <paramref name="exclude"/> (e.g. the name-like ones a question must not give away) are skipped.
-    /// </summary>
-    public IReadOnlyList<Fact>? DistinguishingFacts(int id, int maxFacts = 4, Func<Fact, bool>? exclude = null)
-    {
-        var type = _entities[id].Type;
-        var facts = FactsOf(id).Where(f => exclude is null || !exclude(f)).Distinct().ToList();
-        var chosen = new List<Fact>();
-        HashSet<int>? cand = null;
-        while (chosen.Count < maxFacts)
-        {
-            Fact? best = null; HashSet<int>? bestSet = null;
-            foreach (var f in facts)
-            {
-                if (chosen.Contains(f)) continue;
-                var s = cand is null ? [.. Candidates(type, f)] : new HashSet<int>(cand);
-                if (cand is not null) s.IntersectWith(Candidates(type, f));
-                if (bestSet is null || s.Count < bestSet.Count) { best = f; bestSet = s; }
-            }
-            if (best is null || bestSet is null || (cand is not null && bestSet.Count >= cand.Count)) return null;
-            chosen.Add(best.Value); cand = bestSet;
-            if (cand.Count == 1) return chosen;
-        }
-        return null;
-    }
-
-    /// <summary>Readable text of a fact ("born_in Talvhaven", "birth_year 1843").</summary>
-    public string Describe(Fact f) =>
-        f.IsRelation ? $"{Relations.Phrase(f.Key)} {_entities[int.Parse(f.Value, System.Globalization.CultureInfo.InvariantCulture)].Name}"
-                     : $"{f.Key.Replace('_', ' ')} {f.Value}";
-
-    private IEnumerable<int> Candidates(EntityType type, Fact f)
-    {
-        if (!f.IsRelation)
-            return _attrIndex.TryGetValue((type, f.Key, f.Value), out var l) ? l : [];
-        int target = int.Parse(f.Value, System.Globalization.CultureInfo.InvariantCulture);
-        return _in[target].Where(e => e.Relation == f.Key && _entities[e.From].Type == type).Select(e => e.From);
-    }
 
     /// <summary>The URL of a page slug.</summary>
     public static string UrlForSlug(string slug) => $"https://{Host}/wiki/{slug}";

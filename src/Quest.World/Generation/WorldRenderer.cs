@@ -9,7 +9,7 @@ namespace Quest.World.Generation;
 /// of the entity (with inline links to the related pages), lists of notable incoming relations (people born in a
 /// city, members of an organisation, …) and a short "Facts" box. Page i is entity i.
 /// </summary>
-public static class WorldRenderer
+internal static class WorldRenderer
 {
     /// <summary>How many incoming items a page lists per relation before "and N more".</summary>
     public const int MaxListed = 12;

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Quest.World.Corpus;
 using Quest.World.Generation;
 
-namespace Quest.Synthesis.Graph;
+namespace Quest.World.Graph;
 
 /// <summary>An entity the task families can ask about: one page of the corpus.</summary>
 public sealed class KgEntity
@@ -22,6 +22,10 @@ public sealed class KgEntity
     public Dictionary<string, string> Attributes { get; } = new(StringComparer.Ordinal);
     /// <summary>Other accepted names.</summary>
     public List<string> Aliases { get; } = [];
+    /// <summary>An attribute value, or null.</summary>
+    public string? Get(string key) => Attributes.TryGetValue(key, out var v) ? v : null;
+    /// <summary>An integer attribute value (years), or null.</summary>
+    public int? GetInt(string key) => Attributes.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : null;
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({Type})";
 }
@@ -37,12 +41,17 @@ public readonly record struct KgFact(string Key, string Value, bool IsRelation)
 {
     /// <summary>Target id of a relation fact.</summary>
     public int Target => int.Parse(Value, CultureInfo.InvariantCulture);
+    /// <summary>An attribute fact.</summary>
+    public static KgFact Attr(string key, string value) => new(key, value, false);
+    /// <summary>A relation fact: the entity has an outgoing <paramref name="relation"/> edge to <paramref name="target"/>.</summary>
+    public static KgFact Rel(string relation, int target) => new(relation, target.ToString(CultureInfo.InvariantCulture), true);
 }
 
 /// <summary>
-/// The graph task families walk: entities with types and attributes, typed edges, and each entity's page. Built from
-/// the generated world's ground-truth graph (<see cref="FromWorld"/>) or from any page corpus's link graph with its
-/// category/date tags (<see cref="FromPages"/>, e.g. FOLDOC). Families only see this class, so they run on both.
+/// The kit's one knowledge graph: entities with types and attributes, typed edges, and each entity's page. A generated
+/// world's ground truth is one (<see cref="GeneratedWorld.Graph"/>, built by the generator); any page corpus gets one
+/// from its link graph with its category/date tags (<see cref="FromPages"/>, e.g. FOLDOC). Task families, the world
+/// notebook, displays and tests all read this class, so they run on both kinds of corpus.
 /// </summary>
 public sealed partial class KnowledgeGraph
 {
@@ -58,7 +67,7 @@ public sealed partial class KnowledgeGraph
         Name = name; IsGroundTruth = groundTruth; _entities = entities; Pages = pages; _relPhrase = relPhrase; _attrPhrase = attrPhrase;
         _out = new List<KgEdge>[entities.Count]; _in = new List<KgEdge>[entities.Count];
         for (int i = 0; i < entities.Count; i++) { _out[i] = []; _in[i] = []; }
-        foreach (var e in edges.Distinct()) { _out[e.From].Add(e); _in[e.To].Add(e); }
+        foreach (var e in edges.Distinct()) { _out[e.From].Add(e); _in[e.To].Add(e); EdgeCount++; }
         _byUrl = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         foreach (var e in entities) _byUrl[PageCorpus.UrlKey(e.Url)] = e.Id;
     }
@@ -73,12 +82,32 @@ public sealed partial class KnowledgeGraph
     public IReadOnlyList<Page> Pages { get; }
     /// <summary>The entity with this id.</summary>
     public KgEntity this[int id] => _entities[id];
+    /// <summary>Number of (distinct) edges.</summary>
+    public int EdgeCount { get; }
+    /// <summary>Entities of one type (<c>person</c>, <c>city</c>'s type <c>place</c>, a FOLDOC category, …).</summary>
+    public IEnumerable<KgEntity> OfType(string type) => _entities.Where(e => e.Type == type);
+    /// <summary>Entities of one generated-world type.</summary>
+    public IEnumerable<KgEntity> OfType(EntityType type) => OfType(TypeName(type));
+    /// <summary>The type name of a generated-world entity type (<c>person</c>, …): its entities' <see cref="KgEntity.Type"/> and its pages' category.</summary>
+    public static string TypeName(EntityType type) => type.ToString().ToLowerInvariant();
     /// <summary>Outgoing edges (optionally of one relation).</summary>
     public IReadOnlyList<KgEdge> Out(int id, string? relation = null) => relation is null ? _out[id] : _out[id].Where(e => e.Relation == relation).ToList();
     /// <summary>Incoming edges (optionally of one relation).</summary>
     public IReadOnlyList<KgEdge> In(int id, string? relation = null) => relation is null ? _in[id] : _in[id].Where(e => e.Relation == relation).ToList();
     /// <summary>The entity of a page URL, or null.</summary>
     public KgEntity? FindByUrl(string url) => _byUrl.TryGetValue(PageCorpus.UrlKey(url), out var i) ? _entities[i] : null;
+    /// <summary>The entity with this name or alias (case-insensitive), or null.</summary>
+    public KgEntity? FindByName(string name)
+    {
+        if (_byName is null)
+        {
+            var d = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+            foreach (var e in _entities) { d.TryAdd(e.Name, e.Id); foreach (var a in e.Aliases) d.TryAdd(a, e.Id); }
+            _byName = d;
+        }
+        return _byName.TryGetValue(name.Trim(), out var i) ? _entities[i] : null;
+    }
+    private Dictionary<string, int>? _byName;
 
     /// <summary>Page text (links reduced to anchors) of a URL, or null: the evidence resolver for rewards and cites checks.</summary>
     public Task<string?> PageTextAsync(string url, CancellationToken ct = default) =>
@@ -95,6 +124,9 @@ public sealed partial class KnowledgeGraph
     public bool Has(int id, KgFact f) => f.IsRelation
         ? _out[id].Any(e => e.Relation == f.Key && e.To == f.Target)
         : _entities[id].Attributes.TryGetValue(f.Key, out var v) && v == f.Value;
+
+    /// <summary>Every entity of a generated-world type that has all the facts.</summary>
+    public IReadOnlyList<int> Match(EntityType type, IReadOnlyList<KgFact> facts) => Match(TypeName(type), facts);
 
     /// <summary>Every entity of <paramref name="type"/> that has all the facts (the uniqueness proof of constraint tasks).</summary>
     public IReadOnlyList<int> Match(string type, IReadOnlyList<KgFact> facts)
@@ -156,13 +188,14 @@ public sealed partial class KnowledgeGraph
 
     /// <summary>
     /// A small set of phrasable facts that singles out <paramref name="id"/> among entities of its type (greedy, fewest
-    /// remaining candidates first; ties broken by <paramref name="rng"/>), or null when <paramref name="maxFacts"/> do not suffice.
+    /// remaining candidates first; ties broken by <paramref name="rng"/>, or by the facts' order without one), or null
+    /// when <paramref name="maxFacts"/> do not suffice.
     /// </summary>
-    public IReadOnlyList<KgFact>? DistinguishingFacts(int id, int maxFacts, Random rng, Func<KgFact, bool>? exclude = null, int minFacts = 1)
+    public IReadOnlyList<KgFact>? DistinguishingFacts(int id, int maxFacts, Random? rng = null, Func<KgFact, bool>? exclude = null, int minFacts = 1)
     {
         var type = _entities[id].Type;
-        var facts = FactsOf(id).Where(f => (exclude is null || !exclude(f)) && FactClause(id, f) is not null).Distinct()
-            .OrderBy(_ => rng.Next()).ToList();
+        var phrasable = FactsOf(id).Where(f => (exclude is null || !exclude(f)) && FactClause(id, f) is not null).Distinct();
+        var facts = (rng is null ? phrasable : phrasable.OrderBy(_ => rng.Next())).ToList();
         var chosen = new List<KgFact>();
         var cand = _entities.Where(e => e.Type == type).Select(e => e.Id).ToHashSet();
         while (chosen.Count < maxFacts)
@@ -184,28 +217,27 @@ public sealed partial class KnowledgeGraph
 
     // ---------------------------------------------------------------- adapters
 
-    /// <summary>The generated world: entities, typed relations and attributes are the ground truth.</summary>
-    public static KnowledgeGraph FromWorld(GeneratedWorld world, string? name = null)
+    /// <summary>
+    /// The ground truth of a generated world, built once by the generator from its draft: every entity, attribute and
+    /// typed relation. Population and member counts are kept but have no phrase, so no question asks about them.
+    /// </summary>
+    internal static KnowledgeGraph FromDraft(WorldGraph draft, PageCorpus corpus)
     {
-        var g = world.Graph;
-        var list = new List<KgEntity>(g.Entities.Count);
-        foreach (var e in g.Entities)
+        var list = new List<KgEntity>(draft.Entities.Count);
+        foreach (var e in draft.Entities)
         {
-            var type = e.Type.ToString().ToLowerInvariant();
+            var type = TypeName(e.Type);
             var noun = e.Type switch
             {
-                EntityType.Person => e.Get(Quest.World.Generation.Attributes.Occupation) ?? "person",
-                EntityType.Place or EntityType.Organisation or EntityType.Work or EntityType.Invention or EntityType.Event
-                    => e.Get(Quest.World.Generation.Attributes.Kind) ?? type,
-                _ => type,
+                EntityType.Person => e.Get(Generation.Attributes.Occupation) ?? "person",
+                _ => e.Get(Generation.Attributes.Kind) ?? type,
             };
             var k = new KgEntity { Id = e.Id, Name = e.Name, Type = type, Noun = noun, Url = e.Url };
-            foreach (var (a, v) in e.Attributes)
-                if (a is not (Quest.World.Generation.Attributes.Population or Quest.World.Generation.Attributes.Members)) k.Attributes[a] = v;
+            foreach (var (a, v) in e.Attributes) k.Attributes[a] = v;
             list.Add(k);
         }
-        var edges = g.Entities.SelectMany(e => g.Outgoing(e.Id)).Select(x => new KgEdge(x.From, x.Relation, x.To));
-        return new KnowledgeGraph(name ?? world.Corpus.Name, true, list, edges, world.Corpus, Relations.Phrase, WorldAttributePhrase);
+        var edges = draft.Entities.SelectMany(e => draft.Outgoing(e.Id)).Select(x => new KgEdge(x.From, x.Relation, x.To));
+        return new KnowledgeGraph(corpus.Name, true, list, edges, corpus, Relations.Phrase, WorldAttributePhrase);
     }
 
     private static string? WorldAttributePhrase(KgEntity e, string key, string v) => key switch
