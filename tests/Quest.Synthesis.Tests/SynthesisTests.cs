@@ -28,6 +28,10 @@ public class SynthesisTests(WorldFixture fx) : IClassFixture<WorldFixture>
         var synth = new Synthesizer(fx.Graph, [Synthesizer.Family(family)]);
         var res = await synth.RunAsync(new SynthesisOptions { Count = 4, Seed = 3 }, ct: TestContext.Current.CancellationToken);
         Assert.True(res.Tasks.Count >= 3, $"{family}: {res.Tasks.Count} tasks; rejected: {string.Join(", ", res.Rejected.Select(r => $"{r.Key}={r.Value}"))}");
+        // Most proposals verify: a negative that scores 1.0 means a check passes what it should not (a report "named" an
+        // entity by citing its URL, and 85% of report proposals were rejected, shrinking the held-out split).
+        Assert.True(res.Rejected.GetValueOrDefault("negative-scored-1") * 4 <= res.Candidates,
+            $"{family}: {res.Rejected.GetValueOrDefault("negative-scored-1")} of {res.Candidates} candidates had a negative scoring 1.0");
         foreach (var t in res.Tasks)
         {
             Assert.Equal(family, t.Family);
