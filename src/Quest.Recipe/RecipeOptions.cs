@@ -4,8 +4,9 @@ using Quest.Models.Generation;
 namespace Quest.Recipe;
 
 /// <summary>
-/// Settings of one recipe run (<c>quest recipe</c>). Start from a preset (<see cref="Tiny"/>, <see cref="Small"/>) and
-/// change fields with <c>with</c>. Every stage writes under <see cref="OutDir"/>; a re-run with the same options skips
+/// Settings of one recipe run (<c>quest recipe</c>). Sizes follow one dial, the model's depth (<see cref="ForDepth"/>,
+/// as nanochat's <c>--depth</c>): the presets (<see cref="Tiny"/> = depth 4, <see cref="Small"/> = depth 6) set only
+/// it, and any field can still be changed with <c>with</c>. Every stage writes under <see cref="OutDir"/>; a re-run with the same options skips
 /// the stages that finished and resumes the one that was interrupted.
 /// </summary>
 public sealed record RecipeOptions
@@ -16,6 +17,8 @@ public sealed record RecipeOptions
     public string OutDir { get; init; } = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny");
     /// <summary>Master seed: world, synthesis split, model init and data order derive from it.</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>The size dial the sizes were derived from (<see cref="ForDepth"/>); the defaults below are depth 4's.</summary>
+    public int Depth { get; init; } = 4;
 
     // ---- 1. world
     /// <summary>Pages of the generated world (the tiny preset uses the 300-page tiny world).</summary>
@@ -52,8 +55,8 @@ public sealed record RecipeOptions
     // ---- 4. pretrain (mid-training)
     /// <summary>BPE vocabulary size (trained on corpus pages and teacher transcripts).</summary>
     public int VocabSize { get; init; } = 2048;
-    /// <summary>Model size preset (<c>tiny</c>, <c>small</c>, …; see <c>ModelConfig.FromPreset</c>).</summary>
-    public string Model { get; init; } = "tiny";
+    /// <summary>Model: <c>d&lt;depth&gt;</c> from the dial, or any <c>ModelConfig.FromPreset</c> name (<c>tiny</c> is <c>d4</c>, <c>small</c> a wider 6 layers).</summary>
+    public string Model { get; init; } = "d4";
     /// <summary>The model's context window in tokens (max_seq_len); the agent's view of an episode is cut to it.</summary>
     public int ContextTokens { get; init; } = 512;
     /// <summary>How the model sees an episode (recorded in its config): <c>question_recent</c> fits a small window.</summary>
@@ -110,29 +113,42 @@ public sealed record RecipeOptions
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
 
-    /// <summary>About twenty minutes on a 2-core laptop: 2,000-page world, ~2,700 tasks (C1–C3), Tiny model (512-token window), a copy phase, SFT, 30 RL steps.</summary>
-    public static RecipeOptions Tiny => new();
+    /// <summary>
+    /// The one size dial. <paramref name="depth"/> is the model's layer count (<c>ModelConfig.ForDepth</c>: width
+    /// 32 × depth); the rest follows from it: context window 128 × depth tokens (the agent view, the teacher's view of
+    /// it in characters and the pretraining sequence, half the window), BPE vocabulary 512 × depth, mid-training
+    /// 200 × depth steps, learning rates inversely proportional to depth (3e-3, 2e-3 and 3e-5 at depth 4 for
+    /// mid-training, SFT and RL) and 10 + 5 × depth RL steps. Data sizes (world, tasks, drills) do not change.
+    /// Depth 4 is <see cref="Tiny"/>, every default of this record.
+    /// </summary>
+    public static RecipeOptions ForDepth(int depth)
+    {
+        if (depth is < 3 or > 48) throw new QuestInputException("--preset", null, null, $"depth {depth}", "a depth from 3 to 48 (d3 … d48)");
+        int window = 128 * depth;
+        return new RecipeOptions
+        {
+            Preset = $"d{depth}", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", $"d{depth}"), Depth = depth,
+            Model = $"d{depth}", ContextTokens = window, TeacherViewChars = (int)Math.Round(window * 1100 / 512.0), PretrainSeqLen = window / 2,
+            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = 10 + 5 * depth,
+            PretrainLearningRate = 0.012 / depth, SftLearningRate = 0.008 / depth, RlLearningRate = 1.2e-4 / depth,
+        };
+    }
+
+    /// <summary>About twenty minutes on a 2-core laptop: depth 4 (a 1.3M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, SFT, 30 RL steps.</summary>
+    public static RecipeOptions Tiny => ForDepth(4) with { Preset = "tiny", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny") };
 
     /// <summary>
-    /// A bigger run: a 2,000-page world, ~3,000 tasks, the Small model (6 layers, d_model 256) with
-    /// a 768-token window, longer mid-training, SFT and RL. Measured (2026-12-01): about 2.5–3 hours on 2 cores (SFT at
-    /// ~3 s a step), not yet run to the end; see the README.
+    /// Depth 6: a 6-layer, 192-wide model with a 768-token window, a 3,072-token vocabulary, longer mid-training and
+    /// RL (1,200 and 40 steps), on the same world and tasks as <see cref="Tiny"/>.
     /// </summary>
-    public static RecipeOptions Small => new()
-    {
-        Preset = "small", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "small"), WorldPages = 2_000, Tasks = 3_000, TestFraction = 0.1,
-        VocabSize = 4096, Model = "small", ContextTokens = 768, TeacherViewChars = 2000, ToolOutputDocs = 400, CopyDrills = 12_000,
-        PretrainSteps = 1200, PretrainBatch = 8, PretrainSeqLen = 384, PretrainLearningRate = 2e-3, CopyPhaseSteps = 1500,
-        SftSteps = 1200, SftBatch = 8, SftLearningRate = 1e-3,
-        RlSteps = 40, RlLearningRate = 2e-5,
-    };
+    public static RecipeOptions Small => ForDepth(6) with { Preset = "small", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "small") };
 
     /// <summary>
     /// A few minutes on a 2-core laptop: the run notebooks 06–08 read and make when it is missing (a 300-page world,
     /// ~150 tasks, the Tiny model, short stages: SFT 250 steps, RL 6 steps of 4 tasks × 8 rollouts, eval on 24 test
     /// tasks). It shows every stage working, not the learning the tiny preset measures.
     /// </summary>
-    public static RecipeOptions Notebook => new()
+    public static RecipeOptions Notebook => Tiny with
     {
         Preset = "notebook", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "notebook"), WorldPages = 300, Tasks = 150, TestFraction = 0.2,
         ToolOutputDocs = 60, CopyDrills = 1500, CopyPhaseSteps = 300, PretrainSteps = 150, SftSteps = 250,
@@ -142,13 +158,14 @@ public sealed record RecipeOptions
     /// <summary>The preset names <see cref="FromPreset"/> knows.</summary>
     public static readonly IReadOnlyList<string> Presets = ["tiny", "small", "notebook"];
 
-    /// <summary>A preset by name (<c>tiny</c>, <c>small</c> or <c>notebook</c>).</summary>
+    /// <summary>A preset by name: <c>tiny</c>, <c>small</c>, <c>notebook</c>, or the dial itself, <c>d&lt;depth&gt;</c> (<see cref="ForDepth"/>).</summary>
     public static RecipeOptions FromPreset(string name) => name.Trim().ToLowerInvariant() switch
     {
+        ['d', .. var n] when int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var depth) => ForDepth(depth),
         "tiny" => Tiny,
         "small" => Small,
         "notebook" => Notebook,
-        _ => throw new QuestInputException("--preset", null, null, $"unknown preset '{name}'", string.Join(", ", Presets)),
+        _ => throw new QuestInputException("--preset", null, null, $"unknown preset '{name}'", string.Join(", ", Presets) + " or d<depth> (e.g. d6)"),
     };
 
     /// <summary>Checks the sizes; throws <see cref="QuestInputException"/>.</summary>

@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace Quest.Cli.Commands;
 
 /// <summary>
-/// <c>quest recipe [--preset tiny|small|notebook] [--out DIR] [--seed N] [--resume] [--stages a,b]</c>: the whole QUEST recipe
+/// <c>quest recipe [--preset tiny|small|notebook|dN] [--out DIR] [--seed N] [--resume] [--stages a,b]</c>: the whole QUEST recipe
 /// (world → synth → teacher → pretrain → sft → eval) in one command, one progress line per step, ending with the eval
 /// table (SFT model vs. the pretrain-only baseline). Ctrl-C keeps finished stages (and the interrupted training
 /// stage's checkpoint); <c>--resume</c> continues. Bad input: stderr, exit 2; cancelled: exit 130.
@@ -17,8 +17,7 @@ public static class RecipeCommands
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var preset = new Option<string>("--preset") { Description = "Size preset: tiny (about 20 minutes on 2 cores), small (a bigger model, 2.5-3 hours) or notebook (a few minutes; what notebooks 06-08 read).", DefaultValueFactory = _ => "tiny" };
-        preset.AcceptOnlyFromAmong([.. RecipeOptions.Presets]);
+        var preset = new Option<string>("--preset") { Description = "Size: tiny (depth 4, about 20 minutes on 2 cores), small (depth 6), notebook (a few minutes; what notebooks 06-08 read), or the one size dial itself, d<depth> (e.g. d5: model width, window, vocabulary, steps and learning rates follow from the depth).", DefaultValueFactory = _ => "tiny" };
         var output = new Option<string?>("--out") { Description = "Run directory (default data/artifacts/recipe/PRESET)." };
         var seed = new Option<int>("--seed") { Description = "Master seed (world, tasks, model init, data order).", DefaultValueFactory = _ => 1 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out: finished stages are skipped, an interrupted one resumes." };

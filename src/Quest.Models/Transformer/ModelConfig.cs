@@ -43,8 +43,21 @@ public sealed record ModelConfig
     /// <summary>Per-head size.</summary>
     [JsonIgnore] public int HeadDim => DModel / Heads;
 
-    /// <summary>≈1.3M parameters at vocab 4096 (0.7M outside the embedding): trains in minutes on 2 CPU cores.</summary>
-    public static ModelConfig Tiny(int vocabSize = 4096) => new() { VocabSize = vocabSize, Layers = 4, DModel = 128, Heads = 4, KvHeads = 2, Ffn = 352, MaxSeqLen = 1024 };
+    /// <summary>
+    /// The model of one size dial, nanochat-style: <paramref name="depth"/> layers, width 32 × depth (heads of 32,
+    /// two query heads per key/value head), feed-forward 2.75 × width. Depth 4 is <see cref="Tiny"/>; the recipe's
+    /// presets set only this dial (<c>RecipeOptions.ForDepth</c>). Named <c>d&lt;depth&gt;</c> in <see cref="FromPreset"/>.
+    /// </summary>
+    public static ModelConfig ForDepth(int depth, int vocabSize = 4096, int maxSeqLen = 1024)
+    {
+        if (depth is < 2 or > 48) throw new QuestInputException(null, null, null, $"model depth {depth}", "a depth from 2 to 48");
+        int width = 32 * depth, heads = depth;
+        return new() { VocabSize = vocabSize, Layers = depth, DModel = width, Heads = heads, KvHeads = Math.Max(1, heads / 2),
+                       Ffn = (int)Math.Round(width * 2.75 / 16) * 16, MaxSeqLen = maxSeqLen };
+    }
+
+    /// <summary>≈1.3M parameters at vocab 4096 (0.7M outside the embedding): trains in minutes on 2 CPU cores. The depth-4 model (<see cref="ForDepth"/>).</summary>
+    public static ModelConfig Tiny(int vocabSize = 4096) => ForDepth(4, vocabSize);
     /// <summary>≈6.5M parameters at vocab 8192: an hour-scale CPU run.</summary>
     public static ModelConfig Small(int vocabSize = 8192) => new() { VocabSize = vocabSize, Layers = 6, DModel = 256, Heads = 8, KvHeads = 4, Ffn = 704, MaxSeqLen = 2048 };
     /// <summary>≈28M parameters at vocab 8192: a GPU or a long CPU run.</summary>
@@ -52,17 +65,18 @@ public sealed record ModelConfig
     /// <summary>≈88M parameters at vocab 16384: GPU.</summary>
     public static ModelConfig Medium(int vocabSize = 16384) => new() { VocabSize = vocabSize, Layers = 12, DModel = 768, Heads = 12, KvHeads = 4, Ffn = 2048, MaxSeqLen = 4096 };
 
-    /// <summary>Preset names accepted by <see cref="FromPreset"/>.</summary>
+    /// <summary>Preset names accepted by <see cref="FromPreset"/> (besides <c>d&lt;depth&gt;</c>, e.g. <c>d6</c>).</summary>
     public static IReadOnlyList<string> Presets { get; } = ["tiny", "small", "base", "medium"];
 
-    /// <summary>A preset by name (case-insensitive).</summary>
+    /// <summary>A preset by name (case-insensitive): <c>tiny</c>, <c>small</c>, <c>base</c>, <c>medium</c>, or <c>d&lt;depth&gt;</c> (<see cref="ForDepth"/>).</summary>
     public static ModelConfig FromPreset(string name, int vocabSize) => name.ToLowerInvariant() switch
     {
+        ['d', .. var n] when int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var depth) => ForDepth(depth, vocabSize),
         "tiny" => Tiny(vocabSize),
         "small" => Small(vocabSize),
         "base" => Base(vocabSize),
         "medium" => Medium(vocabSize),
-        _ => throw new QuestInputException(null, null, null, $"unknown model preset '{name}'", string.Join(", ", Presets)),
+        _ => throw new QuestInputException(null, null, null, $"unknown model preset '{name}'", string.Join(", ", Presets) + " or d<depth> (e.g. d6)"),
     };
 
     /// <summary>Throws <see cref="QuestInputException"/> naming the first inconsistent field.</summary>
