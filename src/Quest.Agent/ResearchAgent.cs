@@ -185,7 +185,7 @@ public sealed class ResearchAgent
                 round++;
                 callsLeft--;
                 var (parsed, _) = await CallPolicyAsync(traj, session, round, finalRequest: false, ct).ConfigureAwait(false);
-                Emit("assistant", parsed.Content, parsed);
+                Emit(Roles.Assistant, parsed.Content, parsed);
                 bool answered = parsed.Kind == TurnKind.Answer;
                 if (answered)
                 {
@@ -259,7 +259,7 @@ public sealed class ResearchAgent
                     Emit("final_request", ask);
                     var (fin, _) = await CallPolicyAsync(traj, session, round + 1, finalRequest: true, ct).ConfigureAwait(false);
                     round++;
-                    Emit("assistant", fin.Content, fin);
+                    Emit(Roles.Assistant, fin.Content, fin);
                     traj.Prediction = fin.Answer;
                     End(limit);
                     return traj;

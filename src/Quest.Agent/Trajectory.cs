@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Quest.Agent.Context;

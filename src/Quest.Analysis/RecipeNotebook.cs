@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Globalization;
 using System.Text;
 using Quest.Agent;
@@ -79,8 +80,8 @@ public static class RecipeNotebook
         File.Exists(run.Paths.TeacherTrajectories) ? RolloutRunner.ReadTrajectories(run.Paths.TeacherTrajectories) : [];
 
     /// <summary>The SFT transcripts (one per context session of a kept teacher trajectory).</summary>
-    public static IReadOnlyList<IReadOnlyList<ChatMessageText>> SftTranscripts(RunData run) =>
-        [.. ChatTemplate.ReadTranscripts(run.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatMessageText>)t)];
+    public static IReadOnlyList<IReadOnlyList<ChatTurn>> SftTranscripts(RunData run) =>
+        [.. ChatTemplate.ReadTranscripts(run.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatTurn>)t)];
 
     /// <summary>The run's tokenizer and agent view (what SFT, RL and eval build prompts with).</summary>
     public static AgentView View(RunData run) => new(QuestTokenizer.Load(run.Paths.Tokenizer), run.Options.View);

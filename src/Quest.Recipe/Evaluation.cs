@@ -85,7 +85,7 @@ public static class CopyProbes
         var seen = new System.Text.StringBuilder();
         foreach (var m in msgs)
         {
-            if (m.Role == "assistant")
+            if (m.Role == Roles.Assistant)
             {
                 var context = seen.ToString();
                 var p = ResponseParser.Parse(m.Content);

@@ -290,8 +290,8 @@ public static class Recipe
             foreach (var msgs in OracleTeacher.Sessions(r.Trajectory))
             {
                 sessions++;
-                turns += msgs.Count(m => m.Role == "assistant");
-                sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs.Select(m => new ChatMessageText(m.Role, m.Content)).ToList()) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
+                turns += msgs.Count(m => m.Role == Roles.Assistant);
+                sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs.Select(m => new ChatTurn(m.Role, m.Content)).ToList()) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
                 samples.Add(ShareGpt.ToSample(msgs));
             }
         }
@@ -392,7 +392,7 @@ public static class Recipe
     {
         var o = c.Options;
         var loaded = Checkpoint.Load(c.Paths.Pretrain, TorchRuntime.ResolveDevice(o.Device));
-        var transcripts = ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatMessageText>)t).ToList();
+        var transcripts = ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatTurn>)t).ToList();
         var data = new ChatSftData(transcripts, new AgentView(loaded.Tokenizer, loaded.Model.Config.View), o.ContextTokens, evalEvery: 10);
         c.Progress($"{transcripts.Count} transcripts → {data.Count} turn examples ({data.EvalCount} held out), {data.TargetTokens:N0} assistant tokens", null);
         var trainer = new Trainer(loaded.Model, loaded.Tokenizer, data, new TrainingOptions

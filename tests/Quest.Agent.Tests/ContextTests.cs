@@ -1,3 +1,4 @@
+using Quest.Core;
 using Microsoft.Extensions.AI;
 using Quest.Agent.Context;
 using Quest.Agent.Policies;

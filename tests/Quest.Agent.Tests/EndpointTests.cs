@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Net;
 using System.Net.Sockets;
 using Quest.Agent.Context;

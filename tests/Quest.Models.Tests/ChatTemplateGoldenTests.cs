@@ -13,11 +13,11 @@ public class ChatTemplateGoldenTests
     {
         var messages = new[]
         {
-            new ChatMessageText("system", "You are a deep research assistant.\n\nCurrent date: 2026-01-01"),
-            new ChatMessageText("user", "Who founded the Alder Gazette?"),
-            new ChatMessageText("assistant", Protocol.ToolCallTurn("Search first.", "search", new System.Text.Json.Nodes.JsonObject { ["query"] = new System.Text.Json.Nodes.JsonArray("Alder Gazette") })),
-            new ChatMessageText("user", Protocol.ToolResponse("A Google search for 'Alder Gazette' found 1 results:")),
-            new ChatMessageText("assistant", Protocol.AnswerTurn("Found it.", "Mara Quill")),
+            new ChatTurn("system", "You are a deep research assistant.\n\nCurrent date: 2026-01-01"),
+            new ChatTurn("user", "Who founded the Alder Gazette?"),
+            new ChatTurn("assistant", Protocol.ToolCallTurn("Search first.", "search", new System.Text.Json.Nodes.JsonObject { ["query"] = new System.Text.Json.Nodes.JsonArray("Alder Gazette") })),
+            new ChatTurn("user", Protocol.ToolResponse("A Google search for 'Alder Gazette' found 1 results:")),
+            new ChatTurn("assistant", Protocol.AnswerTurn("Found it.", "Mara Quill")),
         };
         Golden.Check("chat_template.txt", ChatTemplate.Render(messages) + "\n=== with generation prompt ===\n" + ChatTemplate.Render(messages[..2], addGenerationPrompt: true));
     }

@@ -1,3 +1,4 @@
+using Quest.Core;
 using Microsoft.Extensions.AI;
 using Quest.Models.Generation;
 using Quest.Models.Tokenization;
@@ -167,7 +168,7 @@ public class GrpoTests
         {
             var t = turns[b];
             // the prompt is the view of the history (the question and the tool response), and it is what the row starts with
-            Assert.Equal(client.View.Prompt(history.Select(h => new ChatMessageText(h.Role.Value, h.Text)).ToList(), m.Config.MaxSeqLen - 24), t.PromptIds);
+            Assert.Equal(client.View.Prompt(history.Select(h => new ChatTurn(h.Role.Value, h.Text)).ToList(), m.Config.MaxSeqLen - 24), t.PromptIds);
             Assert.Contains("Mara Quill", tok.Decode(t.PromptIds));
             Assert.Equal(t.PromptIds, xs.Skip((int)(b * T)).Take(t.PromptIds.Length).Select(i => (int)i).ToArray());
             var trained = Enumerable.Range(0, (int)T).Where(i => ms[b * T + i] == 1).ToList();
@@ -186,7 +187,7 @@ public class ProbeTests
     public async Task CopyProbeSplitsTargetsIntoCopiesAndOthersAndRisesWithTraining()
     {
         var tok = Fixtures.Tokenizer;
-        var t = new List<ChatMessageText> { new("user", "Who founded the Alder Gazette?"), new("assistant", "<answer>Alder Gazette</answer>") };
+        var t = new List<ChatTurn> { new("user", "Who founded the Alder Gazette?"), new("assistant", "<answer>Alder Gazette</answer>") };
         var view = new AgentView(tok, AgentView.QuestionRecent);
         var examples = view.TrainingExamples(t, 64).ToList();
         var e = Assert.Single(examples);

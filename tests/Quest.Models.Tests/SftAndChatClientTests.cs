@@ -10,7 +10,7 @@ namespace Quest.Models.Tests;
 
 public class SftAndChatClientTests
 {
-    internal static List<IReadOnlyList<ChatMessageText>> Transcripts() =>
+    internal static List<IReadOnlyList<ChatTurn>> Transcripts() =>
     [
         [new("system", "You are a research agent."), new("user", "Who founded the Alder Gazette?"),
          new("assistant", "<think>I should search.</think><tool_call>{\"name\":\"search\",\"arguments\":{\"query\":\"Alder Gazette\"}}</tool_call>"),
@@ -130,7 +130,7 @@ public class ChatClientStreamingTests
 
 public class AgentViewTests
 {
-    private static readonly List<ChatMessageText> Episode =
+    private static readonly List<ChatTurn> Episode =
     [
         new("system", "You are a research agent with a very long system prompt that a tiny window cannot hold."),
         new("user", "Who founded the Alder Gazette?"),

@@ -91,11 +91,11 @@ public class TokenizerTests
         var template = new ChatTemplate(tok);
         var msgs = new[]
         {
-            new ChatMessageText("system", "You are a research agent."),
-            new ChatMessageText("user", "Who founded the Alder Gazette?"),
-            new ChatMessageText("assistant", "<think>search</think><tool_call>{\"name\":\"search\"}</tool_call>"),
-            new ChatMessageText("tool", "<tool_response>Mara Quill</tool_response>"),
-            new ChatMessageText("assistant", "<answer>Mara Quill</answer>"),
+            new ChatTurn("system", "You are a research agent."),
+            new ChatTurn("user", "Who founded the Alder Gazette?"),
+            new ChatTurn("assistant", "<think>search</think><tool_call>{\"name\":\"search\"}</tool_call>"),
+            new ChatTurn("tool", "<tool_response>Mara Quill</tool_response>"),
+            new ChatTurn("assistant", "<answer>Mara Quill</answer>"),
         };
         var enc = template.Encode(msgs);
         Assert.Equal(enc.Ids.Length, enc.AssistantMask.Length);

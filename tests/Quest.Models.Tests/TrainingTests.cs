@@ -89,7 +89,7 @@ public class TrainingTests
     public void SftTargetsAreOnlyAssistantTokens()
     {
         var tok = Fixtures.Tokenizer;
-        var t = new List<ChatMessageText> { new("user", "Who?"), new("assistant", "<answer>Mara</answer>") };
+        var t = new List<ChatTurn> { new("user", "Who?"), new("assistant", "<answer>Mara</answer>") };
         foreach (var kind in AgentView.Kinds)
         {
             var data = new ChatSftData([t], new AgentView(tok, kind), 64);

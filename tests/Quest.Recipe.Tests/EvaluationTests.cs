@@ -1,3 +1,4 @@
+using Quest.Core;
 using Quest.Agent;
 using Xunit;
 

@@ -70,7 +70,7 @@ public class ExportTests
     {
         var dir = Directory.CreateTempSubdirectory().FullName;
         var path = Path.Combine(dir, "sft.json");
-        IReadOnlyList<TranscriptMessage> t =
+        IReadOnlyList<ChatTurn> t =
         [
             new("system", "SYS"), new("user", "Q"), new("assistant", "<think>a</think>\n<tool_call>\n{}\n</tool_call>"),
             new("user", "<tool_response>\nR\n</tool_response>"), new("assistant", "<answer>A</answer>"),

@@ -85,7 +85,7 @@ public class RewardTests
     {
         var task = new SynthTask { Id = "t", Question = "q", NeedCitation = true };
         var scorer = new FixedScorer(1.0);
-        IReadOnlyList<TranscriptMessage> traj =
+        IReadOnlyList<ChatTurn> traj =
         [
             new("system", "s"), new("user", "q"),
             new("assistant", "<think>x</think><tool_call>{}</tool_call>"),
@@ -102,7 +102,7 @@ public class RewardTests
     public async Task No_inline_citation_when_required_gets_no_citation_part()
     {
         var task = new SynthTask { Id = "t", Question = "q", NeedCitation = true };
-        IReadOnlyList<TranscriptMessage> traj = [new("user", "q"), new("assistant", "<answer>Alpha Corp was founded in 1990.</answer>")];
+        IReadOnlyList<ChatTurn> traj = [new("user", "q"), new("assistant", "<answer>Alpha Corp was founded in 1990.</answer>")];
         var r = await Reward.ComputeAsync(task, traj, new FixedScorer(1.0), new OverlapSupportChecker(Pages), TestContext.Current.CancellationToken);
         Assert.Equal(0.75, r.Total, 9);
         Assert.False(r.Citations!.HasInlineCitations);
@@ -112,7 +112,7 @@ public class RewardTests
     public async Task Missing_answer_scores_zero()
     {
         var task = new SynthTask { Id = "t", Question = "q" };
-        IReadOnlyList<TranscriptMessage> traj = [new("user", "q"), new("assistant", "<think>no idea</think>")];
+        IReadOnlyList<ChatTurn> traj = [new("user", "q"), new("assistant", "<think>no idea</think>")];
         var r = await Reward.ComputeAsync(task, traj, new FixedScorer(1.0), null, TestContext.Current.CancellationToken);
         Assert.Equal(0, r.Total);
         Assert.Null(r.Answer);

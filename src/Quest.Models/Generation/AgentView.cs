@@ -44,7 +44,7 @@ public sealed class AgentView
     /// Prompt ids for the next assistant turn after <paramref name="messages"/> (system prompt first when present, then
     /// the question, then assistant / tool-response turns), at most <paramref name="budget"/> tokens.
     /// </summary>
-    public int[] Prompt(IReadOnlyList<ChatMessageText> messages, int budget)
+    public int[] Prompt(IReadOnlyList<ChatTurn> messages, int budget)
     {
         if (budget < 1) throw new ArgumentOutOfRangeException(nameof(budget), "the prompt budget must be at least one token");
         var rest = Kind == Full ? messages : messages.SkipWhile(m => m.Role == "system").ToList();
@@ -62,7 +62,7 @@ public sealed class AgentView
     /// is cut). Under <see cref="Full"/>, a transcript that fits whole is one example with every assistant turn masked
     /// in: the same prompts and targets, since a causal model sees exactly the earlier tokens.
     /// </summary>
-    public IEnumerable<ChatEncoding> TrainingExamples(IReadOnlyList<ChatMessageText> transcript, int seqLen)
+    public IEnumerable<ChatEncoding> TrainingExamples(IReadOnlyList<ChatTurn> transcript, int seqLen)
     {
         if (Kind == Full)
         {
@@ -75,7 +75,7 @@ public sealed class AgentView
         }
         for (int i = 0; i < transcript.Count; i++)
         {
-            if (transcript[i].Role != "assistant") continue;
+            if (transcript[i].Role != Roles.Assistant) continue;
             var turn = _template.Encode([transcript[i]]);
             // the turn's own tokens: after "<|im_start|>assistant\n", through <|im_end|> (the trailing newline is prompt)
             var target = turn.Ids.Where((_, k) => turn.AssistantMask[k]).ToArray();

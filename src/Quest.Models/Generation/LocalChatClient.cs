@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using Quest.Models.Checkpoints;
@@ -81,7 +82,7 @@ public sealed class LocalChatClient : IChatClient
         return (View.Prompt(Texts(messages), window - reply), gen with { MaxNewTokens = reply });
     }
 
-    private static List<ChatMessageText> Texts(IEnumerable<ChatMessage> messages) => messages.Select(m => new ChatMessageText(m.Role.Value, m.Text ?? "")).ToList();
+    private static List<ChatTurn> Texts(IEnumerable<ChatMessage> messages) => messages.Select(m => new ChatTurn(m.Role.Value, m.Text ?? "")).ToList();
 
     /// <inheritdoc/>
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)

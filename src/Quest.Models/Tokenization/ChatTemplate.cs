@@ -5,13 +5,6 @@ using Quest.Core;
 
 namespace Quest.Models.Tokenization;
 
-/// <summary>One chat message: a role (<c>system</c>, <c>user</c>, <c>assistant</c>, <c>tool</c>) and its text.</summary>
-/// <param name="Role">The speaker.</param>
-/// <param name="Content">The text.</param>
-public sealed record ChatMessageText(
-    [property: JsonPropertyName("role")] string Role,
-    [property: JsonPropertyName("content")] string Content);
-
 /// <summary>A rendered conversation: token ids plus, per token, whether the assistant produced it.</summary>
 /// <param name="Ids">Token ids.</param>
 /// <param name="AssistantMask">True where the token was written by the assistant (loss is taken there in SFT).</param>
@@ -40,7 +33,7 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
     };
 
     /// <summary>The conversation as text (what <see cref="Encode"/> tokenizes).</summary>
-    public static string Render(IEnumerable<ChatMessageText> messages, bool addGenerationPrompt = false)
+    public static string Render(IEnumerable<ChatTurn> messages, bool addGenerationPrompt = false)
     {
         var sb = new StringBuilder();
         foreach (var m in messages)
@@ -54,7 +47,7 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
     /// an open <c>&lt;|im_start|&gt;assistant\n</c> header is appended for the model to continue.
     /// Message content is encoded with special tokens recognised (the protocol tags in content become single tokens).
     /// </summary>
-    public ChatEncoding Encode(IEnumerable<ChatMessageText> messages, bool addGenerationPrompt = false)
+    public ChatEncoding Encode(IEnumerable<ChatTurn> messages, bool addGenerationPrompt = false)
     {
         var ids = new List<int>();
         var mask = new List<bool>();
@@ -63,7 +56,7 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
         void Add(IEnumerable<int> t, bool m) { foreach (var i in t) { ids.Add(i); mask.Add(m); } }
         foreach (var msg in messages)
         {
-            bool assistant = RenderRole(msg.Role) == "assistant";
+            bool assistant = RenderRole(msg.Role) == Roles.Assistant;
             Add([imStart], false);
             Add(Tokenizer.EncodeOrdinary(RenderRole(msg.Role) + "\n"), false);
             Add(Tokenizer.Encode(msg.Content), assistant);
@@ -82,9 +75,9 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
     /// Reads chat transcripts from a JSONL file: one <c>{"messages":[{"role":…,"content":…},…]}</c> object per line
     /// (a bare array of messages per line is accepted too). Bad lines throw <see cref="QuestInputException"/>.
     /// </summary>
-    public static List<List<ChatMessageText>> ReadTranscripts(string path)
+    public static List<List<ChatTurn>> ReadTranscripts(string path)
     {
-        var result = new List<List<ChatMessageText>>();
+        var result = new List<List<ChatTurn>>();
         var lines = File.ReadAllLines(path);
         for (int i = 0; i < lines.Length; i++)
         {
@@ -97,7 +90,7 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
                     : throw new QuestInputException(path, i + 1, null, "no \"messages\" array", "{\"messages\":[{\"role\":…,\"content\":…}]}");
                 if (arr.ValueKind != JsonValueKind.Array)
                     throw new QuestInputException(path, i + 1, null, $"\"messages\" is {arr.ValueKind.ToString().ToLowerInvariant()}, not a list", "{\"messages\":[{\"role\":…,\"content\":…}]}");
-                var msgs = new List<ChatMessageText>();
+                var msgs = new List<ChatTurn>();
                 foreach (var e in arr.EnumerateArray())
                 {
                     if (e.ValueKind != JsonValueKind.Object)
@@ -106,7 +99,7 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
                     var content = e.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
                     if (role is null || content is null)
                         throw new QuestInputException(path, i + 1, null, "message without role or content", "{\"role\":\"user|assistant|system|tool\",\"content\":\"…\"}");
-                    msgs.Add(new ChatMessageText(role, content));
+                    msgs.Add(new ChatTurn(role, content));
                 }
                 result.Add(msgs);
             }

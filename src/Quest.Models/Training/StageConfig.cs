@@ -138,11 +138,11 @@ public sealed record StageConfig
     }
 
     /// <summary>Transcripts for SFT from the .jsonl data files.</summary>
-    public List<IReadOnlyList<ChatMessageText>> ReadTranscripts() =>
+    public List<IReadOnlyList<ChatTurn>> ReadTranscripts() =>
         Data.Select(Resolve).SelectMany(f =>
         {
             if (!File.Exists(f)) throw new QuestInputException(f, null, null, "data file not found", "a .jsonl file of {\"messages\":[…]} lines");
-            return ChatTemplate.ReadTranscripts(f).Select(t => (IReadOnlyList<ChatMessageText>)t);
+            return ChatTemplate.ReadTranscripts(f).Select(t => (IReadOnlyList<ChatTurn>)t);
         }).ToList();
 
     /// <summary>
@@ -154,7 +154,7 @@ public sealed record StageConfig
         log ??= _ => { };
         var outDir = OutputDir;
         bool resuming = Training.Resume && File.Exists(Path.Combine(outDir, Checkpoint.TrainerStateFile));
-        List<IReadOnlyList<ChatMessageText>>? transcripts = Stage == "sft" ? ReadTranscripts() : null;
+        List<IReadOnlyList<ChatTurn>>? transcripts = Stage == "sft" ? ReadTranscripts() : null;
         List<string>? docs = Stage == "pretrain" ? ReadDocuments().ToList() : null;
 
         QuestTokenizer tok;

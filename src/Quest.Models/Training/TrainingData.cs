@@ -1,3 +1,4 @@
+using Quest.Core;
 using Quest.Models.Generation;
 using Quest.Models.Tokenization;
 using static TorchSharp.torch;
@@ -85,10 +86,10 @@ public sealed class ChatSftData : ITrainingData
     private readonly int _pad;
 
     /// <summary>Builds the examples of every transcript under <paramref name="view"/>, each at most <paramref name="seqLen"/> + 1 tokens.</summary>
-    public ChatSftData(IEnumerable<IReadOnlyList<ChatMessageText>> transcripts, AgentView view, int seqLen, int evalEvery = 0)
+    public ChatSftData(IEnumerable<IReadOnlyList<ChatTurn>> transcripts, AgentView view, int seqLen, int evalEvery = 0)
     {
         var list = transcripts.ToList();
-        List<ChatEncoding> Examples(IEnumerable<IReadOnlyList<ChatMessageText>> ts) =>
+        List<ChatEncoding> Examples(IEnumerable<IReadOnlyList<ChatTurn>> ts) =>
             ts.SelectMany(t => view.TrainingExamples(t, seqLen)).Where(e => e.AssistantTokenCount > 0).ToList();
         _eval = evalEvery > 0 ? Examples(list.Where((_, i) => i % evalEvery == evalEvery - 1)) : [];
         _train = evalEvery > 0 ? Examples(list.Where((_, i) => i % evalEvery != evalEvery - 1)) : Examples(list);

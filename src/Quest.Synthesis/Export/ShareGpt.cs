@@ -5,11 +5,6 @@ using Quest.Core;
 
 namespace Quest.Synthesis.Export;
 
-/// <summary>One chat message of a transcript (<c>system</c>, <c>user</c>, <c>assistant</c>); tool results are user turns, as in QUEST.</summary>
-/// <param name="Role">Role.</param>
-/// <param name="Content">Text.</param>
-public sealed record TranscriptMessage(string Role, string Content);
-
 /// <summary>One LlamaFactory ShareGPT turn.</summary>
 public sealed record ShareGptTurn
 {
@@ -53,7 +48,7 @@ public static class ShareGpt
     /// Converts a transcript (system, user question, then assistant / tool-response turns) to a sample. Fails on a
     /// transcript that does not alternate user/assistant or does not end with an assistant turn.
     /// </summary>
-    public static ShareGptSample ToSample(IReadOnlyList<TranscriptMessage> messages, ShareGptOptions? options = null)
+    public static ShareGptSample ToSample(IReadOnlyList<ChatTurn> messages, ShareGptOptions? options = null)
     {
         options ??= new ShareGptOptions();
         var system = messages.Count > 0 && messages[0].Role == "system" ? messages[0].Content : "";

@@ -32,7 +32,7 @@ public sealed record RewardResult
 }
 
 /// <summary>A reward function over (task, trajectory): plain, swappable (e.g. from a notebook cell).</summary>
-public delegate Task<RewardResult> RewardFunction(SynthTask task, IReadOnlyList<TranscriptMessage> trajectory, CancellationToken ct);
+public delegate Task<RewardResult> RewardFunction(SynthTask task, IReadOnlyList<ChatTurn> trajectory, CancellationToken ct);
 
 /// <summary>
 /// QUEST's reward formulas as plain functions (see QUEST-NOTES §6.4), with one deliberate difference: the objective base
@@ -47,11 +47,11 @@ public static class Reward
     /// The final answer of a trajectory: the last <c>&lt;answer&gt;…&lt;/answer&gt;</c> in the assistant turns (tool responses
     /// are ignored so page text cannot smuggle in an answer); null when there is none.
     /// </summary>
-    public static string? FinalAnswer(IReadOnlyList<TranscriptMessage> trajectory)
+    public static string? FinalAnswer(IReadOnlyList<ChatTurn> trajectory)
     {
         for (int i = trajectory.Count - 1; i >= 0; i--)
         {
-            if (trajectory[i].Role != "assistant") continue;
+            if (trajectory[i].Role != Roles.Assistant) continue;
             var a = Protocol.ExtractLastAnswer(trajectory[i].Content);
             if (a is not null) return a;
         }
@@ -95,7 +95,7 @@ public static class Reward
     /// The default reward: base = <paramref name="scorer"/> on the final answer (0 when there is none or it is empty);
     /// when the task needs citations, the citation part is added by <see cref="Combine"/>.
     /// </summary>
-    public static async Task<RewardResult> ComputeAsync(SynthTask task, IReadOnlyList<TranscriptMessage> trajectory, IAnswerScorer scorer,
+    public static async Task<RewardResult> ComputeAsync(SynthTask task, IReadOnlyList<ChatTurn> trajectory, IAnswerScorer scorer,
         ISupportChecker? citations, CancellationToken ct = default)
     {
         var answer = FinalAnswer(trajectory);

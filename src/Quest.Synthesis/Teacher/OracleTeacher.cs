@@ -121,11 +121,11 @@ public sealed class OracleTeacher(IReadOnlyList<ITool> tools, RewardFunction rew
     }
 
     /// <summary>The trajectory as one message list (every session's turns after its prompt), for rewards.</summary>
-    public static IReadOnlyList<TranscriptMessage> Transcript(Trajectory t)
+    public static IReadOnlyList<ChatTurn> Transcript(Trajectory t)
     {
-        var list = new List<TranscriptMessage>();
+        var list = new List<ChatTurn>();
         for (int i = 0; i < t.Sessions.Count; i++)
-            foreach (var m in t.Sessions[i].Messages.Skip(i == 0 ? 0 : 2)) list.Add(new TranscriptMessage(m.Role, m.Content));
+            foreach (var m in t.Sessions[i].Messages.Skip(i == 0 ? 0 : 2)) list.Add(new ChatTurn(m.Role, m.Content));
         return list;
     }
 
@@ -140,13 +140,13 @@ public sealed class OracleTeacher(IReadOnlyList<ITool> tools, RewardFunction rew
     /// The training transcripts of a trajectory: one per session (each with its own prompt: system + question +
     /// prev_state), trailing non-assistant turns dropped, sessions without an assistant turn left out.
     /// </summary>
-    public static IEnumerable<List<TranscriptMessage>> Sessions(Trajectory t)
+    public static IEnumerable<List<ChatTurn>> Sessions(Trajectory t)
     {
         foreach (var s in t.Sessions)
         {
-            var msgs = s.Messages.Select(m => new TranscriptMessage(m.Role, m.Content)).ToList();
-            while (msgs.Count > 0 && msgs[^1].Role != "assistant") msgs.RemoveAt(msgs.Count - 1);
-            if (msgs.Any(m => m.Role == "assistant")) yield return msgs;
+            var msgs = s.Messages.Select(m => new ChatTurn(m.Role, m.Content)).ToList();
+            while (msgs.Count > 0 && msgs[^1].Role != Roles.Assistant) msgs.RemoveAt(msgs.Count - 1);
+            if (msgs.Any(m => m.Role == Roles.Assistant)) yield return msgs;
         }
     }
 }

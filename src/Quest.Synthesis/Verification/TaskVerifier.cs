@@ -78,7 +78,7 @@ public sealed partial class TaskVerifier(TaskScorer scorer)
     /// <summary>The reward of an answer text, as if it were the final <c>&lt;answer&gt;</c> of a trajectory.</summary>
     public async Task<double> ScoreAnswerAsync(SynthTask task, string answer, CancellationToken ct = default)
     {
-        IReadOnlyList<TranscriptMessage> traj = [new("user", task.Question), new("assistant", $"<answer>{answer}</answer>")];
+        IReadOnlyList<ChatTurn> traj = [ChatTurn.User(task.Question), ChatTurn.Assistant(Protocol.AnswerTurn(null, answer))];
         return (await Reward(task, traj, ct).ConfigureAwait(false)).Total;
     }
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Quest.Agent;
+namespace Quest.Core;
 
 /// <summary>The three roles of QUEST's plain-text protocol (there is no <c>tool</c> role: tool results are user turns).</summary>
 public static class Roles
@@ -13,7 +13,10 @@ public static class Roles
     public const string Assistant = "assistant";
 }
 
-/// <summary>One chat message as QUEST stores it: <c>{role, content}</c>.</summary>
+/// <summary>
+/// One chat message as QUEST stores it, <c>{role, content}</c>: the kit's one message record, for the agent's
+/// transcripts, the chat template the models render and the exports (ShareGPT, verl) alike.
+/// </summary>
 /// <param name="Role">"system", "user" or "assistant" (see <see cref="Roles"/>).</param>
 /// <param name="Content">The message text.</param>
 public sealed record ChatTurn(
@@ -29,5 +32,5 @@ public sealed record ChatTurn(
 
     /// <summary>True for a user turn that carries a tool result.</summary>
     [JsonIgnore]
-    public bool IsToolResponse => Role == Roles.User && Content.TrimStart().StartsWith(Quest.Core.Protocol.ToolResponseOpen, StringComparison.Ordinal);
+    public bool IsToolResponse => Role == Roles.User && Content.TrimStart().StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal);
 }
