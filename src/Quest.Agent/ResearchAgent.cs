@@ -202,7 +202,7 @@ public sealed class ResearchAgent
                     toolMs = sw.Elapsed.TotalMilliseconds;
                     traj.ToolMs += toolMs;
                     Count(traj.ToolCalls, parsed.ToolCall!.Name);
-                    var msg = Protocol.ToolResponseOpen + "\n" + text + "\n" + Protocol.ToolResponseClose;
+                    var msg = Protocol.ToolResponse(text);
                     session.Messages.Add(ChatTurn.User(msg));
                     Emit("tool_response", msg);
                     invalidRun = known ? 0 : invalidRun + 1;
@@ -210,7 +210,7 @@ public sealed class ResearchAgent
                 }
                 else if (parsed.Kind == TurnKind.MalformedToolCall)
                 {
-                    var msg = Protocol.ToolResponseOpen + "\n" + parsed.Error + "\n" + Protocol.ToolResponseClose;
+                    var msg = Protocol.ToolResponse(parsed.Error ?? "");
                     session.Messages.Add(ChatTurn.User(msg));
                     Emit("tool_response", msg);
                     invalidRun++; traj.InvalidTurns++;

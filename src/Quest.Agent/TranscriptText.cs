@@ -13,7 +13,7 @@ public static class TranscriptText
     public static string Format(AgentEvent e, int maxToolChars = DefaultMaxToolChars) => e.Kind switch
     {
         "assistant" => $"── round {e.Round} (session {e.Session}) ──\n" + Assistant(e.Text, e.Parsed),
-        "tool_response" => "[tool response]\n" + Indent(ToolText.TruncateMiddle(StripResponse(e.Text), maxToolChars)),
+        "tool_response" => "[tool response]\n" + Indent(ToolText.TruncateMiddle(Protocol.ToolResponseBody(e.Text), maxToolChars)),
         "corrective" => "[system → model]\n" + Indent(e.Text),
         "final_request" => "[limit reached → asking for a final answer]",
         "condensation" => $"[context] {e.Text}",
@@ -33,7 +33,7 @@ public static class TranscriptText
             foreach (var m in s.Messages.Skip(2))
             {
                 if (m.Role == Roles.Assistant) sb.AppendLine($"── round {++round} ──").AppendLine(Assistant(m.Content, ResponseParser.Parse(m.Content)));
-                else if (m.IsToolResponse) sb.AppendLine("[tool response]").AppendLine(Indent(ToolText.TruncateMiddle(StripResponse(m.Content), maxToolChars)));
+                else if (m.IsToolResponse) sb.AppendLine("[tool response]").AppendLine(Indent(ToolText.TruncateMiddle(Protocol.ToolResponseBody(m.Content), maxToolChars)));
                 else sb.AppendLine("[system → model]").AppendLine(Indent(m.Content));
             }
         }
@@ -58,13 +58,6 @@ public static class TranscriptText
         return sb.ToString().TrimEnd();
     }
 
-    private static string StripResponse(string s)
-    {
-        var t = s.Trim();
-        if (t.StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal)) t = t[Protocol.ToolResponseOpen.Length..];
-        if (t.EndsWith(Protocol.ToolResponseClose, StringComparison.Ordinal)) t = t[..^Protocol.ToolResponseClose.Length];
-        return t.Trim();
-    }
 
     private static string Indent(string s) => "  " + s.Replace("\n", "\n  ");
 }

@@ -74,6 +74,19 @@ public static class Protocol
     /// <summary>A tool result as the user turn QUEST appends: <c>&lt;tool_response&gt;\n…\n&lt;/tool_response&gt;</c>.</summary>
     public static string ToolResponse(string result) => ToolResponseOpen + "\n" + result + "\n" + ToolResponseClose;
 
+    /// <summary>
+    /// The tool result inside a <see cref="ToolResponse"/> turn (the wrapper removed, trimmed); text without the wrapper
+    /// comes back trimmed. Text after the last closing tag (a model's stray output) is dropped.
+    /// </summary>
+    public static string ToolResponseBody(string turn)
+    {
+        var t = turn.Trim();
+        if (t.StartsWith(ToolResponseOpen, StringComparison.Ordinal)) t = t[ToolResponseOpen.Length..];
+        int c = t.LastIndexOf(ToolResponseClose, StringComparison.Ordinal);
+        if (c >= 0) t = t[..c];
+        return t.Trim();
+    }
+
     private static string ThinkBlock(string? think) => string.IsNullOrWhiteSpace(think) ? "" : ThinkOpen + "\n" + think.Trim() + "\n" + ThinkClose + "\n";
 }
 

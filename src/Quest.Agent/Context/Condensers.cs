@@ -163,7 +163,7 @@ public sealed class RuleBasedCondenser : IStateCondenser
             }
             else if (e.IsToolResponse && pending is not null)
             {
-                var body = StripTags(e.Content);
+                var body = Protocol.ToolResponseBody(e.Content);
                 if (pending.Name == "search" || pending.Name == "google_scholar") AddSnippets(s, body);
                 else if (pending.Name == "visit") AddVisit(s, pending, body);
                 pending = null;
@@ -260,14 +260,6 @@ public sealed class RuleBasedCondenser : IStateCondenser
         return m.Success ? m.Groups[1].Value : t;
     }
 
-    private static string StripTags(string content)
-    {
-        var t = content.Trim();
-        if (t.StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal)) t = t[Protocol.ToolResponseOpen.Length..];
-        int c = t.LastIndexOf(Protocol.ToolResponseClose, StringComparison.Ordinal);
-        if (c >= 0) t = t[..c];
-        return t.Trim();
-    }
 
     internal static IEnumerable<string> StringsOf(JsonNode? node)
     {

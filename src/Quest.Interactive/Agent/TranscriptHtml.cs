@@ -48,7 +48,7 @@ public static class TranscriptHtml
                 if (m.Role == Roles.Assistant) sb.Append(AssistantHtml(++round, m.Content, openTurns).Html);
                 else if (m.IsToolResponse)
                 {
-                    var body = Strip(m.Content);
+                    var body = Protocol.ToolResponseBody(m.Content);
                     var err = body.StartsWith(ToolText.ErrorPrefix, StringComparison.Ordinal);
                     sb.Append(Html.Details($"{Html.Badge("tool response", err ? BadgeColor.Red : BadgeColor.Grey)} {Html.Escape(FirstLine(body, 100))}",
                         Html.Pre(ToolText.TruncateMiddle(body, MaxToolChars), 400).Html, openTurns).Html);
@@ -121,13 +121,6 @@ public static class TranscriptHtml
         return Html.Raw(sb.ToString());
     }
 
-    private static string Strip(string s)
-    {
-        var t = s.Trim();
-        if (t.StartsWith(Protocol.ToolResponseOpen, StringComparison.Ordinal)) t = t[Protocol.ToolResponseOpen.Length..];
-        if (t.EndsWith(Protocol.ToolResponseClose, StringComparison.Ordinal)) t = t[..^Protocol.ToolResponseClose.Length];
-        return t.Trim();
-    }
 
     private static string FirstLine(string s, int max)
     {
