@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -16,8 +17,8 @@ public sealed class AgentCommandsTests : IDisposable
     public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string Call(string name, string args) => $"<think>look it up</think>\n<tool_call>\n{{\"name\": \"{name}\", \"arguments\": {args}}}\n</tool_call>";
-    private static string Answer(string a) => $"<think>done</think>\n<answer>{a}</answer>";
+    private static string Call(string name, string args) => Protocol.ToolCallTurn("look it up", name, System.Text.Json.Nodes.JsonNode.Parse(args)!.AsObject());
+    private static string Answer(string a) => Protocol.AnswerTurn("done", a);
 
     private ProcessStartInfo Quest(params string[] args)
     {

@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Diagnostics;
 using System.Text.Json;
 using Quest.Agent.Rollout;
@@ -57,8 +58,8 @@ public sealed class DiskFullTests : IDisposable
         var tasks = Path.Combine(_dir, "tasks.jsonl");
         File.WriteAllLines(tasks, Enumerable.Range(0, n).Select(i => JsonSerializer.Serialize(new { id = $"t{i}", question = $"Question {i}?", answer = $"A{i}" })));
         var script = Path.Combine(_dir, "policy.jsonl");
-        const string call = "<think>look it up</think>\n<tool_call>\n{\"name\": \"search\", \"arguments\": {\"query\": [\"q\"]}}\n</tool_call>";
-        File.WriteAllLines(script, Enumerable.Range(0, n).Select(i => JsonSerializer.Serialize(new { question = $"Question {i}?", turns = new[] { call, $"<think>done</think>\n<answer>A{i}</answer>" } })));
+        var call = Protocol.ToolCallTurn("look it up", "search", new System.Text.Json.Nodes.JsonObject { ["query"] = new System.Text.Json.Nodes.JsonArray("q") });
+        File.WriteAllLines(script, Enumerable.Range(0, n).Select(i => JsonSerializer.Serialize(new { question = $"Question {i}?", turns = new[] { call, Protocol.AnswerTurn("done", $"A{i}") } })));
 
         var disk = SmallDisk(48 * 1024);
         var outDir = Path.Combine(disk, "out");

@@ -1,3 +1,4 @@
+using Quest.Core;
 using System.Diagnostics;
 using System.Text.Json;
 using Quest.Testing;
@@ -66,8 +67,8 @@ public sealed class WorldCliTests : IDisposable
 
         var script = Path.Combine(_dir, "policy.jsonl");
         File.WriteAllText(script, JsonSerializer.Serialize(new { turns = new[] {
-            $"<think>x</think>\n<tool_call>\n{{\"name\": \"search\", \"arguments\": {{\"query\": [\"{title}\"]}}}}\n</tool_call>",
-            "<think>x</think>\n<answer>A</answer>" } }) + "\n");
+            Protocol.ToolCallTurn("x", "search", new System.Text.Json.Nodes.JsonObject { ["query"] = new System.Text.Json.Nodes.JsonArray(title) }),
+            Protocol.AnswerTurn("x", "A") } }) + "\n");
         var ask = await Quest("ask", "Who?", "--policy", "scripted:" + script, "--corpus", "world-tiny", "--json");
         Assert.True(ask.Code == 0, ask.Err + ask.Out);
         Assert.Contains(url, ask.Out);
