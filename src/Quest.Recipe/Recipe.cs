@@ -291,7 +291,7 @@ public static class Recipe
             {
                 sessions++;
                 turns += msgs.Count(m => m.Role == Roles.Assistant);
-                sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs.Select(m => new ChatTurn(m.Role, m.Content)).ToList()) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
+                sft.Append(new JsonObject { ["task_id"] = tasks[i].Id, ["messages"] = JsonSerializer.SerializeToNode(msgs) }.ToJsonString(RolloutRunner.JsonOptions)).Append('\n');
                 samples.Add(ShareGpt.ToSample(msgs));
             }
         }

@@ -43,6 +43,10 @@ public static class Reward
     /// <summary>QUEST's inline-citation maximum (INLINE_CITATION_MAX_SCORE_DEFAULT).</summary>
     public const double CitationWeight = 0.25;
 
+    /// <summary>The shortest trajectory that answers <paramref name="answer"/>: the question, then one answer turn (to score an answer text as a reward would).</summary>
+    public static IReadOnlyList<ChatTurn> AnswerOnly(SynthTask task, string answer) =>
+        [ChatTurn.User(task.Question), ChatTurn.Assistant(Protocol.AnswerTurn(null, answer))];
+
     /// <summary>
     /// The final answer of a trajectory: the last <c>&lt;answer&gt;…&lt;/answer&gt;</c> in the assistant turns (tool responses
     /// are ignored so page text cannot smuggle in an answer); null when there is none.

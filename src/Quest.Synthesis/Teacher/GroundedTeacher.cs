@@ -145,7 +145,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         var candidates = new List<string> { Compact(false), Compact(true), string.Join("\n", refLines.Distinct()), task.Reference.AnswerText.Trim() };
         foreach (var a in candidates.Where(a => a.Length > 0).Distinct())
         {
-            var r = await reward(task, [ChatTurn.User(task.Question), ChatTurn.Assistant(Protocol.AnswerTurn(null, a))], ct).ConfigureAwait(false);
+            var r = await reward(task, Reward.AnswerOnly(task, a), ct).ConfigureAwait(false);
             if (r.Total >= 1 - 1e-9)
             {
                 var req = leaves.Where(l => a.Contains(l, StringComparison.OrdinalIgnoreCase)).ToList();

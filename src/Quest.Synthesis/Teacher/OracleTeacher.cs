@@ -125,7 +125,7 @@ public sealed class OracleTeacher(IReadOnlyList<ITool> tools, RewardFunction rew
     {
         var list = new List<ChatTurn>();
         for (int i = 0; i < t.Sessions.Count; i++)
-            foreach (var m in t.Sessions[i].Messages.Skip(i == 0 ? 0 : 2)) list.Add(new ChatTurn(m.Role, m.Content));
+            list.AddRange(t.Sessions[i].Messages.Skip(i == 0 ? 0 : 2));
         return list;
     }
 
@@ -144,7 +144,7 @@ public sealed class OracleTeacher(IReadOnlyList<ITool> tools, RewardFunction rew
     {
         foreach (var s in t.Sessions)
         {
-            var msgs = s.Messages.Select(m => new ChatTurn(m.Role, m.Content)).ToList();
+            var msgs = s.Messages.ToList();   // a copy: trailing turns are removed below
             while (msgs.Count > 0 && msgs[^1].Role != Roles.Assistant) msgs.RemoveAt(msgs.Count - 1);
             if (msgs.Any(m => m.Role == Roles.Assistant)) yield return msgs;
         }

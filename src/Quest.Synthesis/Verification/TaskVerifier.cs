@@ -78,8 +78,7 @@ public sealed partial class TaskVerifier(TaskScorer scorer)
     /// <summary>The reward of an answer text, as if it were the final <c>&lt;answer&gt;</c> of a trajectory.</summary>
     public async Task<double> ScoreAnswerAsync(SynthTask task, string answer, CancellationToken ct = default)
     {
-        IReadOnlyList<ChatTurn> traj = [ChatTurn.User(task.Question), ChatTurn.Assistant(Protocol.AnswerTurn(null, answer))];
-        return (await Reward(task, traj, ct).ConfigureAwait(false)).Total;
+        return (await Reward(task, Quest.Synthesis.Rewards.Reward.AnswerOnly(task, answer), ct).ConfigureAwait(false)).Total;
     }
 
     /// <summary>True when the answer, an alias or a list item appears in the question as whole words.</summary>
