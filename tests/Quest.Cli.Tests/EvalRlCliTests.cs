@@ -63,6 +63,22 @@ public class EvalRlCliTests
         var (code2, _, err2) = await Run(args);
         Assert.True(code2 == 0, err2);
         Assert.Equal(lines.Length, File.ReadAllLines(Path.Combine(outDir, "trajectories.jsonl")).Length);
+        // --baseline: the paired difference against an earlier eval on the same tasks (greedy here, so against itself: 0)
+        var greedy = Path.Combine(dir, "greedy");
+        string[] g = ["eval", "--tasks", tasks, "--policy", "local:" + ckpt, "--corpus", "world-tiny", "--max-turns", "2", "--max-tokens", "12"];
+        Assert.Equal(0, (await Run([.. g, "--out", greedy])).Item1);
+        var (code3, out3, err3) = await Run([.. g, "--out", Path.Combine(dir, "greedy2"), "--baseline", greedy]);
+        Assert.True(code3 == 0, err3);
+        Assert.Contains("95% CI", out3);
+        using (var d3 = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "greedy2", "eval.json"))))
+        {
+            var b = d3.RootElement.GetProperty("baseline");
+            Assert.Equal(all.Count, b.GetProperty("tasks").GetInt32());
+            Assert.Equal(0, b.GetProperty("mean_diff").GetDouble(), 9);
+        }
+        var (bad3, _, badErr3) = await Run([.. g, "--out", Path.Combine(dir, "greedy3"), "--baseline", Path.Combine(dir, "nowhere")]);
+        Assert.Equal(2, bad3);
+        Assert.Contains("nowhere", badErr3);
         // bad input: exit 2 with the path
         var (bad, _, badErr) = await Run("eval", "--tasks", tasks, "--policy", "local:" + Path.Combine(dir, "nope"), "--corpus", "world-tiny", "--out", outDir);
         Assert.Equal(2, bad);

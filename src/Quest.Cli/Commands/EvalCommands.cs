@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Quest.Agent;
 using Quest.Agent.Policies;
+using Quest.Agent.Rollout;
 using Quest.Core;
 using Quest.Models.Checkpoints;
 using Quest.Models.Generation;
@@ -40,7 +41,8 @@ public static class EvalCommands
         var output = new Option<string>("--out") { Description = "Output directory (trajectories.jsonl, eval.json); re-running resumes.", Required = true };
         var toolOutput = ToolOutputOption();
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "Use this file's text as the system prompt, with the date appended (e.g. QUEST's SYSTEM_PROMPT for the released models)." };
-        foreach (var o in new Option[] { tasks, policy, corpus, split, samples, maxTurns, maxTokens, temperature, parallel, output, toolOutput, systemPrompt }) cmd.Options.Add(o);
+        var baseline = new Option<string?>("--baseline") { Description = "An earlier eval's --out directory: print the paired difference (this policy − that one) on the tasks both ran, with a bootstrap 95% interval." };
+        foreach (var o in new Option[] { tasks, policy, corpus, split, samples, maxTurns, maxTokens, temperature, parallel, output, toolOutput, systemPrompt, baseline }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
@@ -56,6 +58,8 @@ public static class EvalCommands
                 if (eo.Samples < 1 || eo.MaxTurns < 1 || eo.MaxNewTokens < 1 || eo.Parallel < 1)
                     throw new QuestInputException(null, null, null, "--samples, --max-turns, --max-tokens and --parallel must be at least 1");
                 if (!double.IsFinite(eo.Temperature) || eo.Temperature < 0) throw new QuestInputException(null, null, null, $"--temperature {eo.Temperature}", "a finite temperature >= 0");
+                var baseFile = pr.GetValue(baseline) is { Length: > 0 } bdir ? Path.Combine(bdir, RolloutRunner.TrajectoriesFile) : null;
+                if (baseFile is not null && !File.Exists(baseFile)) throw new QuestInputException(baseFile, null, null, "no trajectories here", "--baseline DIR: the --out directory of an earlier quest eval");
                 var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => pr.GetValue(split) is not { } s || t.Split == s).ToList();
                 if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks to evaluate", "a task file with tasks (of the --split given)");
                 using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
@@ -83,8 +87,16 @@ public static class EvalCommands
                     p => err.WriteLine($"episode {p.Done + p.Skipped}/{p.Total + p.Skipped} {p.Last.TaskId} {p.Last.Termination} reward {p.Last.Reward ?? 0:0.000}"), ct);
                 var byId = list.ToDictionary(t => t.Id);
                 var rows = Evaluation.Rows(name, trajs, byId);
-                AtomicFile.WriteAllText(Path.Combine(outDir, "eval.json"), JsonSerializer.Serialize(new { policy = spec, options = eo, rows }, Recipe.Recipe.Json));
+                StageComparison? vs = null;
+                if (baseFile is not null)
+                {
+                    var before = RolloutRunner.ReadTrajectories(baseFile);
+                    vs = Evaluation.Compare(Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(baseFile))!), before, name, trajs, byId.Keys.ToHashSet());
+                    if (vs.Tasks == 0) throw new QuestInputException(baseFile, null, null, "no task in common with this evaluation", "a baseline evaluated on the same task file");
+                }
+                AtomicFile.WriteAllText(Path.Combine(outDir, "eval.json"), JsonSerializer.Serialize(new { policy = spec, options = eo, rows, baseline = vs }, Recipe.Recipe.Json));
                 outW.Write(Evaluation.FormatRows(rows));
+                if (vs is not null) outW.Write(Evaluation.FormatComparisons([vs]));
                 outW.WriteLine($"# {trajs.Count} episodes in {Path.Combine(outDir, "trajectories.jsonl")}, summary in {Path.Combine(outDir, "eval.json")}");
                 return 0;
             }
