@@ -93,6 +93,9 @@ public class EvalRlCliTests
         var (dir, tasks, ckpt, _) = await Setup();
         var outDir = Path.Combine(dir, "rl");
         string[] args = ["train", "rl", "--init", ckpt, "--tasks", tasks, "--corpus", "world-tiny", "--output", outDir, "--prompts", "2", "--group-size", "2", "--max-turns", "2", "--max-tokens", "12", "--device", "cpu"];
+        var (badT, _, errT) = await Run([.. args, "--steps", "2", "--temperature", "0", "--no-std"]);   // the flags reach the options' validation
+        Assert.Equal(2, badT);
+        Assert.Contains("temperature 0", errT);
         var (code, output, err) = await Run([.. args, "--steps", "2"]);
         Assert.True(code == 0, err + output);
         var steps = output.Split('\n').Where(l => l.StartsWith("rl step")).ToList();

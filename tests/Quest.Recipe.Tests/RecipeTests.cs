@@ -114,11 +114,11 @@ public class RecipeStageTests
         Assert.Equal("tiny", RecipeOptions.FromPreset("tiny").Validate().Preset);
         Assert.Equal("small", RecipeOptions.FromPreset("Small").Validate().Preset);
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("huge"));
-        // One size dial: the tiny preset is depth 4 (every default of the record), d6 is the small one, and the sizes follow the depth.
+        // One size dial: the tiny preset is depth 4 (every default of the record), d5 is the small one, and the sizes follow the depth.
         static string Json(RecipeOptions o) => System.Text.Json.JsonSerializer.Serialize(o with { OutDir = "x" }, JsonFiles.Indented);
         Assert.Equal(Json(new RecipeOptions() with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
-        Assert.Equal(Json(RecipeOptions.Small with { Preset = "d6" }), Json(RecipeOptions.FromPreset("d6")));
+        Assert.Equal(Json(RecipeOptions.Small with { Preset = "d5" }), Json(RecipeOptions.FromPreset("d5")));
         var d6 = RecipeOptions.FromPreset("D6").Validate();
         Assert.Equal((6, "d6", 768, 384, 3072, 1200, 40), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
         Assert.True(d6.PretrainLearningRate < RecipeOptions.Tiny.PretrainLearningRate);

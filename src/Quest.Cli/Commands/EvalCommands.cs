@@ -136,8 +136,10 @@ public static class EvalCommands
         var maxTurns = new Option<int?>("--max-turns") { Description = "Model calls per rollout." };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Tokens per model call." };
         var device = new Option<string?>("--device") { Description = "auto, cpu, cuda." };
+        var temperature = new Option<double?>("--temperature") { Description = "Rollout sampling temperature (QUEST: 1.0)." };
+        var noStd = new Option<bool>("--no-std") { Description = "Advantages r − group mean, not divided by the group's standard deviation (Dr. GRPO)." };
         var toolOutput = ToolOutputOption();
-        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, toolOutput }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, temperature, noStd, toolOutput }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
@@ -147,7 +149,8 @@ public static class EvalCommands
             {
                 Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
                 MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
-                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate }, OutputDir = Path.GetFullPath(pr.GetValue(output)!),
+                Temperature = pr.GetValue(temperature) ?? d.Temperature,
+                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, ScaleByStd = !pr.GetValue(noStd) }, OutputDir = Path.GetFullPath(pr.GetValue(output)!),
             };
             try
             {
