@@ -8,6 +8,7 @@ using Quest.Models.Transformer;
 using Quest.Synthesis;
 using Quest.World;
 using Quest.World.Tools;
+using TorchSharp;
 
 namespace Quest.Recipe;
 
@@ -69,6 +70,21 @@ public static class RolloutBenchmark
         sw.Restart();
         var u = updater.Update(live, 1e-5, Math.Max(0, model.Tokenizer.EndOfTextId));
         double updateS = sw.Elapsed.TotalSeconds;
+        // the same rows' forward and backward passes (no optimizer step), the fast path against the plain formulation
+        int pad = Math.Max(0, model.Tokenizer.EndOfTextId);
+        double Passes(bool fast)
+        {
+            var t = Stopwatch.StartNew();
+            var chunks = fast ? Grpo.MicroBatches(live, 16) : live.Chunk(16).Select(c => c.ToList()).ToList();
+            foreach (var c in chunks)
+            {
+                using var scope = torch.NewDisposeScope();
+                (fast ? Grpo.MicroBatchLoss(model.Model, c, pad, 0.2, 0.28).LossSum : Grpo.ReferenceMicroBatchLoss(model.Model, c, pad, 0.2, 0.28)).backward();
+            }
+            model.Model.zero_grad();
+            return t.Elapsed.TotalSeconds;
+        }
+        double referenceS = Passes(false), fastS = Passes(true);
 
         return new JsonObject
         {
@@ -86,6 +102,8 @@ public static class RolloutBenchmark
             ["rl_step_rollout_s"] = Math.Round(batchedS, 2),
             ["rl_step_update_s"] = Math.Round(updateS, 2),
             ["rl_step_rows"] = u.Rows,
+            ["update_passes_s"] = Math.Round(fastS, 2),
+            ["update_passes_full_logits_s"] = Math.Round(referenceS, 2),
             ["rl_step_tokens"] = u.Tokens,
         };
     }

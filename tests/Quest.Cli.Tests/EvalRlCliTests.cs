@@ -121,7 +121,7 @@ public class EvalRlCliTests
         var (code, output, err) = await Run("bench", "rollout", "--corpus", "world-tiny", "--tasks", tasks, "--init", ckpt, "--group-size", "2", "--max-turns", "1", "--max-tokens", "8", "--device", "cpu");
         Assert.True(code == 0, err + output);
         using var doc = JsonDocument.Parse(output.Trim());
-        foreach (var key in new[] { "batched_episodes_per_s", "sequential_episodes_per_s", "speedup", "rl_step_rollout_s", "rl_step_update_s" })
+        foreach (var key in new[] { "batched_episodes_per_s", "sequential_episodes_per_s", "speedup", "rl_step_rollout_s", "rl_step_update_s", "update_passes_s", "update_passes_full_logits_s" })
             Assert.True(doc.RootElement.TryGetProperty(key, out _), key);
         Assert.Equal(2, doc.RootElement.GetProperty("episodes").GetInt32());
     }

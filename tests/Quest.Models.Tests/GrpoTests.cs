@@ -102,6 +102,68 @@ public class GrpoTests
         Assert.True(logits2.grad!.abs().sum().item<float>() > 0);
     }
 
+    /// <summary>Rows of mixed prompt and reply lengths, random old log-probs near the policy's, mixed-sign advantages.</summary>
+    private static List<RlSample> MixedRows(int n, int vocab, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(i =>
+        {
+            int p = 2 + rng.Next(30), g = 1 + rng.Next(12);
+            return new RlSample(Enumerable.Range(0, p).Select(_ => 1 + rng.Next(vocab - 1)).ToArray(), Enumerable.Range(0, g).Select(_ => 1 + rng.Next(vocab - 1)).ToArray(),
+                Enumerable.Range(0, g).Select(_ => (float)(-Math.Log(vocab) + rng.NextDouble() - 0.5)).ToArray(), rng.NextDouble() * 2 - 1, $"g{i % 3}");
+        }).ToList();
+    }
+
+    [Fact]
+    public void TheHeadOnlyAtGeneratedPositionsGivesTheFullForwardsGradients()
+    {
+        // the updater runs the LM head only where a generated token is the target; its loss and gradients must be those
+        // of the plain formulation: full logits, masked per-token loss, each row's token mean, summed over rows
+        using var model = new QuestTransformer(Fixtures.TinyConfig(64), seed: 3);
+        var rows = MixedRows(7, 64, 1);
+        var (sum, clipped, ent, n) = Grpo.MicroBatchLoss(model, rows, 0, 0.2, 0.28);
+        sum.backward();
+        var fast = model.parameters().Select(p => p.grad!.clone()).ToList();
+        Assert.Equal(rows.Sum(r => r.TokenIds.Length), n);
+        model.zero_grad();
+
+        var reference = Grpo.ReferenceMicroBatchLoss(model, rows, 0, 0.2, 0.28);
+        reference.backward();
+        Assert.Equal(reference.item<float>(), sum.item<float>(), 4);
+        var slow = model.parameters().Select(p => p.grad!).ToList();
+        for (int i = 0; i < slow.Count; i++)
+            Assert.True(slow[i].allclose(fast[i], rtol: 1e-4, atol: 1e-6), $"parameter {i}: gradients differ");
+        Assert.True(ent > 0);
+        Assert.True(clipped >= 0 && clipped <= n);
+    }
+
+    [Fact]
+    public void MicroBatchesGroupRowsOfLikeLengthAndTheUpdateDoesNotDependOnTheirSize()
+    {
+        var rows = MixedRows(37, 64, 2);
+        var mbs = Grpo.MicroBatches(rows, 8);
+        Assert.Equal(5, mbs.Count);
+        Assert.All(mbs, mb => Assert.True(mb.Count <= 8));
+        Assert.Equal(rows.OrderBy(r => r.GetHashCode()), mbs.SelectMany(mb => mb).OrderBy(r => r.GetHashCode()));   // every row once
+        var lengths = mbs.SelectMany(mb => mb).Select(r => r.PromptIds.Length + r.TokenIds.Length).ToList();
+        Assert.Equal(lengths.OrderDescending(), lengths);
+        // padded positions: sorted chunks pad less than chunks in the given order
+        static long Padded(IEnumerable<IReadOnlyList<RlSample>> chunks) => chunks.Sum(c => (long)c.Count * c.Max(r => r.PromptIds.Length + r.TokenIds.Length) - c.Sum(r => r.PromptIds.Length + r.TokenIds.Length));
+        Assert.True(Padded(mbs) < Padded(rows.Chunk(8)), $"{Padded(mbs)} vs {Padded(rows.Chunk(8))}");
+
+        // gradients accumulate over the mini-batch, so one update lands on the same weights whatever the micro-batch size
+        var after = new List<float[]>();
+        foreach (int micro in new[] { 1, 5, 64 })
+        {
+            using var model = new QuestTransformer(Fixtures.TinyConfig(64), seed: 4);
+            using var up = new GrpoUpdater(model, new GrpoOptions { LearningRate = 1e-2, MiniBatches = 2, MicroBatch = micro });
+            up.Update(rows, 1e-2, 0, seed: 9);
+            after.Add(model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray());
+        }
+        for (int k = 1; k < after.Count; k++)
+            for (int i = 0; i < after[0].Length; i++) Assert.Equal(after[0][i], after[k][i], 4);
+    }
+
     [Fact]
     public async Task ToyTaskAlwaysAnswerXReachesRewardNearOne()
     {

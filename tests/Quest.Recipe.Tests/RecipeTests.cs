@@ -124,6 +124,15 @@ public class RecipeStageTests
         Assert.True(d6.PretrainLearningRate < RecipeOptions.Tiny.PretrainLearningRate);
         Assert.Equal(Quest.Models.Transformer.ModelConfig.Tiny(2048), Quest.Models.Transformer.ModelConfig.FromPreset("d4", 2048));
         Assert.Equal((6, 192, 6, 3), Quest.Models.Transformer.ModelConfig.FromPreset("d6", 2048) is var m ? (m.Layers, m.DModel, m.Heads, m.KvHeads) : default);
+        // every depth of the dial is a valid model and recipe (odd depths too: d5 once had 5 heads over 2 kv heads)
+        for (int d = 3; d <= 16; d++)
+        {
+            var o = RecipeOptions.ForDepth(d).Validate();
+            var cfg = Quest.Models.Transformer.ModelConfig.FromPreset(o.Model, o.VocabSize) with { MaxSeqLen = o.ContextTokens };
+            cfg.Validate();
+            Assert.True(cfg.KvHeads <= cfg.Heads && cfg.Heads % cfg.KvHeads == 0);
+        }
+        Assert.Equal(5, RecipeOptions.Small.Depth);
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("d2"));
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("dx"));
         Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { PretrainSeqLen = 4096 }).Validate());

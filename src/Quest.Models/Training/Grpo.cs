@@ -123,26 +123,91 @@ public static class Grpo
     /// The clipped policy loss of one micro-batch, summed over its rows (each row: the mean over its generated tokens of
     /// max(−A·ratio, −A·clip(ratio, 1−ε_low, 1+ε_high)), ratio = exp(log π − log π_old)); divide by the mini-batch's row
     /// count for the seq-mean-token-mean loss. Also returns the clipped-token count and the entropy sum (no gradient).
+    /// <paramref name="logits"/> are <c>[B, T, vocab]</c>; the loss reads only the generated positions (<see cref="TokenLoss"/>).
     /// </summary>
     public static (Tensor LossSum, double ClippedTokens, double EntropySum) PolicyLoss(Tensor logits, Tensor target, Tensor mask, Tensor oldLogprobs, Tensor advantages, double clipLow, double clipHigh)
     {
+        var t = Select(target, mask, oldLogprobs, advantages);
+        var sel = logits.reshape(-1, logits.shape[^1]).index_select(0, t.Index);
+        return TokenLoss(sel, t, clipLow, clipHigh);
+    }
+
+    /// <summary>
+    /// The generated tokens of a collated micro-batch, flattened: their flat positions in <c>[B·T]</c>, targets, old
+    /// log-probs, advantages (the row's) and weights (1 / the row's generated-token count, so a sum over tokens is the
+    /// sum over rows of each row's token mean).
+    /// </summary>
+    public static GeneratedTokens Select(Tensor target, Tensor mask, Tensor oldLogprobs, Tensor advantages)
+    {
+        long B = mask.shape[0], T = mask.shape[1];
+        var idx = mask.reshape(-1).nonzero().squeeze(1);
+        var perRow = (1 / mask.sum(1).clamp_min(1)).unsqueeze(1).expand(B, T).reshape(-1);
+        return new GeneratedTokens(idx, target.reshape(-1).index_select(0, idx), oldLogprobs.reshape(-1).index_select(0, idx),
+            advantages.unsqueeze(1).expand(B, T).reshape(-1).index_select(0, idx), perRow.index_select(0, idx));
+    }
+
+    /// <summary>The clipped loss (summed as <see cref="PolicyLoss"/>) of the generated tokens' logits <c>[N, vocab]</c>.</summary>
+    public static (Tensor LossSum, double ClippedTokens, double EntropySum) TokenLoss(Tensor logits, GeneratedTokens t, double clipLow, double clipHigh)
+    {
         var logp = F.log_softmax(logits, -1);
-        var tokLogp = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1);
-        var ratio = (tokLogp - oldLogprobs).exp();
-        var adv = advantages.unsqueeze(1);
-        var pg1 = -adv * ratio;
-        var pg2 = -adv * ratio.clamp(1 - clipLow, 1 + clipHigh);
-        var perTok = maximum(pg1, pg2) * mask;
-        var perRow = perTok.sum(1) / mask.sum(1).clamp_min(1);
+        var tokLogp = logp.gather(-1, t.Target.unsqueeze(-1)).squeeze(-1);
+        var ratio = (tokLogp - t.OldLogprobs).exp();
+        var pg1 = -t.Advantages * ratio;
+        var pg2 = -t.Advantages * ratio.clamp(1 - clipLow, 1 + clipHigh);
+        var loss = (maximum(pg1, pg2) * t.Weights).sum();
         double clipped, entropy;
         using (no_grad())
         {
-            clipped = (pg2.gt(pg1).to_type(ScalarType.Float32) * mask).sum().item<float>();
-            entropy = (-(logp.exp() * logp).sum(-1) * mask).sum().item<float>();
+            clipped = pg2.gt(pg1).sum().item<long>();
+            entropy = (-(logp.exp() * logp).sum(-1)).sum().item<float>();
         }
-        return (perRow.sum(), clipped, entropy);
+        return (loss, clipped, entropy);
+    }
+
+    /// <summary>
+    /// A mini-batch's rows in micro-batches of at most <paramref name="size"/>, longest first, so rows of like length
+    /// share a micro-batch and little is padding. Regrouping is exact: gradients accumulate over the whole mini-batch.
+    /// </summary>
+    public static List<List<RlSample>> MicroBatches(IReadOnlyList<RlSample> rows, int size) =>
+        rows.OrderByDescending(r => r.PromptIds.Length + r.TokenIds.Length).Chunk(Math.Max(1, size)).Select(c => c.ToList()).ToList();
+
+    /// <summary>
+    /// The loss sum of one micro-batch under <paramref name="model"/>: the final hidden states of every position, the LM
+    /// head only at generated positions (a prompt position's logits would be masked out anyway), then <see cref="TokenLoss"/>.
+    /// </summary>
+    public static (Tensor LossSum, double ClippedTokens, double EntropySum, long Tokens) MicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh)
+    {
+        var (x, y, m, old, a) = Collate(rows, padId, model.Device);
+        var t = Select(y, m, old, a);
+        var h = model.Hidden(x, null, null, null);
+        var logits = model.Logits(h.reshape(-1, h.shape[^1]).index_select(0, t.Index)).to_type(ScalarType.Float32);
+        var (loss, c, e) = TokenLoss(logits, t, clipLow, clipHigh);
+        return (loss, c, e, t.Index.shape[0]);
+    }
+
+    /// <summary>
+    /// The plain formulation of <see cref="MicroBatchLoss"/>: logits at every position, the per-token loss masked to the
+    /// generated ones. Slower (the head and softmax run on prompt positions too); kept as the reference the fast path is
+    /// tested and benchmarked against.
+    /// </summary>
+    public static Tensor ReferenceMicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh)
+    {
+        var (x, y, m, old, a) = Collate(rows, padId, model.Device);
+        var logp = F.log_softmax(model.forward(x).to_type(ScalarType.Float32), -1);
+        var ratio = (logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) - old).exp();
+        var adv = a.unsqueeze(1);
+        var perTok = maximum(-adv * ratio, -adv * ratio.clamp(1 - clipLow, 1 + clipHigh)) * m;
+        return (perTok.sum(1) / m.sum(1).clamp_min(1)).sum();
     }
 }
+
+/// <summary>The generated tokens of a collated micro-batch (<see cref="Grpo.Select"/>), each tensor <c>[N]</c>.</summary>
+/// <param name="Index">Flat positions in <c>[B·T]</c>.</param>
+/// <param name="Target">The generated token ids.</param>
+/// <param name="OldLogprobs">Their log-probs when sampled.</param>
+/// <param name="Advantages">Their row's advantage.</param>
+/// <param name="Weights">1 / their row's generated-token count.</param>
+public sealed record GeneratedTokens(Tensor Index, Tensor Target, Tensor OldLogprobs, Tensor Advantages, Tensor Weights);
 
 /// <summary>
 /// Applies GRPO updates to a model: AdamW (decay on matrices only), gradient clipping, <see cref="GrpoOptions.MiniBatches"/>
@@ -186,18 +251,15 @@ public sealed class GrpoUpdater : IDisposable
         {
             var mini = live.Where((_, i) => i % mb == k).ToList();
             _opt.zero_grad();
-            for (int s = 0; s < mini.Count; s += Options.MicroBatch)
+            foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
             {
                 using var scope = NewDisposeScope();
-                var micro = mini.Skip(s).Take(Options.MicroBatch).ToList();
-                var (x, y, m, old, a) = Grpo.Collate(micro, padId, Model.Device);
-                var logits = Model.forward(x).to_type(ScalarType.Float32);
-                var (sum, c, e) = Grpo.PolicyLoss(logits, y, m, old, a, Options.ClipLow, Options.ClipHigh);
+                var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh);
                 var l = sum / mini.Count;
                 l.backward();
                 loss += l.item<float>() / mb;
                 clipped += c; ent += e;
-                tokens += (long)m.sum().item<float>();
+                tokens += n;
             }
             gnorm += Optimizers.ClipGradNorm(_params, Options.GradClip) / mb;
             _opt.step();

@@ -52,7 +52,8 @@ public sealed record ModelConfig
     {
         if (depth is < 2 or > 48) throw new QuestInputException(null, null, null, $"model depth {depth}", "a depth from 2 to 48");
         int width = 32 * depth, heads = depth;
-        return new() { VocabSize = vocabSize, Layers = depth, DModel = width, Heads = heads, KvHeads = Math.Max(1, heads / 2),
+        int kvHeads = Enumerable.Range(1, Math.Max(1, heads / 2)).Last(k => heads % k == 0);   // grouped-query: the largest divisor of heads up to half of them
+        return new() { VocabSize = vocabSize, Layers = depth, DModel = width, Heads = heads, KvHeads = kvHeads,
                        Ffn = (int)Math.Round(width * 2.75 / 16) * 16, MaxSeqLen = maxSeqLen };
     }
 

@@ -275,13 +275,8 @@ public sealed class QuestTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Logits <c>[batch, seq, vocab]</c> for ids <c>[batch, seq]</c>, causal, positions 0..seq-1.</summary>
     public override Tensor forward(Tensor ids) => Forward(ids, null, null, null);
 
-    /// <summary>
-    /// The general forward. <paramref name="positions"/> <c>[batch, seq]</c> (int64) gives each token's rotary
-    /// position (null: <c>cache.Length + 0..seq-1</c>); <paramref name="mask"/> <c>[batch, 1, seq, keys]</c> (bool,
-    /// true = may attend) replaces the causal mask (null: causal); with <paramref name="cache"/> the new keys and
-    /// values are appended at <c>cache.Length</c>, which then advances by seq.
-    /// </summary>
-    public Tensor Forward(Tensor ids, Tensor? positions, Tensor? mask, KvCache? cache)
+    /// <summary>Final hidden states <c>[batch, seq, d_model]</c> (after the last norm, before the LM head); arguments as <see cref="Forward"/>.</summary>
+    public Tensor Hidden(Tensor ids, Tensor? positions, Tensor? mask, KvCache? cache)
     {
         long T = ids.shape[1];
         int start = cache?.Length ?? 0;
@@ -303,9 +298,24 @@ public sealed class QuestTransformer : nn.Module<Tensor, Tensor>
         var x = embed_tokens.forward(ids);
         for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cos, sin, mask, cache, i);
         if (cache is not null) cache.Length = start + (int)T;
-        x = norm.forward(x);
-        return lm_head is null ? x.matmul(embed_tokens.weight!.t()) : lm_head.forward(x);
+        return norm.forward(x);
     }
+
+    /// <summary>
+    /// The general forward: logits <c>[batch, seq, vocab]</c> of <see cref="Hidden"/>. <paramref name="positions"/>
+    /// <c>[batch, seq]</c> (int64) gives each token's rotary position (null: <c>cache.Length + 0..seq-1</c>);
+    /// <paramref name="mask"/> <c>[batch, 1, seq, keys]</c> (bool, true = may attend) replaces the causal mask (null:
+    /// causal); with <paramref name="cache"/> the new keys and values are appended at <c>cache.Length</c>, which then
+    /// advances by seq.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor? positions, Tensor? mask, KvCache? cache) => Logits(Hidden(ids, positions, mask, cache));
+
+    /// <summary>
+    /// Logits of final hidden states <c>[..., d_model]</c> (the LM head). Trainers that score only some positions
+    /// (RL: the generated tokens) select those hidden states first: the head and the softmax are a large share of a
+    /// small model's cost.
+    /// </summary>
+    public Tensor Logits(Tensor hidden) => lm_head is null ? hidden.matmul(embed_tokens.weight!.t()) : lm_head.forward(hidden);
 
     /// <summary>A new empty cache for this model.</summary>
     public KvCache NewCache(int batch, int capacity) => new(Config, batch, Math.Min(capacity, Config.MaxSeqLen), Device);
