@@ -21,7 +21,7 @@ namespace Quest.Recipe;
 /// </summary>
 public sealed record RlOptions
 {
-    /// <summary>RL steps (one rollout batch and one policy update each; the tiny recipe's 90: its held-out gain grew from 30 to 120).</summary>
+    /// <summary>RL steps (one rollout batch and one policy update each; the tiny recipe's 90: its held-out gain grew at every 30 steps from 30 to 150).</summary>
     public int Steps { get; init; } = 90;
     /// <summary>Tasks (prompts) per step.</summary>
     public int PromptsPerStep { get; init; } = 8;

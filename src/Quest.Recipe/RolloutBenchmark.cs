@@ -67,19 +67,20 @@ public static class RolloutBenchmark
         var (rows, _) = RlTrainer.Rows(batched, true);
         var live = rows.Select((r, i) => r with { Advantage = i % 2 == 0 ? 1 : -1 }).ToList();
         using var updater = new GrpoUpdater(model.Model, new GrpoOptions());
+        var go = updater.Options;
+        int pad = Math.Max(0, model.Tokenizer.EndOfTextId);
         sw.Restart();
-        var u = updater.Update(live, 1e-5, Math.Max(0, model.Tokenizer.EndOfTextId));
+        var u = updater.Update(live, 1e-5, pad);
         double updateS = sw.Elapsed.TotalSeconds;
         // the same rows' forward and backward passes (no optimizer step), the fast path against the plain formulation
-        int pad = Math.Max(0, model.Tokenizer.EndOfTextId);
         double Passes(bool fast)
         {
             var t = Stopwatch.StartNew();
-            var chunks = fast ? Grpo.MicroBatches(live, 16) : live.Chunk(16).Select(c => c.ToList()).ToList();
+            var chunks = fast ? Grpo.MicroBatches(live, go.MicroBatch) : live.Chunk(go.MicroBatch).Select(c => c.ToList()).ToList();
             foreach (var c in chunks)
             {
                 using var scope = torch.NewDisposeScope();
-                (fast ? Grpo.MicroBatchLoss(model.Model, c, pad, 0.2, 0.28).LossSum : Grpo.ReferenceMicroBatchLoss(model.Model, c, pad, 0.2, 0.28)).backward();
+                (fast ? Grpo.MicroBatchLoss(model.Model, c, pad, go.ClipLow, go.ClipHigh).LossSum : Grpo.ReferenceMicroBatchLoss(model.Model, c, pad, go.ClipLow, go.ClipHigh)).backward();
             }
             model.Model.zero_grad();
             return t.Elapsed.TotalSeconds;
