@@ -119,8 +119,9 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 var v = valid.narrow(1, 0, L);
                 var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
                 var mask = PrefillMask(v, L, device);
-                var logits = Model.Forward(allIds, pos, mask, cache);
-                lastLogits = logits.select(1, L - 1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+                // the LM head on the last position only: [B, L, vocab] logits of the whole prompt cost a third of the prefill
+                var hidden = Model.Hidden(allIds, pos, mask, cache);
+                lastLogits = Model.Logits(hidden.select(1, L - 1)).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
             }
 
             for (int step = 0; step < maxNew; step++)
@@ -177,8 +178,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     var full = cat([allIds, gen2], 1);
                     var v = valid.narrow(1, 0, S);
                     var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
-                    var logits = Model.Forward(full, pos, PrefillMask(v, S, device), null);
-                    lastLogits = logits.select(1, S - 1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+                    var hidden = Model.Hidden(full, pos, PrefillMask(v, S, device), null);
+                    lastLogits = Model.Logits(hidden.select(1, S - 1)).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
                 }
             }
         }
