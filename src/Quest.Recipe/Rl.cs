@@ -190,7 +190,7 @@ public sealed class RlTrainer
     /// <see cref="GenerationBatcher"/>, and scores them (a rollout that ended on invalid turns gets 0, as in QUEST RL).
     /// </summary>
     public static async Task<IReadOnlyList<RolloutGroup>> RolloutGroupsAsync(LoadedModel model, IReadOnlyList<SynthTask> tasks, int groupSize,
-        IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default)
+        IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null)
     {
         using var client = LocalChatClient.Batched(model.Model, model.Tokenizer,
             new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn },
@@ -206,6 +206,7 @@ public sealed class RlTrainer
         }).ToList();
         var done = await Task.WhenAll(jobs).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
+        generation?.Invoke(client.Batcher!.Generator.Stats);
         return done.GroupBy(d => d.Task.Id).Select(g => new RolloutGroup(g.First().Task, g.Select(x => x.traj).ToList(),
             g.Select(x => x.Turns).ToList(), g.Select(x => x.r).ToList())).ToList();
     }

@@ -48,17 +48,20 @@ public static class RolloutBenchmark
         await RlTrainer.RolloutGroupsAsync(model, tasks.Take(1).ToList(), 2, tools, reward, agent with { MaxTurns = 1 }, ct).ConfigureAwait(false);
 
         var sw = Stopwatch.StartNew();
-        var batched = await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct).ConfigureAwait(false);
+        Models.Generation.GenerationStats? gs = null;
+        var batched = await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct, s => gs = s).ConfigureAwait(false);
         double batchedS = sw.Elapsed.TotalSeconds;
         long batchedTokens = batched.SelectMany(g => g.Turns).SelectMany(t => t).Sum(t => (long)t.TokenIds.Length);
         int episodes = batched.Sum(g => g.Trajectories.Count);
 
         sw.Restart();
         long seqTokens = 0;
+        double seqPrefillS = 0, seqDecodeS = 0;
         foreach (var t in tasks)
             for (int k = 0; k < groupSize; k++)
             {
-                var one = await RlTrainer.RolloutGroupsAsync(model, [t], 1, tools, reward, agent, ct).ConfigureAwait(false);
+                var one = await RlTrainer.RolloutGroupsAsync(model, [t], 1, tools, reward, agent, ct,
+                    s => { seqPrefillS += s.PrefillSeconds; seqDecodeS += s.DecodeSeconds; }).ConfigureAwait(false);
                 seqTokens += one.SelectMany(g => g.Turns).SelectMany(x => x).Sum(x => (long)x.TokenIds.Length);
             }
         double seqS = sw.Elapsed.TotalSeconds;
@@ -100,6 +103,16 @@ public static class RolloutBenchmark
             ["sequential_episodes_per_s"] = Math.Round(episodes / seqS, 3),
             ["sequential_tokens_per_s"] = Math.Round(seqTokens / seqS, 0),
             ["speedup"] = Math.Round(seqS / batchedS * ((double)batchedTokens / Math.Max(1, seqTokens)), 2),
+            // where the batched rollout's generation time went: prompts are hundreds of tokens, replies tens
+            ["batched_generate_calls"] = gs!.Calls,
+            ["batched_prefill_s"] = Math.Round(gs.PrefillSeconds, 2),
+            ["batched_prefill_positions"] = gs.PrefillPositions,
+            ["batched_prompt_tokens"] = gs.PromptTokens,
+            ["batched_decode_s"] = Math.Round(gs.DecodeSeconds, 2),
+            ["batched_decode_steps"] = gs.DecodeSteps,
+            ["batched_generated_tokens"] = gs.GeneratedTokens,
+            ["sequential_prefill_s"] = Math.Round(seqPrefillS, 2),
+            ["sequential_decode_s"] = Math.Round(seqDecodeS, 2),
             ["rl_step_rollout_s"] = Math.Round(batchedS, 2),
             ["rl_step_update_s"] = Math.Round(updateS, 2),
             ["rl_step_rows"] = u.Rows,

@@ -124,5 +124,12 @@ public class EvalRlCliTests
         foreach (var key in new[] { "batched_episodes_per_s", "sequential_episodes_per_s", "speedup", "rl_step_rollout_s", "rl_step_update_s", "update_passes_s", "update_passes_full_logits_s" })
             Assert.True(doc.RootElement.TryGetProperty(key, out _), key);
         Assert.Equal(2, doc.RootElement.GetProperty("episodes").GetInt32());
+        // the generation split: every sampled token is one the update trains on; each prompt is prefilled once
+        var root = doc.RootElement;
+        Assert.Equal(root.GetProperty("rl_step_tokens").GetInt64(), root.GetProperty("batched_generated_tokens").GetInt64());
+        Assert.InRange(root.GetProperty("batched_generate_calls").GetInt32(), 1, root.GetProperty("rl_step_rows").GetInt32());
+        Assert.True(root.GetProperty("batched_prompt_tokens").GetInt64() > 0);
+        Assert.True(root.GetProperty("batched_prefill_positions").GetInt64() >= root.GetProperty("batched_prompt_tokens").GetInt64());
+        Assert.True(root.GetProperty("batched_prefill_s").GetDouble() >= 0 && root.GetProperty("sequential_prefill_s").GetDouble() >= 0);
     }
 }

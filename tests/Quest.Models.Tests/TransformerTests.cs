@@ -96,6 +96,30 @@ public class TransformerTests
     }
 
     [Fact]
+    public void GenerationStatsCountPrefillAndDecodeWork()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 5);
+        var gen = new TextGenerator(m, tok);
+        var prompts = new[] { tok.Encode("Search results list"), tok.Encode("x"), tok.Encode("The agent thinks, calls a tool, reads the response") };
+        int longest = prompts.Max(p => p.Length);
+        gen.Generate(prompts, new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] });
+        var s = gen.Stats;
+        Assert.Equal(1, s.Calls);
+        Assert.Equal(3, s.Rows);
+        Assert.Equal(3L * longest, s.PrefillPositions);             // left-padded to the longest prompt
+        Assert.Equal(prompts.Sum(p => (long)p.Length), s.PromptTokens);
+        Assert.Equal(36, s.GeneratedTokens);
+        Assert.Equal(11, s.DecodeSteps);                            // the first token comes from the prefill
+        Assert.True(s.PrefillSeconds > 0 && s.DecodeSeconds > 0);
+        // a row that stops early stops counting; the batch decodes on for the others
+        var first = gen.Generate([prompts[0]], new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] })[0];
+        gen.Generate([prompts[0], prompts[2]], new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [first.TokenIds[2]] });
+        Assert.Equal(3, s.Calls);
+        Assert.InRange(s.GeneratedTokens, 36 + 12 + 3 + 1, 36 + 12 + 3 + 12);
+    }
+
+    [Fact]
     public void SeededSamplingIsReproducibleAndRespectsLimits()
     {
         var tok = Fixtures.Tokenizer;

@@ -48,6 +48,31 @@ public enum FinishReason
 public sealed record GeneratedSequence(int[] PromptIds, int[] TokenIds, float[] Logprobs, string Text, FinishReason Finish);
 
 /// <summary>
+/// Where a generator's time went, summed over its calls: the prompt's prefill (one pass over every prompt token) and the
+/// decode steps (one token per row each). An agent turn's prompt is hundreds of tokens and its reply tens, so rollouts
+/// are prefill-bound; <c>quest bench rollout</c> reports this split.
+/// </summary>
+public sealed class GenerationStats
+{
+    /// <summary>Generate calls (batches).</summary>
+    public int Calls { get; internal set; }
+    /// <summary>Rows generated.</summary>
+    public long Rows { get; internal set; }
+    /// <summary>Prompt positions prefilled, padding included (batch × longest prompt).</summary>
+    public long PrefillPositions { get; internal set; }
+    /// <summary>Real prompt tokens prefilled.</summary>
+    public long PromptTokens { get; internal set; }
+    /// <summary>Seconds in prefill.</summary>
+    public double PrefillSeconds { get; internal set; }
+    /// <summary>Decode steps (one forward of the whole batch each).</summary>
+    public long DecodeSteps { get; internal set; }
+    /// <summary>Tokens sampled (finished rows excluded).</summary>
+    public long GeneratedTokens { get; internal set; }
+    /// <summary>Seconds in decode steps and sampling.</summary>
+    public double DecodeSeconds { get; internal set; }
+}
+
+/// <summary>
 /// Batched autoregressive sampling with a key/value cache. Prompts of different lengths are left-padded; padding
 /// is masked out and rotary positions count only real tokens, so each sequence gets exactly what it would get alone.
 /// </summary>
@@ -57,6 +82,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     public QuestTransformer Model { get; } = model;
     /// <summary>The tokenizer.</summary>
     public QuestTokenizer Tokenizer { get; } = tokenizer;
+    /// <summary>Time and work of every call so far (one call runs at a time per generator; callers serialise).</summary>
+    public GenerationStats Stats { get; } = new();
 
     /// <summary>Generates a continuation of one text prompt (special tokens in it are recognised).</summary>
     public GeneratedSequence Generate(string prompt, GenerationOptions? options = null, CancellationToken ct = default) =>
@@ -89,6 +116,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         int capacity = L + maxNew;
 
         using var _ = no_grad();
+        var clock = new System.Diagnostics.Stopwatch();
+        bool decoding = false;
         bool wasTraining = Model.training;
         Model.eval();
         try
@@ -113,6 +142,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             using var cache = options.UseKvCache ? Model.NewCache(B, capacity) : null;
             var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
 
+            clock.Start();
+            Stats.Calls++; Stats.Rows += B; Stats.PrefillPositions += (long)B * L; Stats.PromptTokens += prompts.Sum(p => (long)p.Length);
             Tensor lastLogits;
             using (var scope = NewDisposeScope())
             {
@@ -123,6 +154,9 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 var hidden = Model.Hidden(allIds, pos, mask, cache);
                 lastLogits = Model.Logits(hidden.select(1, L - 1)).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
             }
+            Stats.PrefillSeconds += clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            decoding = true;
 
             for (int step = 0; step < maxNew; step++)
             {
@@ -141,6 +175,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 {
                     if (finish[b] is not null) { next[b] = pad; continue; }
                     outIds[b].Add((int)next[b]);
+                    Stats.GeneratedTokens++;
                     outLp[b].Add(lps[b]);
                     onToken?.Invoke(b, (int)next[b], lps[b]);
                     if (stopIds.Contains((int)next[b])) { finish[b] = FinishReason.StopToken; continue; }
@@ -156,6 +191,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 }
                 if (allDone || step == maxNew - 1) break;
                 history.Add(next);
+                Stats.DecodeSteps++;
                 using var scope2 = NewDisposeScope();
                 int S = L + step + 1;   // keys after appending this token
                 valid.narrow(1, S - 1, 1).fill_(true);
@@ -185,6 +221,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         }
         finally
         {
+            if (decoding) Stats.DecodeSeconds += clock.Elapsed.TotalSeconds;
             if (wasTraining) Model.train();
             gen?.Dispose();
         }
