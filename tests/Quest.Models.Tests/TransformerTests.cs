@@ -96,6 +96,29 @@ public class TransformerTests
     }
 
     [Fact]
+    public void PrefillInRowChunksEqualsOnePiece()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize, kvHeads: 2), seed: 6);
+        var whole = new TextGenerator(m, tok) { PrefillChunkBytes = long.MaxValue };
+        var chunked = new TextGenerator(m, tok) { PrefillChunkBytes = 1 };
+        var prompts = new[] { tok.Encode("Search results list"), tok.Encode("x"), tok.Encode("The agent thinks, calls a tool, reads the response"), tok.Encode("A river town") };
+        Assert.Equal(1, chunked.PrefillRowsPerChunk(prompts.Max(p => p.Length)));
+        Assert.True(whole.PrefillRowsPerChunk(prompts.Max(p => p.Length)) >= prompts.Length);
+        var opts = new GenerationOptions { Temperature = 0, MaxNewTokens = 10, StopTokenIds = [] };
+        var a = whole.Generate(prompts, opts);
+        var b = chunked.Generate(prompts, opts);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(a[i].TokenIds, b[i].TokenIds);
+            for (int t = 0; t < a[i].Logprobs.Length; t++) Assert.Equal(a[i].Logprobs[t], b[i].Logprobs[t], 4);
+        }
+        // and the chunked cache path equals the full recompute (every row's keys landed in its own cache rows)
+        var full = chunked.Generate(prompts, opts with { UseKvCache = false });
+        for (int i = 0; i < prompts.Length; i++) Assert.Equal(full[i].TokenIds, b[i].TokenIds);
+    }
+
+    [Fact]
     public void GenerationStatsCountPrefillAndDecodeWork()
     {
         var tok = Fixtures.Tokenizer;

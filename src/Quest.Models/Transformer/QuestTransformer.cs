@@ -62,6 +62,24 @@ public sealed class KvCache : IDisposable
         }
     }
 
+    private KvCache(Tensor[] k, Tensor[] v, int batch, int capacity, int length)
+    {
+        K = k; V = v; Batch = batch; Capacity = capacity; Length = length;
+    }
+
+    /// <summary>
+    /// A cache over rows <paramref name="start"/> .. <paramref name="start"/>+<paramref name="count"/>−1 of this one,
+    /// sharing its buffers (what a forward over those rows writes lands here), at the same <see cref="Length"/>. Lets
+    /// a long prefill run a few rows at a time. Disposing the view leaves the buffers alone.
+    /// </summary>
+    public KvCache Rows(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Batch);
+        return new KvCache(K.Select(t => t.narrow(0, start, count)).ToArray(), V.Select(t => t.narrow(0, start, count)).ToArray(), count, Capacity, Length);
+    }
+
     /// <summary>Frees the buffers.</summary>
     public void Dispose()
     {
