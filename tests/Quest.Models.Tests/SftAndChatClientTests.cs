@@ -27,6 +27,28 @@ public class SftAndChatClientTests
     ];
 
     [Fact]
+    public async Task RowChunksGiveTheSameTrainingAsWholeBatches()
+    {
+        // SFT batches have masked targets in different numbers per row: each chunk's summed loss over the batch's count
+        // must give the whole batch's mean loss and gradients
+        var tok = Fixtures.Tokenizer;
+        var cfg = Fixtures.TinyConfig(tok.VocabSize);
+        var o = new TrainingOptions { Steps = 5, BatchSize = 4, SeqLen = 96, LearningRate = 1e-2, WarmupSteps = 1, EvalEvery = 5, EvalBatches = 2, Device = "cpu", Seed = 3 };
+        using var whole = new QuestTransformer(cfg, seed: 8);
+        using var chunked = new QuestTransformer(cfg, seed: 8);
+        Assert.Equal(1, ActivationChunks.RowsPerChunk(cfg, 96, allLogits: true, bytes: 1));
+        var ta = Trainer.Sft(whole, tok, Transcripts(), o with { ChunkBytes = 0 });
+        var tb = Trainer.Sft(chunked, tok, Transcripts(), o with { ChunkBytes = 1 });
+        var a = await ta.RunToEndAsync(ct: TestContext.Current.CancellationToken);
+        var b = await tb.RunToEndAsync(ct: TestContext.Current.CancellationToken);
+        for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Loss, b[i].Loss, 4);
+        Assert.True(a.Select(r => r.Loss).Distinct().Count() > 1);         // it trained: the loss moved
+        var pa = whole.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in chunked.named_parameters())
+            Assert.True(p.allclose(pa[name], rtol: 1e-4, atol: 1e-5), name);
+    }
+
+    [Fact]
     public async Task SftOnScriptedTranscriptsTeachesTheProtocolTags()
     {
         var tok = Fixtures.Tokenizer;

@@ -234,21 +234,11 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         return result;
     }
 
-    /// <summary>
-    /// Most bytes one prefill chunk's largest activation may take (default 8 MB) (attention scores <c>heads × L × L</c> per row, or the
-    /// feed-forward's <c>L × ffn</c>). glibc serves blocks over 32 MB with a fresh mmap, and page faults on fresh memory
-    /// are slow in VMs: a 64-row × 400-token prefill ran 3-5x slower in one piece than in chunks of a few rows (the
-    /// matmul of a 25,600-row input took 0.58 s whole and 0.12 s in 3,200-row chunks on one core).
-    /// </summary>
-    public long PrefillChunkBytes { get; init; } = 8L << 20;
+    /// <summary>Most bytes a prefill chunk's largest activation may take (see <see cref="ActivationChunks"/>).</summary>
+    public long PrefillChunkBytes { get; init; } = ActivationChunks.DefaultBytes;
 
-    /// <summary>Rows per prefill chunk for prompts of <paramref name="length"/> tokens (see <see cref="PrefillChunkBytes"/>).</summary>
-    public int PrefillRowsPerChunk(int length)
-    {
-        var c = Model.Config;
-        long perRow = 4L * length * Math.Max((long)c.Heads * length, Math.Max(c.Ffn, c.DModel));
-        return (int)Math.Clamp(PrefillChunkBytes / Math.Max(1, perRow), 1, int.MaxValue);
-    }
+    /// <summary>Rows per prefill chunk for prompts of <paramref name="length"/> tokens (the LM head runs on the last position only).</summary>
+    public int PrefillRowsPerChunk(int length) => ActivationChunks.RowsPerChunk(Model.Config, length, allLogits: false, PrefillChunkBytes);
 
     /// <summary>
     /// The prompt's pass: hidden states row chunk by row chunk (each chunk's keys and values written to its rows of
