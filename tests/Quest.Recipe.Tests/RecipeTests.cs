@@ -114,11 +114,13 @@ public class RecipeStageTests
         Assert.Equal("tiny", RecipeOptions.FromPreset("tiny").Validate().Preset);
         Assert.Equal("small", RecipeOptions.FromPreset("Small").Validate().Preset);
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("huge"));
-        // One size dial: the tiny preset is depth 4 (every default of the record), d5 is the small one, and the sizes follow the depth.
+        // One size dial: the tiny preset is depth 4 (every default of the record) and the sizes follow the depth.
         static string Json(RecipeOptions o) => System.Text.Json.JsonSerializer.Serialize(o with { OutDir = "x" }, JsonFiles.Indented);
         Assert.Equal(Json(new RecipeOptions() with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
-        Assert.Equal(Json(RecipeOptions.Small with { Preset = "d5" }), Json(RecipeOptions.FromPreset("d5")));
+        // small is the tiny recipe trained longer: the same model, world and tasks (its held-out split pairs with tiny's)
+        Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "small", SftSteps = RecipeOptions.Small.SftSteps, RlSteps = RecipeOptions.Small.RlSteps }), Json(RecipeOptions.Small with { OutDir = RecipeOptions.Tiny.OutDir }));
+        Assert.True(RecipeOptions.Small.SftSteps > RecipeOptions.Tiny.SftSteps && RecipeOptions.Small.RlSteps > RecipeOptions.Tiny.RlSteps);
         var d6 = RecipeOptions.FromPreset("D6").Validate();
         Assert.Equal((6, "d6", 768, 384, 3072, 1200, 130), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
         Assert.True(d6.PretrainLearningRate < RecipeOptions.Tiny.PretrainLearningRate);
@@ -132,7 +134,7 @@ public class RecipeStageTests
             cfg.Validate();
             Assert.True(cfg.KvHeads <= cfg.Heads && cfg.Heads % cfg.KvHeads == 0);
         }
-        Assert.Equal(5, RecipeOptions.Small.Depth);
+        Assert.Equal(5, RecipeOptions.FromPreset("d5").Depth);
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("d2"));
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("dx"));
         Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { PretrainSeqLen = 4096 }).Validate());
