@@ -119,7 +119,7 @@ public class RecipeStageTests
         Assert.Equal(Json(new RecipeOptions() with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
         // small is the tiny recipe trained longer: the same model, world and tasks (its held-out split pairs with tiny's)
-        Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "small", SftSteps = RecipeOptions.Small.SftSteps, RlSteps = RecipeOptions.Small.RlSteps }), Json(RecipeOptions.Small with { OutDir = RecipeOptions.Tiny.OutDir }));
+        Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "small", SftSteps = RecipeOptions.Small.SftSteps, RlSteps = RecipeOptions.Small.RlSteps }), Json(RecipeOptions.Small));
         Assert.True(RecipeOptions.Small.SftSteps > RecipeOptions.Tiny.SftSteps && RecipeOptions.Small.RlSteps > RecipeOptions.Tiny.RlSteps);
         var d6 = RecipeOptions.FromPreset("D6").Validate();
         Assert.Equal((6, "d6", 768, 384, 3072, 1200, 130), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
