@@ -108,6 +108,7 @@ public static class RolloutBenchmark
             ["batched_prefill_s"] = Math.Round(gs.PrefillSeconds, 2),
             ["batched_prefill_positions"] = gs.PrefillPositions,
             ["batched_prompt_tokens"] = gs.PromptTokens,
+            ["batched_shared_prefill_rows"] = gs.SharedPrefillRows,
             ["batched_decode_s"] = Math.Round(gs.DecodeSeconds, 2),
             ["batched_decode_steps"] = gs.DecodeSteps,
             ["batched_generated_tokens"] = gs.GeneratedTokens,

@@ -119,6 +119,36 @@ public class TransformerTests
     }
 
     [Fact]
+    public void IdenticalPromptsSharePrefillAndGenerateAsAlone()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize, kvHeads: 2), seed: 7);
+        var gen = new TextGenerator(m, tok) { PrefillChunkBytes = 1 };   // one row per prefill chunk: the copy must land in every row
+        int[] p = tok.Encode("Search results list"), q = tok.Encode("The agent thinks, calls a tool, reads the response");
+        var prompts = new[] { p, q, (int[])p.Clone(), p, (int[])q.Clone() };   // equal by content, not only by reference
+        var opts = new GenerationOptions { Temperature = 0, MaxNewTokens = 10, StopTokenIds = [] };
+        var batched = gen.Generate(prompts, opts);
+        // two distinct prompts prefilled, one row per chunk, each without the other's padding
+        Assert.Equal(p.Length + q.Length, gen.Stats.PrefillPositions);
+        Assert.Equal(3, gen.Stats.SharedPrefillRows);
+        Assert.Equal(p.Length + q.Length, gen.Stats.PromptTokens);
+        var alone = new[] { gen.Generate([p], opts)[0], gen.Generate([q], opts)[0] };
+        var full = gen.Generate(prompts, opts with { UseKvCache = false });
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var one = alone[prompts[i].SequenceEqual(p) ? 0 : 1];
+            Assert.Equal(one.TokenIds, batched[i].TokenIds);
+            Assert.Equal(full[i].TokenIds, batched[i].TokenIds);
+            for (int t = 0; t < one.Logprobs.Length; t++) Assert.Equal(one.Logprobs[t], batched[i].Logprobs[t], 3);
+        }
+        // sampling stays per row: a group sharing one prompt still draws its own continuations, reproducibly
+        var sampled = new GenerationOptions { Temperature = 1.5, MaxNewTokens = 12, StopTokenIds = [], Seed = 3 };
+        var group = gen.Generate(Enumerable.Repeat(p, 8).ToList(), sampled);
+        Assert.True(group.Select(g => string.Join(',', g.TokenIds)).Distinct().Count() > 1);
+        Assert.Equal(group.Select(g => g.TokenIds), gen.Generate(Enumerable.Repeat(p, 8).ToList(), sampled).Select(g => g.TokenIds));
+    }
+
+    [Fact]
     public void GenerationStatsCountPrefillAndDecodeWork()
     {
         var tok = Fixtures.Tokenizer;

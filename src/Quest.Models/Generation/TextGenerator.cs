@@ -58,9 +58,11 @@ public sealed class GenerationStats
     public int Calls { get; internal set; }
     /// <summary>Rows generated.</summary>
     public long Rows { get; internal set; }
-    /// <summary>Prompt positions prefilled, padding included (batch × longest prompt).</summary>
+    /// <summary>Prompt positions prefilled, padding included (each distinct prompt once; a row chunk pads to its longest row).</summary>
     public long PrefillPositions { get; internal set; }
-    /// <summary>Real prompt tokens prefilled.</summary>
+    /// <summary>Rows whose prompt equalled an earlier row's in the same call, so their prefill was copied, not computed.</summary>
+    public long SharedPrefillRows { get; internal set; }
+    /// <summary>Real prompt tokens prefilled (each distinct prompt once).</summary>
     public long PromptTokens { get; internal set; }
     /// <summary>Seconds in prefill.</summary>
     public double PrefillSeconds { get; internal set; }
@@ -75,6 +77,8 @@ public sealed class GenerationStats
 /// <summary>
 /// Batched autoregressive sampling with a key/value cache. Prompts of different lengths are left-padded; padding
 /// is masked out and rotary positions count only real tokens, so each sequence gets exactly what it would get alone.
+/// Identical prompts in one call share one prefill (a GRPO group's eight rollouts of a question start from it), and
+/// prompts are prefilled longest first so little of the padding is computed.
 /// </summary>
 public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokenizer)
 {
@@ -143,14 +147,33 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
 
             clock.Start();
-            Stats.Calls++; Stats.Rows += B; Stats.PrefillPositions += (long)B * L; Stats.PromptTokens += prompts.Sum(p => (long)p.Length);
+            // identical prompts (a GRPO group's first turn: eight rollouts of one question) are prefilled once, and the
+            // distinct ones longest first, so each row chunk of the prefill skips the padding columns all its rows share;
+            // keys, values and last logits are then copied to the rows in the caller's order
+            var (order, rowOf) = PrefillOrder(prompts);
+            int U = order.Length;
+            var lengths = order.Select(i => prompts[i].Length).ToArray();
+            Stats.Calls++; Stats.Rows += B; Stats.SharedPrefillRows += B - U;
+            Stats.PromptTokens += lengths.Sum(n => (long)n);
             Tensor lastLogits;
             using (var scope = NewDisposeScope())
             {
                 var v = valid.narrow(1, 0, L);
                 var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
                 var mask = PrefillMask(v, L, device);
-                lastLogits = PrefillLastLogits(allIds, pos, mask, cache).MoveToOuterDisposeScope();
+                long computed;
+                if (U == B && order.Select((row, i) => row == i).All(x => x))
+                    lastLogits = PrefillLastLogits(allIds, pos, mask, cache, lengths, out computed).MoveToOuterDisposeScope();
+                else
+                {
+                    var u = tensor(order.Select(i => (long)i).ToArray(), device: device);
+                    var map = tensor(rowOf, device: device);
+                    using var shared = cache is null ? null : Model.NewCache(U, capacity);
+                    var logitsU = PrefillLastLogits(allIds.index_select(0, u), pos.index_select(0, u), mask.index_select(0, u), shared, lengths, out computed);
+                    cache?.CopyRowsFrom(shared!, map, L);
+                    lastLogits = logitsU.index_select(0, map).MoveToOuterDisposeScope();
+                }
+                Stats.PrefillPositions += computed;
             }
             Stats.PrefillSeconds += clock.Elapsed.TotalSeconds;
             clock.Restart();
@@ -212,7 +235,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     var full = cat([allIds, gen2], 1);
                     var v = valid.narrow(1, 0, S);
                     var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
-                    lastLogits = PrefillLastLogits(full, pos, PrefillMask(v, S, device), null).MoveToOuterDisposeScope();
+                    lastLogits = PrefillLastLogits(full, pos, PrefillMask(v, S, device), null, prompts.Select(p => p.Length + S - L).ToArray(), out long _).MoveToOuterDisposeScope();
                 }
             }
         }
@@ -243,22 +266,61 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// <summary>
     /// The prompt's pass: hidden states row chunk by row chunk (each chunk's keys and values written to its rows of
     /// <paramref name="cache"/>), then the LM head on the last position only ([B, L, vocab] logits of the whole prompt
-    /// would be a third of the work). Returns float32 logits <c>[B, vocab]</c>.
+    /// would be a third of the work). <paramref name="lengths"/> are the rows' real prompt lengths: a chunk starts at
+    /// its longest row's first token (the left-padding columns before it are left out; their cache slots stay masked),
+    /// so rows sorted by length cost about their own tokens. <paramref name="positions"/>: the positions computed.
+    /// Returns float32 logits <c>[B, vocab]</c>.
     /// </summary>
-    private Tensor PrefillLastLogits(Tensor ids, Tensor pos, Tensor mask, KvCache? cache)
+    private Tensor PrefillLastLogits(Tensor ids, Tensor pos, Tensor mask, KvCache? cache, int[] lengths, out long positions)
     {
         int B = (int)ids.shape[0], L = (int)ids.shape[1];
+        positions = 0;
         int n = PrefillRowsPerChunk(L);
         var last = new List<Tensor>();
         for (int r = 0; r < B; r += n)
         {
             int k = Math.Min(n, B - r);
+            int off = L - lengths.Skip(r).Take(k).Max(), T = L - off;
             using var rows = cache?.Rows(r, k);
-            var hidden = Model.Hidden(ids.narrow(0, r, k), pos.narrow(0, r, k), mask.narrow(0, r, k), rows);
-            last.Add(hidden.select(1, L - 1));
+            if (rows is not null) rows.Length += off;
+            var m = mask.narrow(0, r, k).narrow(2, off, T);
+            if (rows is null) m = m.narrow(3, off, T);
+            var hidden = Model.Hidden(ids.narrow(0, r, k).narrow(1, off, T), pos.narrow(0, r, k).narrow(1, off, T), m, rows);
+            last.Add(hidden.select(1, T - 1));
+            positions += (long)k * T;
         }
         if (cache is not null) cache.Length += L;
         return Model.Logits(last.Count == 1 ? last[0] : cat(last, 0)).to_type(ScalarType.Float32);
+    }
+
+    /// <summary>
+    /// The rows to prefill: the first row of each distinct prompt, longest first (ties in the caller's order); and for
+    /// every row the index (into those) of its prompt.
+    /// </summary>
+    internal static (int[] Order, long[] RowOf) PrefillOrder(IReadOnlyList<int[]> prompts)
+    {
+        var first = new Dictionary<int[], int>(PromptComparer.Instance);
+        var unique = new List<int>();
+        for (int b = 0; b < prompts.Count; b++)
+            if (first.TryAdd(prompts[b], b)) unique.Add(b);
+        var order = unique.OrderByDescending(b => prompts[b].Length).ToArray();   // stable
+        var slot = new Dictionary<int, int>();
+        for (int i = 0; i < order.Length; i++) slot[order[i]] = i;
+        var rowOf = new long[prompts.Count];
+        for (int b = 0; b < prompts.Count; b++) rowOf[b] = slot[first[prompts[b]]];
+        return (order, rowOf);
+    }
+
+    private sealed class PromptComparer : IEqualityComparer<int[]>
+    {
+        public static readonly PromptComparer Instance = new();
+        public bool Equals(int[]? a, int[]? b) => ReferenceEquals(a, b) || a is not null && b is not null && a.AsSpan().SequenceEqual(b);
+        public int GetHashCode(int[] a)
+        {
+            var h = new HashCode();
+            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+            return h.ToHashCode();
+        }
     }
 
     /// <summary>Causal mask restricted to real (non-padding) keys; every query may also see itself so no row is empty.</summary>

@@ -80,6 +80,23 @@ public sealed class KvCache : IDisposable
         return new KvCache(K.Select(t => t.narrow(0, start, count)).ToArray(), V.Select(t => t.narrow(0, start, count)).ToArray(), count, Capacity, Length);
     }
 
+    /// <summary>
+    /// Fills the first <paramref name="length"/> positions of every row of this cache from row
+    /// <paramref name="rowOf"/>[row] of <paramref name="source"/> (a prefill computed once for rows that share a prompt)
+    /// and moves <see cref="Length"/> past them.
+    /// </summary>
+    internal void CopyRowsFrom(KvCache source, Tensor rowOf, int length)
+    {
+        for (int i = 0; i < K.Length; i++)
+        {
+            using var k = source.K[i].narrow(2, 0, length).index_select(0, rowOf);
+            using var v = source.V[i].narrow(2, 0, length).index_select(0, rowOf);
+            K[i].narrow(2, Length, length).copy_(k);
+            V[i].narrow(2, Length, length).copy_(v);
+        }
+        Length += length;
+    }
+
     /// <summary>Frees the buffers.</summary>
     public void Dispose()
     {
