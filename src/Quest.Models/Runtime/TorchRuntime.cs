@@ -89,10 +89,10 @@ public static class TorchRuntime
     /// page-faults its activations in afresh: about a million minor faults per 35 training steps of the tiny model, a
     /// fifth of the time in the kernel. Serving blocks up to 32 MB (glibc's largest mmap threshold; the trainers cut
     /// activations to 8 MB chunks) from the heap and keeping up to 256 MB of it free removes most of them
-    /// (<c>quest bench train</c> with <c>QUEST_MALLOC=default</c> and without shows the difference). At most two
-    /// arenas: batches are generated on whichever pool thread is free, and with glibc's default of one arena per
-    /// thread (up to 8 per core) each arena kept its own free memory (a whole recipe peaked at 20.7 GB resident with
-    /// a 1 GB allowance per arena). Returns whether the settings took.
+    /// (<c>quest bench train</c> with <c>QUEST_MALLOC=default</c> and without shows the difference). At most four
+    /// arenas, so at most about 1 GB is kept: batches are generated on whichever pool thread is free, and with glibc's
+    /// default of one arena per thread (up to 8 per core) each arena kept its own free memory (a whole recipe peaked
+    /// at 20.7 GB resident with a 1 GB allowance per arena). Returns whether the settings took.
     /// </summary>
     private static bool TuneMalloc()
     {
@@ -100,8 +100,8 @@ public static class TorchRuntime
         try
         {
             const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_THRESHOLD = -3, M_ARENA_MAX = -8;
-            return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 && mallopt(M_TOP_PAD, 16 << 20) == 1
-                && mallopt(M_ARENA_MAX, 2) == 1;
+            return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 && mallopt(M_TOP_PAD, 64 << 20) == 1
+                && mallopt(M_ARENA_MAX, 4) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }   // not glibc (musl)
     }
