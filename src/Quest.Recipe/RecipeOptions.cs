@@ -149,7 +149,7 @@ public sealed record RecipeOptions
     /// <summary>
     /// The tiny recipe with RL continued to 150 steps (about 80 minutes on a slower 2-core server): the same model,
     /// world, tasks and SFT, so its ablation pairs with tiny's on the same held-out tasks. Measured: RL 0.539 against
-    /// 0.518 at 45 steps (+0.021, not significant on 127 tasks) and +0.067 [+0.017, +0.121] over MT+SFT. A deeper model at
+    /// tiny's 0.520 at 45 steps (+0.018, not significant on 127 tasks) and +0.067 [+0.017, +0.121] over MT+SFT. A deeper model at
     /// equal data did worse (depth 5: MT+SFT 0.257 against tiny's 0.302 then); <c>--preset d5</c> is still the dial's
     /// depth-5 recipe.
     /// </summary>

@@ -24,7 +24,7 @@ public class RuntimeTests
         Assert.SkipUnless(OperatingSystem.IsLinux() && (File.Exists("/lib/x86_64-linux-gnu/libc.so.6") || File.Exists("/lib/aarch64-linux-gnu/libc.so.6")), "not glibc Linux");
         Assert.SkipWhen(string.Equals(Environment.GetEnvironmentVariable("QUEST_MALLOC"), "default", StringComparison.OrdinalIgnoreCase), "QUEST_MALLOC=default");
         TorchRuntime.Prepare();
-        Assert.True(TorchRuntime.MallocTuned);   // mallopt was found in libc.so.6 and accepted all three settings
+        Assert.True(TorchRuntime.MallocTuned);   // mallopt was found in libc.so.6 and accepted all four settings
     }
 
     [Fact]

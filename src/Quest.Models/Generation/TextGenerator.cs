@@ -162,7 +162,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
                 var mask = PrefillMask(v, L, device);
                 long computed;
-                if (U == B && order.Select((row, i) => row == i).All(x => x))
+                if (order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared and already longest first
                     lastLogits = PrefillLastLogits(allIds, pos, mask, cache, lengths, out computed).MoveToOuterDisposeScope();
                 else
                 {
@@ -304,7 +304,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         for (int b = 0; b < prompts.Count; b++)
             if (first.TryAdd(prompts[b], b)) unique.Add(b);
         var order = unique.OrderByDescending(b => prompts[b].Length).ToArray();   // stable
-        var slot = new Dictionary<int, int>();
+        var slot = new long[prompts.Count];                                         // first row → its place in order
         for (int i = 0; i < order.Length; i++) slot[order[i]] = i;
         var rowOf = new long[prompts.Count];
         for (int b = 0; b < prompts.Count; b++) rowOf[b] = slot[first[prompts[b]]];

@@ -81,9 +81,9 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
-    /// Fills the first <paramref name="length"/> positions of every row of this cache from row
-    /// <paramref name="rowOf"/>[row] of <paramref name="source"/> (a prefill computed once for rows that share a prompt)
-    /// and moves <see cref="Length"/> past them.
+    /// Fills the next <paramref name="length"/> positions (from <see cref="Length"/>) of every row of this cache with the
+    /// first <paramref name="length"/> positions of row <paramref name="rowOf"/>[row] of <paramref name="source"/> (a
+    /// prefill computed once for rows that share a prompt) and moves <see cref="Length"/> past them.
     /// </summary>
     internal void CopyRowsFrom(KvCache source, Tensor rowOf, int length)
     {
