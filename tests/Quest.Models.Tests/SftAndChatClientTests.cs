@@ -48,6 +48,50 @@ public class SftAndChatClientTests
             Assert.True(p.allclose(pa[name], rtol: 1e-4, atol: 1e-5), name);
     }
 
+    [Theory]
+    [InlineData(false, 0L)]
+    [InlineData(false, 1L)]
+    [InlineData(true, 1L)]
+    public void BatchLossEqualsThePlainPaddedForward(bool dense, long chunkBytes)
+    {
+        // The trainer cuts each row after its last target, runs rows longest first in chunks as long as their longest
+        // row and takes the LM head only at target positions when targets are sparse; loss and gradients must equal one
+        // forward over the padded batch with every position's logits.
+        var tok = Fixtures.Tokenizer;
+        var cfg = Fixtures.TinyConfig(tok.VocabSize);
+        using var model = new QuestTransformer(cfg, seed: 5);
+        var view = new AgentView(tok, cfg.View);
+        var examples = Transcripts().SelectMany(t => view.TrainingExamples(t, 96)).Where(e => e.AssistantTokenCount > 0).ToList();
+        var batch = examples.Concat([examples[0]]).ToList();   // rows of different lengths, the longest not first
+        var (x, y) = ChatSftData.PadBatch(batch, 96, tok.EndOfTextId, TorchSharp.torch.CPU);
+        if (dense) y = x.roll(-1, 1);                          // pretraining: every position is a target
+        else
+        {
+            // a row with no target at all must cost nothing and change nothing
+            y[1] = TorchSharp.torch.full_like(y[1], -100);
+        }
+        var spans = Trainer.TargetSpans(y, out var targets);
+        if (!dense)
+        {
+            Assert.Contains(spans, s => s > 0 && s < x.shape[1]);   // rows to trim
+            Assert.Equal(0, spans[1]);
+        }
+
+        model.zero_grad();
+        var logits = model.forward(x);
+        var plain = TorchSharp.torch.nn.functional.cross_entropy(logits.view(-1, cfg.VocabSize), y.reshape(-1), ignore_index: -100);
+        plain.backward();
+        var expected = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+
+        model.zero_grad();
+        var trainer = new Trainer(model, tok, new ChatSftData(Transcripts(), view, 96), new TrainingOptions { SeqLen = 96, Device = "cpu" });
+        double loss = trainer.BatchLoss(x, y, chunkBytes, backward: true, scale: 1.0);
+        Assert.Equal(plain.item<float>(), loss, 4);
+        foreach (var (name, p) in model.named_parameters())
+            Assert.True(p.grad!.allclose(expected[name], rtol: 1e-4, atol: 1e-6), name);
+        Assert.Equal(targets, y.ne(-100).sum().item<long>());
+    }
+
     [Fact]
     public async Task SftOnScriptedTranscriptsTeachesTheProtocolTags()
     {

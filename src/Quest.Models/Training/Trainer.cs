@@ -280,27 +280,64 @@ public sealed class Trainer
 
     /// <summary>
     /// The mean next-token loss of batch <paramref name="x"/> → <paramref name="y"/> over its targets (-100: ignored) times
-    /// <paramref name="scale"/>, computed in row chunks (<see cref="ActivationChunks"/>): each chunk's summed loss over the
-    /// batch's target count, so the result and, with <paramref name="backward"/>, the gradients equal the whole batch's.
-    /// NaN when no target counts.
+    /// <paramref name="scale"/>; with <paramref name="backward"/>, the gradients too. Computed the way GRPO's update is
+    /// (<see cref="Grpo.MicroBatchLoss"/>), with the same result as one forward over the whole batch:
+    /// <list type="bullet">
+    /// <item>each row is cut after its last target (attention is causal, so later positions cannot change the loss:
+    /// the padding of a short SFT example costs nothing);</item>
+    /// <item>rows run longest first in row chunks (<see cref="ActivationChunks"/>), each chunk as long as its longest row;</item>
+    /// <item>when targets are sparse (SFT: loss on assistant tokens only) the LM head and softmax run only at the target
+    /// positions.</item>
+    /// </list>
+    /// Each chunk contributes its summed loss over the batch's target count. NaN when no target counts.
     /// </summary>
-    private double BatchLoss(Tensor x, Tensor y, long chunkBytes, bool backward, double scale)
+    internal double BatchLoss(Tensor x, Tensor y, long chunkBytes, bool backward, double scale)
     {
-        int rows = (int)x.shape[0], T = (int)x.shape[1], V = Model.Config.VocabSize;
-        long targets = y.ne(-100).sum().item<long>();
+        int rows = (int)x.shape[0], T = (int)x.shape[1], V = Model.Config.VocabSize, D = Model.Config.DModel;
+        var spans = TargetSpans(y, out long targets);
         if (targets == 0) return double.NaN;
-        int n = chunkBytes <= 0 ? rows : ActivationChunks.RowsPerChunk(Model.Config, T, allLogits: true, chunkBytes);
+        // dense targets (pretraining: every position) take the logits of every position, no gather
+        bool dense = targets * 2 >= (long)rows * T;
+        var order = Enumerable.Range(0, rows).Where(r => spans[r] > 0).OrderByDescending(r => spans[r]).ToArray();
         double total = 0;
-        for (int r = 0; r < rows; r += n)
+        for (int i = 0; i < order.Length;)
         {
             using var scope = NewDisposeScope();
-            int k = Math.Min(n, rows - r);
-            var logits = Model.forward(x.narrow(0, r, k));
-            var loss = F.cross_entropy(logits.view(-1, V), y.narrow(0, r, k).reshape(-1), ignore_index: -100, reduction: nn.Reduction.Sum) * (scale / targets);
+            int len = spans[order[i]];
+            int n = chunkBytes <= 0 ? order.Length : ActivationChunks.RowsPerChunk(Model.Config, len, allLogits: dense, chunkBytes);
+            n = Math.Min(n, order.Length - i);
+            Tensor xc, yc;
+            if (Enumerable.Range(0, n).All(j => order[i + j] == order[i] + j)) { xc = x.narrow(0, order[i], n); yc = y.narrow(0, order[i], n); }
+            else
+            {
+                var pick = tensor(order.AsSpan(i, n).ToArray().Select(r => (long)r).ToArray(), device: x.device);
+                xc = x.index_select(0, pick); yc = y.index_select(0, pick);
+            }
+            xc = xc.narrow(1, 0, len); yc = yc.narrow(1, 0, len).reshape(-1);
+            var h = Model.Hidden(xc, null, null, null).reshape(-1, D);
+            Tensor loss;
+            if (dense) loss = F.cross_entropy(Model.Logits(h).view(-1, V), yc, ignore_index: -100, reduction: nn.Reduction.Sum);
+            else
+            {
+                var at = yc.ne(-100).nonzero().squeeze(1);
+                loss = F.cross_entropy(Model.Logits(h.index_select(0, at)), yc.index_select(0, at), reduction: nn.Reduction.Sum);
+            }
+            loss = loss * (scale / targets);
             if (backward) loss.backward();
             total += loss.item<float>();
+            i += n;
         }
         return total;
+    }
+
+    /// <summary>Per row of targets <paramref name="y"/> <c>[B, T]</c>: one past its last target (0: none); and the target count.</summary>
+    internal static int[] TargetSpans(Tensor y, out long targets)
+    {
+        using var scope = NewDisposeScope();
+        var has = y.ne(-100);
+        targets = has.sum().item<long>();
+        var pos = arange(1, y.shape[1] + 1, dtype: ScalarType.Int64, device: y.device).unsqueeze(0) * has;
+        return pos.amax([1L]).cpu().data<long>().Select(v => (int)v).ToArray();
     }
 
     /// <summary>Mean loss over the held-out batches (NaN when there are none).</summary>
