@@ -41,15 +41,17 @@ public static class ModelBench
 
     private static Command TrainBench()
     {
-        var cmd = new Command("train", "Training throughput (tokens/s, achieved vs machine GFLOP/s) of a model shape; prints one JSON line.");
+        var cmd = new Command("train", "Training throughput of the trainer (tokens/s, achieved vs machine matmul GFLOP/s) on a model shape; prints one JSON line.");
         var shape = ShapeOptions(cmd);
         var batch = new Option<int>("--batch") { Description = "Sequences per step.", DefaultValueFactory = _ => 8 };
         var seq = new Option<int>("--seq-len") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 256 };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps.", DefaultValueFactory = _ => 5 };
-        foreach (var o in new Option[] { batch, seq, steps, warmup }) cmd.Options.Add(o);
+        var chunk = new Option<long>("--chunk-bytes") { Description = "Row chunks of at most this many bytes of activations, as the trainer runs them (0: the whole batch at once).", DefaultValueFactory = _ => ActivationChunks.DefaultBytes };
+        foreach (var o in new Option[] { batch, seq, steps, warmup, chunk }) cmd.Options.Add(o);
         cmd.SetAction((ParseResult pr) => PrintJson(pr, () =>
-            ModelBenchmarks.Train(Config(pr, shape), pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)))));
+            ModelBenchmarks.Train(Config(pr, shape), pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)),
+                pr.GetValue(chunk) >= 0 ? pr.GetValue(chunk) : throw new QuestInputException("command line", null, null, $"--chunk-bytes {pr.GetValue(chunk)}", "0 (whole batch) or more bytes"))));
         return cmd;
     }
 

@@ -45,45 +45,36 @@ public static class ModelBenchmarks
     };
 
     /// <summary>
-    /// Training throughput: <paramref name="steps"/> AdamW steps (after <paramref name="warmup"/> untimed ones) on random
-    /// tokens; reports the median step time, tokens/s and achieved GFLOP/s (training ≈ 3 × forward FLOPs, with the
-    /// causal attention's average context of seq/2).
+    /// Training throughput of the trainer itself (<see cref="Trainer"/>: its AdamW, clipping, row chunks of
+    /// <paramref name="chunkBytes"/>, 0 = the whole batch at once) on random tokens, every position a target:
+    /// <paramref name="steps"/> steps after <paramref name="warmup"/> untimed ones. Reports the median step time,
+    /// tokens/s and achieved GFLOP/s (training ≈ 3 × forward FLOPs, with the causal attention's average context of seq/2).
     /// </summary>
-    public static JsonObject Train(ModelConfig config, int batch, int seqLen, int steps = 20, int warmup = 5, Device? device = null)
+    public static JsonObject Train(ModelConfig config, int batch, int seqLen, int steps = 20, int warmup = 5, Device? device = null, long chunkBytes = ActivationChunks.DefaultBytes)
     {
         device ??= TorchRuntime.DefaultDevice;
-        config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, seqLen) };
+        var tok = BenchTokenizer(config.VocabSize);
+        config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, seqLen), VocabSize = tok.VocabSize };
         using var model = new QuestTransformer(config, seed: 0);
-        model.to(device);
-        model.train();
-        using var opt = optim.AdamW(model.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.95, weight_decay: 0.1);
-        var gen = new Generator(0, device);
+        var rng = new Random(0);
+        var stream = Enumerable.Range(0, Math.Max(1 << 16, batch * (seqLen + 1) * 4)).Select(_ => rng.Next(config.VocabSize)).ToArray();
+        var trainer = new Trainer(model, tok, new PackedTokenStream(stream, evalFraction: 0), new TrainingOptions
+        {
+            Steps = warmup + steps + 1, BatchSize = batch, SeqLen = seqLen, ChunkBytes = chunkBytes, LearningRate = 1e-3, WarmupSteps = 1,
+            Schedule = LrSchedule.Constant, EvalEvery = 0, CheckpointEvery = 0, Device = device.ToString(),
+        }, "bench");
         var times = new List<double>();
         var cpuTimes = new List<double>();
         var proc = Process.GetCurrentProcess();
-        for (int i = 0; i < warmup + steps; i++)
+        var cpu0 = proc.TotalProcessorTime;
+        trainer.RunToEndAsync(r =>
         {
-            using var scope = NewDisposeScope();
             proc.Refresh();
-            var cpu0 = proc.TotalProcessorTime;
-            var sw = Stopwatch.StartNew();
-            var x = randint(0, config.VocabSize, [batch, seqLen + 1], dtype: ScalarType.Int64, device: device, generator: gen);
-            var inp = x.narrow(1, 0, seqLen);
-            var tgt = x.narrow(1, 1, seqLen);
-            opt.zero_grad();
-            var logits = model.forward(inp);
-            var loss = F.cross_entropy(logits.view(-1, config.VocabSize), tgt.reshape(-1));
-            loss.backward();
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0);
-            opt.step();
-            loss.item<float>();
-            if (i >= warmup)
-            {
-                times.Add(sw.Elapsed.TotalSeconds);
-                proc.Refresh();
-                cpuTimes.Add((proc.TotalProcessorTime - cpu0).TotalSeconds);
-            }
-        }
+            var cpu = proc.TotalProcessorTime;
+            // the last step also runs the (empty) final eval: left out with the warm-up
+            if (r.Step > warmup && r.Step <= warmup + steps) { times.Add(r.StepMs / 1000); cpuTimes.Add((cpu - cpu0).TotalSeconds); }
+            cpu0 = cpu;
+        }).GetAwaiter().GetResult();
         times.Sort();
         cpuTimes.Sort();
         double median = times[times.Count / 2];
@@ -94,6 +85,7 @@ public static class ModelBenchmarks
         o["device"] = device.ToString();
         o["threads"] = get_num_threads();
         o["steps"] = steps;
+        o["chunk_rows"] = chunkBytes <= 0 ? batch : Math.Min(batch, ActivationChunks.RowsPerChunk(config, seqLen, allLogits: true, chunkBytes));
         o["step_ms_median"] = Math.Round(median * 1000, 2);
         o["step_ms_min"] = Math.Round(times[0] * 1000, 2);
         o["tokens_per_s"] = Math.Round(tokPerS, 1);
@@ -102,8 +94,18 @@ public static class ModelBenchmarks
         o["cpu_ms_per_step_median"] = Math.Round(cpuTimes[cpuTimes.Count / 2] * 1000, 2);
         o["tokens_per_cpu_s"] = Math.Round(batch * seqLen / cpuTimes[cpuTimes.Count / 2], 1);
         o["model_gflops"] = Math.Round(tokPerS * flopsPerTok / 1e9, 2);
-        o["machine_matmul_gflops"] = Math.Round(MatmulGflops(device), 2);
+        double peak = MatmulGflops(device);
+        o["machine_matmul_gflops"] = Math.Round(peak, 2);
+        o["share_of_matmul_peak"] = Math.Round(tokPerS * flopsPerTok / 1e9 / peak, 3);
         return o;
+    }
+
+    /// <summary>A byte-level tokenizer with <paramref name="vocab"/> tokens (arbitrary merges): benchmarks need only its size, special ids and decoding.</summary>
+    private static QuestTokenizer BenchTokenizer(int vocab)
+    {
+        var specials = Quest.Core.Protocol.SpecialTokens;
+        int merges = Math.Max(0, vocab - 256 - specials.Count);
+        return QuestTokenizer.FromMerges(Enumerable.Range(0, merges).Select(i => (i / 256 % 256, i % 256)).ToList(), specials);
     }
 
     /// <summary>
@@ -116,10 +118,7 @@ public static class ModelBenchmarks
         device ??= TorchRuntime.DefaultDevice;
         int maxCtx = contexts.Max();
         config = config with { MaxSeqLen = Math.Max(config.MaxSeqLen, maxCtx + newTokens + 1) };
-        // the sampler needs a tokenizer only for special ids and decoding: a bare byte-level one with the model's vocab
-        var specials = Quest.Core.Protocol.SpecialTokens;
-        int merges = Math.Max(0, config.VocabSize - 256 - specials.Count);
-        var tok = QuestTokenizer.FromMerges(Enumerable.Range(0, merges).Select(i => (i / 256 % 256, i % 256)).ToList(), specials);
+        var tok = BenchTokenizer(config.VocabSize);
         config = config with { VocabSize = tok.VocabSize };
         using var model = new QuestTransformer(config, seed: 0);
         model.to(device);
