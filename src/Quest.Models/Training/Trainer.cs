@@ -298,7 +298,8 @@ public sealed class Trainer
         if (targets == 0) return double.NaN;
         // dense targets (pretraining: every position) take the logits of every position, no gather
         bool dense = targets * 2 >= (long)rows * T;
-        var order = Enumerable.Range(0, rows).Where(r => spans[r] > 0).OrderByDescending(r => spans[r]).ToArray();
+        var order = Enumerable.Range(0, rows).Where(r => spans[r] > 0).OrderByDescending(r => spans[r]).Select(r => (long)r).ToArray();
+        using var rowIndex = tensor(order, device: x.device);
         double total = 0;
         for (int i = 0; i < order.Length;)
         {
@@ -306,14 +307,10 @@ public sealed class Trainer
             int len = spans[order[i]];
             int n = chunkBytes <= 0 ? order.Length : ActivationChunks.RowsPerChunk(Model.Config, len, allLogits: dense, chunkBytes);
             n = Math.Min(n, order.Length - i);
-            Tensor xc, yc;
-            if (Enumerable.Range(0, n).All(j => order[i + j] == order[i] + j)) { xc = x.narrow(0, order[i], n); yc = y.narrow(0, order[i], n); }
-            else
-            {
-                var pick = tensor(order.AsSpan(i, n).ToArray().Select(r => (long)r).ToArray(), device: x.device);
-                xc = x.index_select(0, pick); yc = y.index_select(0, pick);
-            }
-            xc = xc.narrow(1, 0, len); yc = yc.narrow(1, 0, len).reshape(-1);
+            // ids, not activations: gathering the chunk's rows copies a few KB
+            var pick = rowIndex.narrow(0, i, n);
+            var xc = x.index_select(0, pick).narrow(1, 0, len);
+            var yc = y.index_select(0, pick).narrow(1, 0, len).reshape(-1);
             var h = Model.Hidden(xc, null, null, null).reshape(-1, D);
             Tensor loss;
             if (dense) loss = F.cross_entropy(Model.Logits(h).view(-1, V), yc, ignore_index: -100, reduction: nn.Reduction.Sum);
