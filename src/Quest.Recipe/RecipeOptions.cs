@@ -101,6 +101,8 @@ public sealed record RecipeOptions
     public int RlGroupSize { get; init; } = 8;
     /// <summary>RL peak learning rate.</summary>
     public double RlLearningRate { get; init; } = 3e-5;
+    /// <summary>Optimizer steps per RL rollout batch (its rows split into this many mini-batches; QUEST: 4).</summary>
+    public int RlMiniBatches { get; init; } = 2;
 
     // ---- 7. eval
     /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
@@ -190,6 +192,7 @@ public sealed record RecipeOptions
         Need(ContextTokens >= 128, $"context_tokens {ContextTokens}", "at least 128");
         Need(EvalMaxNewTokens < ContextTokens / 2, $"eval_max_new_tokens {EvalMaxNewTokens}", "less than half the context window");
         Need(PretrainSeqLen <= ContextTokens, $"pretrain_seq_len {PretrainSeqLen}", "at most context_tokens");
+        Need(RlMiniBatches >= 1, $"rl_mini_batches {RlMiniBatches}", "at least 1");
         Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");

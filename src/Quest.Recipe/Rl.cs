@@ -59,6 +59,7 @@ public sealed record RlOptions
         Need(double.IsFinite(Temperature) && Temperature > 0, $"temperature {Temperature}", "a finite temperature > 0 (RL samples)");
         Need(double.IsFinite(Grpo.LearningRate) && Grpo.LearningRate > 0, $"learning_rate {Grpo.LearningRate}", "a finite rate > 0");
         Need(Grpo.ClipLow is > 0 and < 1 && Grpo.ClipHigh > 0, "clip", "0 < clip_low < 1, clip_high > 0");
+        Need(Grpo.MiniBatches >= 1 && Grpo.MicroBatch >= 1, $"mini_batches {Grpo.MiniBatches}, micro_batch {Grpo.MicroBatch}", "at least 1");
         return this;
     }
 }

@@ -96,6 +96,9 @@ public class EvalRlCliTests
         var (badT, _, errT) = await Run([.. args, "--steps", "2", "--temperature", "0", "--no-std"]);   // the flags reach the options' validation
         Assert.Equal(2, badT);
         Assert.Contains("temperature 0", errT);
+        var (badM, _, errM) = await Run([.. args, "--steps", "2", "--mini-batches", "0"]);
+        Assert.Equal(2, badM);
+        Assert.Contains("mini_batches 0", errM);
         var (code, output, err) = await Run([.. args, "--steps", "2"]);
         Assert.True(code == 0, err + output);
         var steps = output.Split('\n').Where(l => l.StartsWith("rl step")).ToList();

@@ -137,9 +137,10 @@ public static class EvalCommands
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Tokens per model call." };
         var device = new Option<string?>("--device") { Description = "auto, cpu, cuda." };
         var temperature = new Option<double?>("--temperature") { Description = "Rollout sampling temperature (QUEST: 1.0)." };
+        var miniBatches = new Option<int?>("--mini-batches") { Description = "Optimizer steps per rollout batch (QUEST: 4)." };
         var noStd = new Option<bool>("--no-std") { Description = "Advantages r − group mean, not divided by the group's standard deviation (Dr. GRPO)." };
         var toolOutput = ToolOutputOption();
-        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, temperature, noStd, toolOutput }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, temperature, miniBatches, noStd, toolOutput }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
@@ -150,7 +151,7 @@ public static class EvalCommands
                 Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
                 MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
                 Temperature = pr.GetValue(temperature) ?? d.Temperature,
-                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, ScaleByStd = !pr.GetValue(noStd) }, OutputDir = Path.GetFullPath(pr.GetValue(output)!),
+                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, MiniBatches = pr.GetValue(miniBatches) ?? d.Grpo.MiniBatches, ScaleByStd = !pr.GetValue(noStd) }, OutputDir = Path.GetFullPath(pr.GetValue(output)!),
             };
             try
             {
