@@ -28,7 +28,9 @@ var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
 if (parsed.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
 {
     foreach (var e in parsed.Errors) Console.Error.WriteLine($"quest: {e.Message}");
-    Console.Error.WriteLine($"quest: see `quest {string.Join(' ', parsed.CommandResult.Command.Name == root.Name ? [] : new[] { parsed.CommandResult.Command.Name })} --help`".Replace("  ", " "));
+    var path = new List<string>();   // the full command path ("train rl"), not only the innermost name
+    for (var r = parsed.CommandResult; r is not null && r.Command != root; r = r.Parent as System.CommandLine.Parsing.CommandResult) path.Insert(0, r.Command.Name);
+    Console.Error.WriteLine($"quest: see `{string.Join(' ', ["quest", .. path, "--help"])}`");
     return CliGuard.BadInput;
 }
 return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });

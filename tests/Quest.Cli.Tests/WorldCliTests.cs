@@ -122,6 +122,17 @@ public sealed class WorldCliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_command_line_that_does_not_parse_points_to_the_full_commands_help()
+    {
+        var r = await Quest("train", "rl", "--lr", "1", "--lr", "2");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("quest: see `quest train rl --help`", r.Err);
+        var top = await Quest("no-such-command");
+        Assert.Equal(2, top.Code);
+        Assert.Contains("quest: see `quest --help`", top.Err);
+    }
+
+    [Fact]
     public async Task Bench_search_prints_one_json_line()
     {
         var r = await Quest("bench", "search", "--pages", "300", "--queries", "200");

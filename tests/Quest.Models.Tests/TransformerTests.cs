@@ -193,6 +193,27 @@ public class TransformerTests
     }
 
     [Fact]
+    public void InverseCdfSamplingDrawsEachTokenAtItsProbability()
+    {
+        const int n = 40_000;
+        var probs = tensor(new double[] { 0.5, 0, 0.3, 0.2, 0 }).to_type(ScalarType.Float32).unsqueeze(0).expand(n, 5).contiguous();
+        var tok = TextGenerator.InverseCdf(probs, new Generator(7)).data<long>().ToArray();
+        var freq = Enumerable.Range(0, 5).Select(v => tok.Count(t => t == v) / (double)n).ToArray();
+        Assert.Equal(0, freq[1]);          // probability 0 in the middle and at the end: never drawn
+        Assert.Equal(0, freq[4]);
+        Assert.InRange(freq[0], 0.49, 0.51);   // 4 standard deviations at n = 40,000 is about 0.01
+        Assert.InRange(freq[2], 0.29, 0.31);
+        Assert.InRange(freq[3], 0.19, 0.21);
+        // all the mass on the first or the last token; unnormalised rows are scaled by their sum
+        var edge = tensor(new float[] { 1, 0, 0, 0, 0, 0, 0, 2 }, [2, 4]);
+        var e = TextGenerator.InverseCdf(edge.expand(1000, 2, 4).reshape(2000, 4), new Generator(8)).data<long>().ToArray();
+        Assert.All(e.Where((_, i) => i % 2 == 0), t => Assert.Equal(0, t));
+        Assert.All(e.Where((_, i) => i % 2 == 1), t => Assert.Equal(3, t));
+        // seeded: the same generator seed gives the same draws
+        Assert.Equal(tok.Take(200), TextGenerator.InverseCdf(probs, new Generator(7)).data<long>().ToArray().Take(200));
+    }
+
+    [Fact]
     public void StopSequencesAndStopTokensEndGeneration()
     {
         var tok = Fixtures.Tokenizer;
