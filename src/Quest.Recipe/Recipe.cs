@@ -417,7 +417,7 @@ public static class Recipe
     public static RlOptions RlOptionsOf(RecipeOptions o, RecipePaths p) => new()
     {
         Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens,
-        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches }, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
+        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches, ScaleByStd = o.RlScaleByStd }, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
         OutputDir = p.Rl, Seed = o.Seed, Device = o.Device, Date = o.Date,
     };
 

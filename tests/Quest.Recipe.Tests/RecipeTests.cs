@@ -139,5 +139,19 @@ public class RecipeStageTests
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("dx"));
         Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { PretrainSeqLen = 4096 }).Validate());
         Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { EvalMaxNewTokens = 400 }).Validate());
+        Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { RlMiniBatches = 0 }).Validate());
+    }
+
+    [Fact]
+    public void The_rl_stage_takes_its_update_settings_from_the_recipe_options()
+    {
+        var paths = new RecipePaths("run");
+        var tiny = Recipe.RlOptionsOf(RecipeOptions.Tiny, paths);
+        Assert.False(tiny.Grpo.ScaleByStd);                      // the recipe's measured choice (Dr. GRPO), not GrpoOptions' QUEST default
+        Assert.True(new Quest.Models.Training.GrpoOptions().ScaleByStd);
+        Assert.Equal((RecipeOptions.Tiny.RlLearningRate, RecipeOptions.Tiny.RlMiniBatches, RecipeOptions.Tiny.RlSteps), (tiny.Grpo.LearningRate, tiny.Grpo.MiniBatches, tiny.Steps));
+        var other = Recipe.RlOptionsOf(RecipeOptions.Tiny with { RlScaleByStd = true, RlMiniBatches = 4, RlLearningRate = 1e-4 }, paths);
+        Assert.Equal((true, 4, 1e-4), (other.Grpo.ScaleByStd, other.Grpo.MiniBatches, other.Grpo.LearningRate));
+        Assert.Equal(paths.Rl, other.OutputDir);
     }
 }
