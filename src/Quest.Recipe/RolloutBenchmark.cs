@@ -111,6 +111,7 @@ public static class RolloutBenchmark
             ["batched_shared_prefill_rows"] = gs.SharedPrefillRows,
             ["batched_decode_s"] = Math.Round(gs.DecodeSeconds, 2),
             ["batched_decode_steps"] = gs.DecodeSteps,
+            ["batched_decode_rows"] = gs.DecodeRows,
             ["batched_generated_tokens"] = gs.GeneratedTokens,
             ["sequential_prefill_s"] = Math.Round(seqPrefillS, 2),
             ["sequential_decode_s"] = Math.Round(seqDecodeS, 2),

@@ -96,6 +96,36 @@ public class TransformerTests
     }
 
     [Fact]
+    public void RowsThatFinishEarlyLeaveTheBatchAndTheRestGenerateAsAlone()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 5);
+        var gen = new TextGenerator(m, tok);
+        string[] texts = ["Search results list", "x", "The agent thinks, calls a tool, reads the response", "Mara Quill", "river town of", "A"];
+        var prompts = texts.Select(t => tok.Encode(t)).ToArray();
+        var free = new GenerationOptions { Temperature = 0, MaxNewTokens = 16, StopTokenIds = [] };
+        var outs = gen.Generate(prompts, free);
+        // stop tokens that end four rows early and never occur in the other two, so those run on alone
+        var last = outs[4].TokenIds.Concat(outs[5].TokenIds).ToHashSet();
+        var stops = Enumerable.Range(0, 4).SelectMany(i => outs[i].TokenIds.Take(3)).Where(t => !last.Contains(t)).Distinct().ToArray();
+        var opts = free with { StopTokenIds = stops };
+        var before = gen.Stats.DecodeRows;
+        var batched = gen.Generate(prompts, opts);
+        long steps = batched.Max(b => b.TokenIds.Length) - 1;
+        int early = batched.Count(b => b.Finish == FinishReason.StopToken);
+        Assert.True(early >= 3, $"{early} rows stopped early");
+        Assert.Equal(16, batched[4].TokenIds.Length);
+        Assert.True(gen.Stats.DecodeRows - before < steps * prompts.Length, "finished rows were dropped from the batch");
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var single = gen.Generate([prompts[i]], opts)[0];
+            Assert.Equal(single.TokenIds, batched[i].TokenIds);
+            Assert.Equal(single.Finish, batched[i].Finish);
+            for (int t = 0; t < single.Logprobs.Length; t++) Assert.Equal(single.Logprobs[t], batched[i].Logprobs[t], 3);
+        }
+    }
+
+    [Fact]
     public void PrefillInRowChunksEqualsOnePiece()
     {
         var tok = Fixtures.Tokenizer;

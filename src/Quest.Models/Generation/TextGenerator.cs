@@ -68,6 +68,8 @@ public sealed class GenerationStats
     public double PrefillSeconds { get; internal set; }
     /// <summary>Decode steps (one forward of the whole batch each).</summary>
     public long DecodeSteps { get; internal set; }
+    /// <summary>Rows computed over all decode steps (finished rows are dropped once half of a batch has finished).</summary>
+    public long DecodeRows { get; internal set; }
     /// <summary>Tokens sampled (finished rows excluded).</summary>
     public long GeneratedTokens { get; internal set; }
     /// <summary>Seconds in decode steps and sampling.</summary>
@@ -120,6 +122,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         int capacity = L + maxNew;
 
         using var _ = no_grad();
+        Tensor? validHolder = null;
         var clock = new System.Diagnostics.Stopwatch();
         bool decoding = false;
         bool wasTraining = Model.training;
@@ -141,7 +144,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 }
                 nextPos[b] = p.Length;
             }
-            using var valid = tensor(validArr, [B, capacity], device: device);
+            var valid = tensor(validArr, [B, capacity], device: device);
+            validHolder = valid;
             using var allIds = tensor(idsArr, [B, L], device: device);
             using var cache = options.UseKvCache ? Model.NewCache(B, capacity) : null;
             var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
@@ -178,6 +182,9 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             Stats.PrefillSeconds += clock.Elapsed.TotalSeconds;
             clock.Restart();
             decoding = true;
+            // the rows still in the batch (caller's indices); with a KV cache, finished rows are dropped once half of
+            // the batch has finished, so a long reply does not make every finished row decode along with it
+            var active = Enumerable.Range(0, B).ToArray();
 
             for (int step = 0; step < maxNew; step++)
             {
@@ -192,14 +199,15 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 }
                 lastLogits.Dispose();
                 bool allDone = true;
-                for (int b = 0; b < B; b++)
+                for (int j = 0; j < active.Length; j++)
                 {
-                    if (finish[b] is not null) { next[b] = pad; continue; }
-                    outIds[b].Add((int)next[b]);
+                    int b = active[j];
+                    if (finish[b] is not null) { next[j] = pad; continue; }
+                    outIds[b].Add((int)next[j]);
                     Stats.GeneratedTokens++;
-                    outLp[b].Add(lps[b]);
-                    onToken?.Invoke(b, (int)next[b], lps[b]);
-                    if (stopIds.Contains((int)next[b])) { finish[b] = FinishReason.StopToken; continue; }
+                    outLp[b].Add(lps[j]);
+                    onToken?.Invoke(b, (int)next[j], lps[j]);
+                    if (stopIds.Contains((int)next[j])) { finish[b] = FinishReason.StopToken; next[j] = pad; continue; }
                     // a stop sequence can only have completed in the text of the last few tokens: decode that tail
                     // (decoding the whole output every step made each row O(n²) and batching pointless)
                     if (options.StopSequences.Count > 0 && FirstStop(Tokenizer.Decode(outIds[b].Skip(Math.Max(0, outIds[b].Count - tail))), options.StopSequences) >= 0)
@@ -211,17 +219,33 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     allDone = false;
                 }
                 if (allDone || step == maxNew - 1) break;
-                history.Add(next);
                 Stats.DecodeSteps++;
                 using var scope2 = NewDisposeScope();
                 int S = L + step + 1;   // keys after appending this token
+                if (cache is not null && DropFinishedRows)
+                {
+                    var keep = Enumerable.Range(0, active.Length).Where(j => finish[active[j]] is null).ToArray();
+                    if (keep.Length <= active.Length / 2)
+                    {
+                        using var rows = tensor(keep.Select(j => (long)j).ToArray(), device: device);
+                        cache.KeepRows(rows);
+                        var kept = valid.index_select(0, rows);
+                        valid.Dispose();
+                        valid = validHolder = kept.DetachFromDisposeScope();
+                        next = keep.Select(j => next[j]).ToArray();
+                        active = keep.Select(j => active[j]).ToArray();
+                    }
+                }
+                else history.Add(next);
+                int Bc = active.Length;
+                Stats.DecodeRows += Bc;
                 valid.narrow(1, S - 1, 1).fill_(true);
-                var posT = tensor(nextPos, [B, 1], device: device);
-                for (int b = 0; b < B; b++) nextPos[b]++;
+                var posT = tensor(active.Select(b => nextPos[b]).ToArray(), [Bc, 1], device: device);
+                foreach (int b in active) nextPos[b]++;
                 if (cache is not null)
                 {
-                    var stepIds = tensor(next, [B, 1], device: device);
-                    var mask = valid.narrow(1, 0, S).view(B, 1, 1, S);
+                    var stepIds = tensor(next, [Bc, 1], device: device);
+                    var mask = valid.narrow(1, 0, S).view(Bc, 1, 1, S);
                     var logits = Model.Forward(stepIds, posT, mask, cache);
                     lastLogits = logits.select(1, 0).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
                 }
@@ -241,6 +265,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         }
         finally
         {
+            validHolder?.Dispose();
             if (decoding) Stats.DecodeSeconds += clock.Elapsed.TotalSeconds;
             if (wasTraining) Model.train();
             gen?.Dispose();
@@ -256,6 +281,12 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         }
         return result;
     }
+
+    /// <summary>
+    /// Drop finished rows from the decode batch once half of it has finished (with a KV cache): a decode step reads
+    /// every row's cached keys and values, so finished rows cost as much as live ones. Results are the same either way.
+    /// </summary>
+    public bool DropFinishedRows { get; init; } = true;
 
     /// <summary>Most bytes a prefill chunk's largest activation may take (see <see cref="ActivationChunks"/>).</summary>
     public long PrefillChunkBytes { get; init; } = ActivationChunks.DefaultBytes;

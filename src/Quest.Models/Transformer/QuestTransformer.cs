@@ -48,7 +48,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Maximum positions.</summary>
     public int Capacity { get; }
     /// <summary>Batch size.</summary>
-    public int Batch { get; }
+    public int Batch { get; private set; }
 
     /// <summary>Allocates an empty cache for <paramref name="config"/>.</summary>
     public KvCache(ModelConfig config, int batch, int capacity, Device device, ScalarType dtype = ScalarType.Float32)
@@ -95,6 +95,22 @@ public sealed class KvCache : IDisposable
             V[i].narrow(2, Length, length).copy_(v);
         }
         Length += length;
+    }
+
+    /// <summary>
+    /// Keeps only rows <paramref name="rows"/> (int64 indices, in that order) of every buffer: a batch whose finished
+    /// rows are dropped decodes the rest at the cost of its live rows. The positions filled stay as they are.
+    /// </summary>
+    internal void KeepRows(Tensor rows)
+    {
+        for (int i = 0; i < K.Length; i++)
+        {
+            var k = K[i].index_select(0, rows).DetachFromDisposeScope();   // the cache outlives the caller's step scope
+            var v = V[i].index_select(0, rows).DetachFromDisposeScope();
+            K[i].Dispose(); V[i].Dispose();
+            K[i] = k; V[i] = v;
+        }
+        Batch = (int)rows.shape[0];
     }
 
     /// <summary>Frees the buffers.</summary>
