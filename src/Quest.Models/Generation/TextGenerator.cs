@@ -122,7 +122,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         int capacity = L + maxNew;
 
         using var _ = no_grad();
-        Tensor? validHolder = null;
+        Tensor? valid = null;   // which key positions are real tokens; replaced when finished rows leave the batch
         var clock = new System.Diagnostics.Stopwatch();
         bool decoding = false;
         bool wasTraining = Model.training;
@@ -144,8 +144,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 }
                 nextPos[b] = p.Length;
             }
-            var valid = tensor(validArr, [B, capacity], device: device);
-            validHolder = valid;
+            valid = tensor(validArr, [B, capacity], device: device);
             using var allIds = tensor(idsArr, [B, L], device: device);
             using var cache = options.UseKvCache ? Model.NewCache(B, capacity) : null;
             var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
@@ -207,7 +206,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     Stats.GeneratedTokens++;
                     outLp[b].Add(lps[j]);
                     onToken?.Invoke(b, (int)next[j], lps[j]);
-                    if (stopIds.Contains((int)next[j])) { finish[b] = FinishReason.StopToken; next[j] = pad; continue; }
+                    if (stopIds.Contains((int)next[j])) { finish[b] = FinishReason.StopToken; continue; }
                     // a stop sequence can only have completed in the text of the last few tokens: decode that tail
                     // (decoding the whole output every step made each row O(n²) and batching pointless)
                     if (options.StopSequences.Count > 0 && FirstStop(Tokenizer.Decode(outIds[b].Skip(Math.Max(0, outIds[b].Count - tail))), options.StopSequences) >= 0)
@@ -231,7 +230,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                         cache.KeepRows(rows);
                         var kept = valid.index_select(0, rows);
                         valid.Dispose();
-                        valid = validHolder = kept.DetachFromDisposeScope();
+                        valid = kept.DetachFromDisposeScope();
                         next = keep.Select(j => next[j]).ToArray();
                         active = keep.Select(j => active[j]).ToArray();
                     }
@@ -265,7 +264,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         }
         finally
         {
-            validHolder?.Dispose();
+            valid?.Dispose();
             if (decoding) Stats.DecodeSeconds += clock.Elapsed.TotalSeconds;
             if (wasTraining) Model.train();
             gen?.Dispose();
