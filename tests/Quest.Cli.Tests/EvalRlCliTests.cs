@@ -99,6 +99,9 @@ public class EvalRlCliTests
         var (badM, _, errM) = await Run([.. args, "--steps", "2", "--mini-batches", "0"]);
         Assert.Equal(2, badM);
         Assert.Contains("mini_batches 0", errM);
+        var (badP, _, errP) = await Run([.. args, "--steps", "2", "--precision", "half"]);
+        Assert.Equal(2, badP);
+        Assert.Contains("precision 'half'", errP);
         var (code, output, err) = await Run([.. args, "--steps", "2"]);
         Assert.True(code == 0, err + output);
         var steps = output.Split('\n').Where(l => l.StartsWith("rl step")).ToList();
@@ -106,7 +109,7 @@ public class EvalRlCliTests
         Assert.Matches(@"^rl step 1/2 reward \d\.\d{3} zero_var \d\.\d{2} valid \d\.\d{2} answer \d\.\d{2} gen_tok +\d+ ent \d+\.\d{3} gnorm \d+\.\d{3} lr ", steps[0]);
         Assert.True(Checkpoint.Exists(outDir));
         Assert.Equal(AgentView.QuestionRecent, Checkpoint.Load(outDir).Model.Config.View);        // the view travels with the policy
-        var (code2, output2, err2) = await Run([.. args, "--steps", "3"]);
+        var (code2, output2, err2) = await Run([.. args, "--steps", "3", "--precision", "bf16"]);   // a resumed stage may change the update's precision
         Assert.True(code2 == 0, err2 + output2);
         Assert.Contains("resuming from", output2);
         Assert.Equal(["rl step 3/3"], output2.Split('\n').Where(l => l.StartsWith("rl step")).Select(l => l[..11]));

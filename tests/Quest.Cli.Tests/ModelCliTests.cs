@@ -136,16 +136,20 @@ public class ModelCliTests
     public async Task BenchCommandsPrintOneJsonLineEach()
     {
         var (code, output, err) = await Run("bench", "train", "--layers", "1", "--d-model", "32", "--heads", "2", "--kv-heads", "1", "--ffn", "64",
-            "--vocab", "300", "--batch", "2", "--seq-len", "16", "--steps", "2", "--warmup", "1", "--device", "cpu", "--chunk-bytes", "1");
+            "--vocab", "300", "--batch", "2", "--seq-len", "16", "--steps", "2", "--warmup", "1", "--device", "cpu", "--chunk-bytes", "1", "--precision", "bf16");
         Assert.True(code == 0, err);
         var json = JsonDocument.Parse(output.Trim()).RootElement;
         foreach (var k in new[] { "layers", "d_model", "heads", "kv_heads", "vocab", "seq_len", "batch", "ffn", "tokens_per_s", "model_gflops", "machine_matmul_gflops", "share_of_matmul_peak" })
             Assert.True(json.TryGetProperty(k, out _), k);
         Assert.True(json.GetProperty("tokens_per_s").GetDouble() > 0);
         Assert.Equal(1, json.GetProperty("chunk_rows").GetInt32());      // the trainer's row chunks, one row each at 1 byte
+        Assert.Equal("bf16", json.GetProperty("precision").GetString());
         var (codeBad, _, errBad) = await Run("bench", "train", "--chunk-bytes", "-1", "--device", "cpu");
         Assert.Equal(2, codeBad);
         Assert.Contains("--chunk-bytes -1", errBad);
+        var (codeBadP, _, errBadP) = await Run("bench", "train", "--precision", "fp8", "--device", "cpu");
+        Assert.Equal(2, codeBadP);
+        Assert.Contains("precision 'fp8'", errBadP);
 
         var (code2, output2, err2) = await Run("bench", "generate", "--layers", "1", "--d-model", "32", "--heads", "2", "--kv-heads", "1", "--ffn", "64",
             "--vocab", "300", "--contexts", "8,16", "--batches", "1,2", "--new-tokens", "4", "--device", "cpu");

@@ -48,10 +48,12 @@ public static class ModelBench
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps.", DefaultValueFactory = _ => 5 };
         var chunk = new Option<long>("--chunk-bytes") { Description = "Row chunks of at most this many bytes of activations, as the trainer runs them (0: the whole batch at once).", DefaultValueFactory = _ => ActivationChunks.DefaultBytes };
-        foreach (var o in new Option[] { batch, seq, steps, warmup, chunk }) cmd.Options.Add(o);
+        var precision = new Option<string>("--precision") { Description = "Matrix products: fp32, bf16 (mixed precision) or auto (bf16 on a CPU with native bfloat16 instructions).", DefaultValueFactory = _ => Precision.Float32 };
+        foreach (var o in new Option[] { batch, seq, steps, warmup, chunk, precision }) cmd.Options.Add(o);
         cmd.SetAction((ParseResult pr) => PrintJson(pr, () =>
             ModelBenchmarks.Train(Config(pr, shape), pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)),
-                pr.GetValue(chunk) >= 0 ? pr.GetValue(chunk) : throw new QuestInputException("command line", null, null, $"--chunk-bytes {pr.GetValue(chunk)}", "0 (whole batch) or more bytes"))));
+                pr.GetValue(chunk) >= 0 ? pr.GetValue(chunk) : throw new QuestInputException("command line", null, null, $"--chunk-bytes {pr.GetValue(chunk)}", "0 (whole batch) or more bytes"),
+                pr.GetValue(precision))));
         return cmd;
     }
 

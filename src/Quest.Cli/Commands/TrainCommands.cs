@@ -34,8 +34,9 @@ public static class TrainCommands
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate." };
         var device = new Option<string?>("--device") { Description = "auto (cuda when available), cpu, cuda, cuda:N." };
         var vocab = new Option<int?>("--vocab-size") { Description = "Vocabulary of a tokenizer trained on the data." };
+        var precision = new Option<string?>("--precision") { Description = "Matrix products: fp32, bf16 (mixed precision, float32 weights) or auto (bf16 on a CPU with native bfloat16 instructions)." };
         var noResume = new Option<bool>("--no-resume") { Description = "Start over even when the output directory holds a checkpoint." };
-        foreach (var o in new Option[] { config, data, output, init, preset, steps, batch, seq, lr, device, vocab, noResume }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { config, data, output, init, preset, steps, batch, seq, lr, device, vocab, precision, noResume }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             try
@@ -59,6 +60,7 @@ public static class TrainCommands
                         SeqLen = pr.GetValue(seq) ?? t.SeqLen,
                         LearningRate = pr.GetValue(lr) ?? t.LearningRate,
                         Device = pr.GetValue(device) ?? t.Device,
+                        Precision = pr.GetValue(precision) ?? t.Precision,
                         Resume = !pr.GetValue(noResume) && t.Resume,
                     },
                 };

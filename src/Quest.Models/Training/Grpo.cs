@@ -49,6 +49,12 @@ public sealed record GrpoOptions
     /// 4.0 s in passes of 16 rows, 2.9 s in passes of 8 or 4 (one core).
     /// </summary>
     public int MicroBatch { get; init; } = 4;
+    /// <summary>
+    /// Matrix products of the update (<see cref="Transformer.Precision"/>: fp32, bf16 or auto). Rollouts are sampled in
+    /// float32, so bf16 makes the first mini-batch's ratio differ from 1 by rounding: on 960 sampled tokens of the tiny
+    /// SFT model, mean |Δ log p| 0.0044 (largest 0.09), far inside the 0.2 / 0.28 clip range.
+    /// </summary>
+    public string Precision { get; init; } = Transformer.Precision.Float32;
 }
 
 /// <summary>What one GRPO update did.</summary>
@@ -249,25 +255,31 @@ public sealed class GrpoUpdater : IDisposable
         int mb = Math.Clamp(Options.MiniBatches, 1, live.Count);
         foreach (var g in _opt.ParamGroups) g.LearningRate = lr;
         Model.train();
+        var matmulBefore = Model.MatmulType;
+        Model.MatmulType = Transformer.Precision.Resolve(Options.Precision, Model.Device);
         double loss = 0, gnorm = 0, clipped = 0, ent = 0;
         long tokens = 0;
-        for (int k = 0; k < mb; k++)
+        try
         {
-            var mini = live.Where((_, i) => i % mb == k).ToList();
-            _opt.zero_grad();
-            foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
+            for (int k = 0; k < mb; k++)
             {
-                using var scope = NewDisposeScope();
-                var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh);
-                var l = sum / mini.Count;
-                l.backward();
-                loss += l.item<float>() / mb;
-                clipped += c; ent += e;
-                tokens += n;
+                var mini = live.Where((_, i) => i % mb == k).ToList();
+                _opt.zero_grad();
+                foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
+                {
+                    using var scope = NewDisposeScope();
+                    var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh);
+                    var l = sum / mini.Count;
+                    l.backward();
+                    loss += l.item<float>() / mb;
+                    clipped += c; ent += e;
+                    tokens += n;
+                }
+                gnorm += Optimizers.ClipGradNorm(_params, Options.GradClip) / mb;
+                _opt.step();
             }
-            gnorm += Optimizers.ClipGradNorm(_params, Options.GradClip) / mb;
-            _opt.step();
         }
+        finally { Model.MatmulType = matmulBefore; }   // the next rollouts sample in float32
         Model.eval();
         return new GrpoUpdate(loss, gnorm, tokens == 0 ? 0 : ent / tokens, tokens == 0 ? 0 : clipped / tokens, live.Count, tokens);
     }

@@ -49,8 +49,11 @@ public static class ModelBenchmarks
     /// <paramref name="chunkBytes"/>, 0 = the whole batch at once) on random tokens, every position a target:
     /// <paramref name="steps"/> steps after <paramref name="warmup"/> untimed ones. Reports the median step time,
     /// tokens/s and achieved GFLOP/s (training ≈ 3 × forward FLOPs, with the causal attention's average context of seq/2).
+    /// <paramref name="precision"/> is the trainer's (<see cref="Precision"/>); the share of peak is always against the
+    /// float32 matmul peak.
     /// </summary>
-    public static JsonObject Train(ModelConfig config, int batch, int seqLen, int steps = 20, int warmup = 5, Device? device = null, long chunkBytes = ActivationChunks.DefaultBytes)
+    public static JsonObject Train(ModelConfig config, int batch, int seqLen, int steps = 20, int warmup = 5, Device? device = null, long chunkBytes = ActivationChunks.DefaultBytes,
+        string precision = Precision.Float32)
     {
         device ??= TorchRuntime.DefaultDevice;
         var tok = BenchTokenizer(config.VocabSize);
@@ -61,8 +64,8 @@ public static class ModelBenchmarks
         var trainer = new Trainer(model, tok, new PackedTokenStream(stream, evalFraction: 0), new TrainingOptions
         {
             Steps = warmup + steps + 1, BatchSize = batch, SeqLen = seqLen, ChunkBytes = chunkBytes, LearningRate = 1e-3, WarmupSteps = 1,
-            Schedule = LrSchedule.Constant, EvalEvery = 0, CheckpointEvery = 0, Device = device.ToString(),
-        }, "bench");
+            Schedule = LrSchedule.Constant, EvalEvery = 0, CheckpointEvery = 0, Device = device.ToString(), Precision = precision,
+        }.Validate("--precision"), "bench");
         var times = new List<double>();
         var cpuTimes = new List<double>();
         var proc = Process.GetCurrentProcess();
@@ -84,6 +87,7 @@ public static class ModelBenchmarks
         o["bench"] = "train";
         o["device"] = device.ToString();
         o["threads"] = get_num_threads();
+        o["precision"] = Precision.Describe(precision, device);
         o["steps"] = steps;
         o["chunk_rows"] = chunkBytes <= 0 ? batch : Math.Min(batch, ActivationChunks.RowsPerChunk(config, seqLen, allLogits: true, chunkBytes));
         o["step_ms_median"] = Math.Round(median * 1000, 2);
