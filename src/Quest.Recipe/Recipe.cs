@@ -351,7 +351,7 @@ public static class Recipe
         {
             Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SeqLen = o.PretrainSeqLen, LearningRate = o.PretrainLearningRate,
             WarmupSteps = Math.Max(1, o.PretrainSteps / 10), EvalEvery = Math.Max(1, o.PretrainSteps / 4), CheckpointEvery = Math.Max(10, o.PretrainSteps / 6),
-            OutputDir = c.Paths.Pretrain, Resume = true, Seed = o.Seed, Device = o.Device,
+            OutputDir = c.Paths.Pretrain, Resume = true, Seed = o.Seed, Device = o.Device, Precision = o.Precision,
         }, "pretrain");
         var m = await TrainAsync(c, trainer, new() { ["params"] = cfg.ParameterCount, ["vocab"] = tok.VocabSize, ["train_tokens"] = data.TrainTokens }, ct).ConfigureAwait(false);
         foreach (var (k, v) in copy) m[k] = v;
@@ -374,7 +374,7 @@ public static class Recipe
         {
             Steps = o.CopyPhaseSteps, BatchSize = 16, SeqLen = Math.Min(128, o.PretrainSeqLen), LearningRate = o.PretrainLearningRate,
             WarmupSteps = Math.Max(1, o.CopyPhaseSteps / 40), EvalEvery = 0, CheckpointEvery = Math.Max(10, o.CopyPhaseSteps / 4),
-            OutputDir = c.Paths.CopyPhase, Resume = true, Seed = o.Seed + 11, Device = o.Device,
+            OutputDir = c.Paths.CopyPhase, Resume = true, Seed = o.Seed + 11, Device = o.Device, Precision = o.Precision,
         }, "copy");
         await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false)) c.Progress(r.ToString(), new Dictionary<string, double> { ["step"] = r.Step, ["copy-drill loss"] = r.Loss });
         var after = MidTraining.Probe(model, tok, held);

@@ -90,11 +90,12 @@ public sealed record RecipeOptions
 
     // ---- 6. rl
     /// <summary>
-    /// GRPO steps (one rollout batch and one policy update each). From the 3,000-step SFT model, 45 steps gave +0.046
-    /// [+0.006, +0.091] on the held-out tasks and 150 gave +0.067; from a 1,500-step one, 90 gave only +0.021: the
-    /// tiny budget buys more as SFT steps than as RL steps.
+    /// GRPO steps (one rollout batch and one policy update each). From the 3,000-step SFT model, 45 steps gave +0.000 to
+    /// +0.048 over seven samples (about +0.025 on average), 60 steps +0.031 and 150 steps +0.067; from a 1,500-step one, 90
+    /// gave only +0.021: the tiny budget buys more as SFT steps than as RL steps. 50 spends the time bf16 mid-training
+    /// saves on RL, keeping the recipe inside 30 minutes.
     /// </summary>
-    public int RlSteps { get; init; } = 45;
+    public int RlSteps { get; init; } = 50;
     /// <summary>Train tasks per RL step.</summary>
     public int RlPromptsPerStep { get; init; } = 8;
     /// <summary>Rollouts per task (QUEST: 8).</summary>
@@ -132,13 +133,21 @@ public sealed record RecipeOptions
 
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
+    /// <summary>
+    /// Matrix products of mid-training (the copy phase and pretraining): <c>auto</c> (mixed bf16 on a CPU with native
+    /// bfloat16 instructions, else fp32), <c>fp32</c> or <c>bf16</c> (<c>Precision</c>). Its dense steps took 0.72 of
+    /// their float32 time (copy phase 16 × 128) and pretrain 351 s instead of 475 s in the recipe. SFT and RL's update
+    /// stay float32: their short rows with the LM head at the targets only were no faster in bf16 (interleaved SFT steps,
+    /// 246–309 ms either way), and rollouts and eval always sample in float32.
+    /// </summary>
+    public string Precision { get; init; } = Quest.Models.Transformer.Precision.Auto;
 
     /// <summary>
     /// The one size dial. <paramref name="depth"/> is the model's layer count (<c>ModelConfig.ForDepth</c>: width
     /// 32 × depth); the rest follows from it: context window 128 × depth tokens (the agent view, the teacher's view of
     /// it in characters and the pretraining sequence, half the window), BPE vocabulary 512 × depth, mid-training
     /// 200 × depth steps, learning rates inversely proportional to depth (3e-3, 2e-3 and 3e-5 at depth 4 for
-    /// mid-training, SFT and RL) and 5 + 10 × depth RL steps (at depth 4, 45 steps after 3,000 SFT steps gained more
+    /// mid-training, SFT and RL) and 10 + 10 × depth RL steps (at depth 4, 45 steps after 3,000 SFT steps gained more
     /// than 90 after 1,500: see <see cref="RlSteps"/>). Data sizes (world, tasks, drills) and SFT steps do not change.
     /// Depth 4 is <see cref="Tiny"/>, every default of this record.
     /// </summary>
@@ -150,12 +159,12 @@ public sealed record RecipeOptions
         {
             Preset = $"d{depth}", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", $"d{depth}"), Depth = depth,
             Model = $"d{depth}", ContextTokens = window, TeacherViewChars = (int)Math.Round(window * 1100 / 512.0), PretrainSeqLen = window / 2,
-            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = 5 + 10 * depth,
+            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = 10 + 10 * depth,
             PretrainLearningRate = 0.012 / depth, SftLearningRate = 0.008 / depth, RlLearningRate = 1.2e-4 / depth,
         };
     }
 
-    /// <summary>Depth 4 (a 1.3M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 45 RL steps (see the README for its measured wall time).</summary>
+    /// <summary>Depth 4 (a 1.3M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 50 RL steps (see the README for its measured wall time).</summary>
     public static RecipeOptions Tiny => ForDepth(4) with { Preset = "tiny", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny") };
 
     /// <summary>
@@ -211,6 +220,7 @@ public sealed record RecipeOptions
         Need(CopyPhaseSteps >= 0 && (CopyPhaseSteps == 0 || CopyDrills > 0), $"copy_phase_steps {CopyPhaseSteps}", "0, or a positive count with copy_drills > 0");
         Need(CopyDrills >= 0 && ToolOutputDocs >= 0, $"copy_drills {CopyDrills}, tool_output_docs {ToolOutputDocs}", "counts >= 0");
         Need(PretrainSteps > 0 && SftSteps > 0 && PretrainBatch > 0 && SftBatch > 0, "non-positive steps or batch", "positive sizes");
+        Need(Quest.Models.Transformer.Precision.IsKnown(Precision), $"precision '{Precision}'", string.Join(", ", Quest.Models.Transformer.Precision.Names));
         Need(VocabSize >= 300, $"vocab_size {VocabSize}", "at least 300 (256 bytes + special tokens + merges)");
         return this;
     }

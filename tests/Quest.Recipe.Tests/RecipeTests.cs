@@ -122,7 +122,7 @@ public class RecipeStageTests
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "small", RlSteps = RecipeOptions.Small.RlSteps }), Json(RecipeOptions.Small));
         Assert.True(RecipeOptions.Small.RlSteps > RecipeOptions.Tiny.RlSteps);
         var d6 = RecipeOptions.FromPreset("D6").Validate();
-        Assert.Equal((6, "d6", 768, 384, 3072, 1200, 65), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
+        Assert.Equal((6, "d6", 768, 384, 3072, 1200, 70), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
         Assert.True(d6.PretrainLearningRate < RecipeOptions.Tiny.PretrainLearningRate);
         Assert.Equal(Quest.Models.Transformer.ModelConfig.Tiny(2048), Quest.Models.Transformer.ModelConfig.FromPreset("d4", 2048));
         Assert.Equal((6, 192, 6, 3), Quest.Models.Transformer.ModelConfig.FromPreset("d6", 2048) is var m ? (m.Layers, m.DModel, m.Heads, m.KvHeads) : default);
@@ -140,6 +140,9 @@ public class RecipeStageTests
         Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { PretrainSeqLen = 4096 }).Validate());
         Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { EvalMaxNewTokens = 400 }).Validate());
         Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { RlMiniBatches = 0 }).Validate());
+        var e = Assert.Throws<Quest.Core.QuestInputException>(() => (RecipeOptions.Tiny with { Precision = "fp16" }).Validate());
+        Assert.Contains("precision 'fp16'", e.Message);
+        Assert.Equal("auto", RecipeOptions.Tiny.Precision);
     }
 
     [Fact]
@@ -153,5 +156,7 @@ public class RecipeStageTests
         var other = Recipe.RlOptionsOf(RecipeOptions.Tiny with { RlScaleByStd = true, RlMiniBatches = 4, RlLearningRate = 1e-4 }, paths);
         Assert.Equal((true, 4, 1e-4), (other.Grpo.ScaleByStd, other.Grpo.MiniBatches, other.Grpo.LearningRate));
         Assert.Equal(paths.Rl, other.OutputDir);
+        // RL's update stays float32 whatever mid-training's precision: bf16 was no faster on its short rows
+        Assert.Equal("fp32", Recipe.RlOptionsOf(RecipeOptions.Tiny with { Precision = "bf16" }, paths).Grpo.Precision);
     }
 }
