@@ -247,7 +247,8 @@ public static class Recipe
     public static async Task<Dictionary<string, double>> TeacherAsync(StageContext c, CancellationToken ct)
     {
         var o = c.Options;
-        var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
+        // the train tasks reserved for RL (RecipeOptions.RlTaskFraction) are never shown to the teacher, so SFT never sees them
+        var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train" && !IsRlTask(o, t)).ToList();
         using var sc = WorldEnvironment.Open(c.Paths.World);
         var synth = new Synthesizer(sc.Graph);
         var tools = ToolsOf(o, sc);
@@ -421,11 +422,23 @@ public static class Recipe
         OutputDir = p.Rl, Seed = o.Seed, Device = o.Device, Date = o.Date,
     };
 
-    /// <summary>Stage 6: GRPO from the SFT checkpoint on the train tasks (resumes from its checkpoint).</summary>
+    /// <summary>
+    /// Whether train task <paramref name="t"/> is reserved for RL: its seed entity falls in the
+    /// <see cref="RecipeOptions.RlTaskFraction"/> share (a hash of the entity and the run's seed, as the test split is
+    /// drawn, but with its own salt), so every task of that entity is kept from the teacher and SFT.
+    /// </summary>
+    public static bool IsRlTask(RecipeOptions o, SynthTask t) =>
+        o.RlTaskFraction > 0 && t.Split == "train" && Synthesizer.IsTestSeed(t.SeedEntity, o.Seed ^ 0x52_4C, o.RlTaskFraction);
+
+    /// <summary>
+    /// Stage 6: GRPO from the SFT checkpoint (resumes from its checkpoint) on the train tasks reserved for RL, or on every
+    /// train task when none are (<see cref="RecipeOptions.RlTaskFraction"/> 0).
+    /// </summary>
     public static async Task<Dictionary<string, double>> RlAsync(StageContext c, CancellationToken ct)
     {
         var o = c.Options;
-        var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
+        var train = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
+        var tasks = train.Where(t => IsRlTask(o, t)).ToList() is { Count: > 0 } reserved ? reserved : train;
         using var sc = WorldEnvironment.Open(c.Paths.World);
         var reward = new Synthesizer(sc.Graph).Verifier.Reward;
         var trainer = RlTrainer.Create(c.Paths.Sft, tasks, ToolsOf(o, sc), reward, RlOptionsOf(o, c.Paths));

@@ -159,4 +159,24 @@ public class RecipeStageTests
         // RL's update stays float32 whatever mid-training's precision: bf16 was no faster on its short rows
         Assert.Equal("fp32", Recipe.RlOptionsOf(RecipeOptions.Tiny with { Precision = "bf16" }, paths).Grpo.Precision);
     }
+
+    [Fact]
+    public void A_share_of_train_entities_is_kept_for_rl_every_task_of_an_entity_alike_and_test_tasks_never()
+    {
+        Assert.Equal(0, RecipeOptions.Tiny.RlTaskFraction);                                         // off unless asked for
+        var o = RecipeOptions.Tiny with { RlTaskFraction = 0.15 };
+        var entities = Enumerable.Range(0, 4000).Select(i => $"https://world.quest/wiki/E{i}").ToList();
+        var tasks = entities.SelectMany(e => new[] { "multihop", "report" }.Select(f => new SynthTask { Id = $"{f}-{e}", Family = f, SeedEntity = e, Split = "train" })).ToList();
+        var reserved = tasks.Where(t => Recipe.IsRlTask(o, t)).ToList();
+        double share = reserved.Count / (double)tasks.Count;
+        Assert.InRange(share, 0.12, 0.18);                                                         // the 0.15 asked for
+        Assert.All(reserved.GroupBy(t => t.SeedEntity), g => Assert.Equal(2, g.Count()));           // an entity's tasks go together
+        Assert.DoesNotContain(tasks, t => Recipe.IsRlTask(o, t with { Split = "test" }));
+        Assert.DoesNotContain(tasks, t => Recipe.IsRlTask(o with { RlTaskFraction = 0 }, t));
+        // another run seed reserves other entities; the test split's hash (the same function, unsalted) is not this one
+        Assert.NotEqual(reserved.Select(t => t.Id), tasks.Where(t => Recipe.IsRlTask(o with { Seed = 2 }, t)).Select(t => t.Id));
+        var test = entities.Where(e => Quest.Synthesis.Synthesizer.IsTestSeed(e, o.Seed, 0.15)).ToHashSet();
+        Assert.NotEqual(test, reserved.Select(t => t.SeedEntity).ToHashSet());
+        Assert.Throws<Quest.Core.QuestInputException>(() => (o with { RlTaskFraction = 1 }).Validate());
+    }
 }
