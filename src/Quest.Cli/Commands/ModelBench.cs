@@ -53,7 +53,7 @@ public static class ModelBench
         cmd.SetAction((ParseResult pr) => PrintJson(pr, () =>
             ModelBenchmarks.Train(Config(pr, shape), pr.GetValue(batch), pr.GetValue(seq), pr.GetValue(steps), pr.GetValue(warmup), TorchRuntime.ResolveDevice(pr.GetValue(shape.Device)),
                 pr.GetValue(chunk) >= 0 ? pr.GetValue(chunk) : throw new QuestInputException("command line", null, null, $"--chunk-bytes {pr.GetValue(chunk)}", "0 (whole batch) or more bytes"),
-                pr.GetValue(precision))));
+                pr.GetValue(precision)!)));
         return cmd;
     }
 
