@@ -167,18 +167,22 @@ public sealed class AgentCommandsTests : IDisposable
         Assert.All(before, b => Assert.Contains(after, a => a.EpisodeId == b.EpisodeId)); // finished episodes kept as they were
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
     [Fact]
     public async Task Rollout_interrupted_with_ctrl_c_keeps_finished_episodes_and_says_how_to_resume()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
         const int n = 10;
-        var tasks = WriteTasks(n); var script = WriteScript(n, 250); var outDir = Path.Combine(_dir, "out");
+        // 1 s a turn: the 8 episodes left take at least 8 s, so a loaded machine cannot finish them before the signal lands
+        var tasks = WriteTasks(n); var script = WriteScript(n, 1000); var outDir = Path.Combine(_dir, "out");
         var file = Path.Combine(outDir, "trajectories.jsonl");
         using var p = Process.Start(Quest("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--parallel", "2", "--corpus", "none", "--no-progress"))!;
         var o = p.StandardOutput.ReadToEndAsync(Ct); var e = p.StandardError.ReadToEndAsync(Ct);
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < 2)) await Task.Delay(50, Ct);
-        using (var kill = Process.Start("kill", ["-INT", p.Id.ToString()])) await kill.WaitForExitAsync(Ct);
+        Assert.Equal(0, Kill(p.Id, 2)); // SIGINT, as Ctrl+C sends it
         await p.WaitForExitAsync(Ct);
         var stdout = await o;
         Assert.Equal(130, p.ExitCode);

@@ -161,7 +161,7 @@ public class GrpoTests
             after.Add(model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray());
         }
         for (int k = 1; k < after.Count; k++)
-            for (int i = 0; i < after[0].Length; i++) Assert.Equal(after[0][i], after[k][i], 4);
+            for (int i = 0; i < after[0].Length; i++) Assert.True(Math.Abs(after[0][i] - after[k][i]) < 1e-5, $"weight {i}: micro-batch {k}: {after[k][i]} vs {after[0][i]}"); // float sums in another order: a rounding digit, not 4 decimal places (which split -0.03144999 from -0.03145003)
     }
 
     [Fact]
