@@ -229,7 +229,7 @@ public sealed record RecipeOptions
         Need(CopyPhaseSteps >= 0 && (CopyPhaseSteps == 0 || CopyDrills > 0), $"copy_phase_steps {CopyPhaseSteps}", "0, or a positive count with copy_drills > 0");
         Need(CopyDrills >= 0 && ToolOutputDocs >= 0, $"copy_drills {CopyDrills}, tool_output_docs {ToolOutputDocs}", "counts >= 0");
         Need(PretrainSteps > 0 && SftSteps > 0 && PretrainBatch > 0 && SftBatch > 0, "non-positive steps or batch", "positive sizes");
-        Need(Quest.Models.Transformer.Precision.IsKnown(Precision), $"precision '{Precision}'", string.Join(", ", Quest.Models.Transformer.Precision.Names));
+        Need(Quest.Models.Transformer.Precision.IsKnown(Precision), $"precision '{Precision}'", Quest.Models.Transformer.Precision.Expected);
         Need(VocabSize >= 300, $"vocab_size {VocabSize}", "at least 300 (256 bytes + special tokens + merges)");
         return this;
     }

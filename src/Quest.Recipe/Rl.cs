@@ -60,7 +60,7 @@ public sealed record RlOptions
         Need(double.IsFinite(Grpo.LearningRate) && Grpo.LearningRate > 0, $"learning_rate {Grpo.LearningRate}", "a finite rate > 0");
         Need(Grpo.ClipLow is > 0 and < 1 && Grpo.ClipHigh > 0, "clip", "0 < clip_low < 1, clip_high > 0");
         Need(Grpo.MiniBatches >= 1 && Grpo.MicroBatch >= 1, $"mini_batches {Grpo.MiniBatches}, micro_batch {Grpo.MicroBatch}", "at least 1");
-        Need(Quest.Models.Transformer.Precision.IsKnown(Grpo.Precision), $"precision '{Grpo.Precision}'", string.Join(", ", Quest.Models.Transformer.Precision.Names));
+        Need(Quest.Models.Transformer.Precision.IsKnown(Grpo.Precision), $"precision '{Grpo.Precision}'", Quest.Models.Transformer.Precision.Expected);
         return this;
     }
 }

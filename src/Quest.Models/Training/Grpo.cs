@@ -255,31 +255,26 @@ public sealed class GrpoUpdater : IDisposable
         int mb = Math.Clamp(Options.MiniBatches, 1, live.Count);
         foreach (var g in _opt.ParamGroups) g.LearningRate = lr;
         Model.train();
-        var matmulBefore = Model.MatmulType;
-        Model.MatmulType = Transformer.Precision.Resolve(Options.Precision, Model.Device);
+        using var precision = Model.UsePrecision(Options.Precision, Model.Device);   // restored on return: the next rollouts sample in float32
         double loss = 0, gnorm = 0, clipped = 0, ent = 0;
         long tokens = 0;
-        try
+        for (int k = 0; k < mb; k++)
         {
-            for (int k = 0; k < mb; k++)
+            var mini = live.Where((_, i) => i % mb == k).ToList();
+            _opt.zero_grad();
+            foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
             {
-                var mini = live.Where((_, i) => i % mb == k).ToList();
-                _opt.zero_grad();
-                foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
-                {
-                    using var scope = NewDisposeScope();
-                    var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh);
-                    var l = sum / mini.Count;
-                    l.backward();
-                    loss += l.item<float>() / mb;
-                    clipped += c; ent += e;
-                    tokens += n;
-                }
-                gnorm += Optimizers.ClipGradNorm(_params, Options.GradClip) / mb;
-                _opt.step();
+                using var scope = NewDisposeScope();
+                var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh);
+                var l = sum / mini.Count;
+                l.backward();
+                loss += l.item<float>() / mb;
+                clipped += c; ent += e;
+                tokens += n;
             }
+            gnorm += Optimizers.ClipGradNorm(_params, Options.GradClip) / mb;
+            _opt.step();
         }
-        finally { Model.MatmulType = matmulBefore; }   // the next rollouts sample in float32
         Model.eval();
         return new GrpoUpdate(loss, gnorm, tokens == 0 ? 0 : ent / tokens, tokens == 0 ? 0 : clipped / tokens, live.Count, tokens);
     }

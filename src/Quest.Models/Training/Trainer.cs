@@ -103,7 +103,7 @@ public sealed record TrainingOptions
         Need(ChunkBytes >= 0, "chunk_bytes", ChunkBytes, "0 (no chunks) or more bytes");
         Need(EvalEvery >= 0 && EvalBatches >= 0 && CheckpointEvery >= 0, "eval_every / eval_batches / checkpoint_every", $"{EvalEvery}/{EvalBatches}/{CheckpointEvery}", ">= 0");
         Need(System.Text.RegularExpressions.Regex.IsMatch(Device ?? "", "^(auto|cpu|cuda(:[0-9]+)?)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase), "device", $"'{Device}'", "auto, cpu, cuda or cuda:N");
-        Need(Transformer.Precision.IsKnown(Precision), "precision", $"'{Precision}'", string.Join(", ", Transformer.Precision.Names));
+        Need(Transformer.Precision.IsKnown(Precision), "precision", $"'{Precision}'", Transformer.Precision.Expected);
         return this;
     }
 
@@ -224,62 +224,57 @@ public sealed class Trainer
         var device = TorchRuntime.ResolveDevice(o.Device);
         Model.to(device);
         Model.train();
-        var matmulBefore = Model.MatmulType;
-        Model.MatmulType = Transformer.Precision.Resolve(o.Precision, device);
-        try
+        using var precision = Model.UsePrecision(o.Precision, device);   // restored at the end: generation after training runs in float32
+        using var opt = Optimizers.AdamW(Model, o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2);
+
+        int start = 0;
+        if (o.OutputDir is not null && o.Resume && File.Exists(Path.Combine(o.OutputDir, Checkpoint.TrainerStateFile)))
+            start = ResumeFrom(o.OutputDir, opt, device);
+
+        var parameters = Model.parameters().ToList();
+        for (int step = start + 1; step <= o.Steps; step++)
         {
-            using var opt = Optimizers.AdamW(Model, o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2);
-
-            int start = 0;
-            if (o.OutputDir is not null && o.Resume && File.Exists(Path.Combine(o.OutputDir, Checkpoint.TrainerStateFile)))
-                start = ResumeFrom(o.OutputDir, opt, device);
-
-            var parameters = Model.parameters().ToList();
-            for (int step = start + 1; step <= o.Steps; step++)
+            if (ct.IsCancellationRequested)
             {
-                if (ct.IsCancellationRequested)
-                {
-                    if (o.OutputDir is not null && step - 1 > start) SaveCheckpoint(o.OutputDir, opt, step - 1);
-                    ct.ThrowIfCancellationRequested();
-                }
-                await Task.Yield();
-                var sw = Stopwatch.StartNew();
-                double lr = o.LearningRateAt(step);
-                foreach (var g in opt.ParamGroups) g.LearningRate = lr;
-                opt.zero_grad();
-                double lossSum = 0;
-                long tokens = 0;
-                for (int micro = 0; micro < o.GradAccum; micro++)
-                {
-                    using var scope = NewDisposeScope();
-                    var (x, y) = _data.Batch(o.BatchSize, o.SeqLen, o.Seed, step, micro, device);
-                    lossSum += BatchLoss(x, y, o.ChunkBytes, backward: true, scale: 1.0 / o.GradAccum);
-                    tokens += x.numel();
-                }
-                double gnorm = Optimizers.ClipGradNorm(parameters, o.GradClip);
-                opt.step();
-                double? eval = (o.EvalEvery > 0 && step % o.EvalEvery == 0) || step == o.Steps ? EvalLoss(device) : null;
-                if (eval is double ev && double.IsNaN(ev)) eval = null;   // no held-out data
-                sw.Stop();
-                string? ckpt = null;
-                var report = new StepReport
-                {
-                    Stage = Stage, Step = step, TotalSteps = o.Steps, Loss = lossSum, LearningRate = lr, GradNorm = gnorm,
-                    Tokens = tokens, TokensPerSecond = tokens / Math.Max(1e-9, sw.Elapsed.TotalSeconds), StepMs = sw.Elapsed.TotalMilliseconds, EvalLoss = eval,
-                };
-                _history.Add(report);
-                if (o.OutputDir is not null && ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || step == o.Steps))
-                {
-                    SaveCheckpoint(o.OutputDir, opt, step);
-                    ckpt = o.OutputDir;
-                    report = report with { Checkpoint = ckpt };
-                    _history[^1] = report;
-                }
-                yield return report;
+                if (o.OutputDir is not null && step - 1 > start) SaveCheckpoint(o.OutputDir, opt, step - 1);
+                ct.ThrowIfCancellationRequested();
             }
-            Model.eval();
+            await Task.Yield();
+            var sw = Stopwatch.StartNew();
+            double lr = o.LearningRateAt(step);
+            foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+            opt.zero_grad();
+            double lossSum = 0;
+            long tokens = 0;
+            for (int micro = 0; micro < o.GradAccum; micro++)
+            {
+                using var scope = NewDisposeScope();
+                var (x, y) = _data.Batch(o.BatchSize, o.SeqLen, o.Seed, step, micro, device);
+                lossSum += BatchLoss(x, y, o.ChunkBytes, backward: true, scale: 1.0 / o.GradAccum);
+                tokens += x.numel();
+            }
+            double gnorm = Optimizers.ClipGradNorm(parameters, o.GradClip);
+            opt.step();
+            double? eval = (o.EvalEvery > 0 && step % o.EvalEvery == 0) || step == o.Steps ? EvalLoss(device) : null;
+            if (eval is double ev && double.IsNaN(ev)) eval = null;   // no held-out data
+            sw.Stop();
+            string? ckpt = null;
+            var report = new StepReport
+            {
+                Stage = Stage, Step = step, TotalSteps = o.Steps, Loss = lossSum, LearningRate = lr, GradNorm = gnorm,
+                Tokens = tokens, TokensPerSecond = tokens / Math.Max(1e-9, sw.Elapsed.TotalSeconds), StepMs = sw.Elapsed.TotalMilliseconds, EvalLoss = eval,
+            };
+            _history.Add(report);
+            if (o.OutputDir is not null && ((o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0) || step == o.Steps))
+            {
+                SaveCheckpoint(o.OutputDir, opt, step);
+                ckpt = o.OutputDir;
+                report = report with { Checkpoint = ckpt };
+                _history[^1] = report;
+            }
+            yield return report;
         }
-        finally { Model.MatmulType = matmulBefore; }   // generation after training runs in float32
+        Model.eval();
     }
 
     /// <summary>Runs to the end, returning every report (for scripts that do not stream).</summary>

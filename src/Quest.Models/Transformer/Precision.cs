@@ -21,6 +21,9 @@ public static class Precision
     /// <summary>The names <see cref="Resolve"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Names = [Auto, Float32, BFloat16];
 
+    /// <summary>What a precision must be, for error messages: the <see cref="Names"/>, comma-separated.</summary>
+    public static string Expected => string.Join(", ", Names);
+
     /// <summary>Whether <paramref name="name"/> is one of <see cref="Names"/> (case-insensitive).</summary>
     public static bool IsKnown(string? name) => name is not null && Names.Contains(name.Trim().ToLowerInvariant());
 
@@ -35,7 +38,7 @@ public static class Precision
             case Float32: return null;
             case BFloat16: return ScalarType.BFloat16;
             case Auto: return device.type == DeviceType.CPU && CpuHasNativeBf16 ? ScalarType.BFloat16 : null;
-            default: throw new QuestInputException("precision", null, null, $"'{name}'", string.Join(", ", Names));
+            default: throw new QuestInputException("precision", null, null, $"'{name}'", Expected);
         }
     }
 

@@ -46,8 +46,11 @@ internal sealed class MatmulPrecision
     public ScalarType? Type;
 
     /// <summary><c>x · Wᵀ</c> of <paramref name="layer"/> in the matmul type.</summary>
-    public Tensor Linear(Linear layer, Tensor x) =>
-        Type is ScalarType t ? F.linear(x.to_type(t), layer.weight!.to_type(t)) : layer.forward(x);
+    public Tensor Linear(Linear layer, Tensor x) => Linear(x, layer.weight!);
+
+    /// <summary><c>x · weightᵀ</c> in the matmul type (the result in that type).</summary>
+    public Tensor Linear(Tensor x, Tensor weight) =>
+        Type is ScalarType t ? F.linear(x.to_type(t), weight.to_type(t)) : F.linear(x, weight);
 }
 
 /// <summary>
@@ -285,6 +288,23 @@ public sealed class QuestTransformer : nn.Module<Tensor, Tensor>
         set => _mm.Type = value is ScalarType.Float32 ? null : value;
     }
 
+    /// <summary>
+    /// Sets <see cref="MatmulType"/> to what <paramref name="precision"/> (<see cref="Precision"/>: fp32, bf16, auto)
+    /// resolves to on <paramref name="device"/> for a training stage; disposing the result restores the type it had, so
+    /// generation after training runs in float32.
+    /// </summary>
+    public IDisposable UsePrecision(string? precision, Device device)
+    {
+        var scope = new MatmulScope(this, MatmulType);
+        MatmulType = Precision.Resolve(precision, device);
+        return scope;
+    }
+
+    private sealed class MatmulScope(QuestTransformer model, ScalarType? before) : IDisposable
+    {
+        public void Dispose() => model.MatmulType = before;
+    }
+
     /// <summary>The shape of this model.</summary>
     public ModelConfig Config { get; }
 
@@ -406,8 +426,8 @@ public sealed class QuestTransformer : nn.Module<Tensor, Tensor>
     /// </summary>
     public Tensor Logits(Tensor hidden)
     {
-        var w = lm_head is null ? embed_tokens.weight! : lm_head.weight!;
-        return _mm.Type is ScalarType t ? F.linear(hidden.to_type(t), w.to_type(t)).to_type(ScalarType.Float32) : F.linear(hidden, w);
+        var logits = _mm.Linear(hidden, lm_head is null ? embed_tokens.weight! : lm_head.weight!);
+        return logits.dtype == ScalarType.Float32 ? logits : logits.to_type(ScalarType.Float32);
     }
 
     /// <summary>A new empty cache for this model.</summary>
