@@ -51,8 +51,7 @@ public static class MidTraining
     private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, WorldEnvironment sc, int count, int seed, CancellationToken ct)
     {
         var search = Recipe.ToolsOf(c.Options, sc).First(t => t.Name == "search");
-        // the questions of tasks kept for RL stay out too: RL is to meet them fresh
-        var questions = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train" && !Recipe.IsRlTask(c.Options, t)).Select(t => t.Question).ToList();
+        var questions = TaskFile.Read(c.Paths.Tasks).Where(t => Recipe.IsTaught(c.Options, t)).Select(t => t.Question).ToList();
         return await CopyDrillsAsync(sc.Corpus.Select(p => p.Title).ToList(), questions, search, count, seed, ct).ConfigureAwait(false);
     }
 

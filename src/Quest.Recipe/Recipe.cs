@@ -247,8 +247,7 @@ public static class Recipe
     public static async Task<Dictionary<string, double>> TeacherAsync(StageContext c, CancellationToken ct)
     {
         var o = c.Options;
-        // the train tasks reserved for RL (RecipeOptions.RlTaskFraction) are never shown to the teacher, so SFT never sees them
-        var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train" && !IsRlTask(o, t)).ToList();
+        var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => IsTaught(o, t)).ToList();
         using var sc = WorldEnvironment.Open(c.Paths.World);
         var synth = new Synthesizer(sc.Graph);
         var tools = ToolsOf(o, sc);
@@ -429,6 +428,12 @@ public static class Recipe
     /// </summary>
     public static bool IsRlTask(RecipeOptions o, SynthTask t) =>
         o.RlTaskFraction > 0 && t.Split == "train" && Synthesizer.IsTestSeed(t.SeedEntity, o.Seed ^ 0x52_4C, o.RlTaskFraction);
+
+    /// <summary>
+    /// Whether task <paramref name="t"/> may be taught (solved by the teacher for SFT, its question used in copy drills):
+    /// a train task not reserved for RL (<see cref="IsRlTask"/>).
+    /// </summary>
+    public static bool IsTaught(RecipeOptions o, SynthTask t) => t.Split == "train" && !IsRlTask(o, t);
 
     /// <summary>
     /// Stage 6: GRPO from the SFT checkpoint (resumes from its checkpoint) on the train tasks reserved for RL, or on every
