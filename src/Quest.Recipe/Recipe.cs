@@ -416,7 +416,7 @@ public static class Recipe
     /// <summary>The RL settings of a run.</summary>
     public static RlOptions RlOptionsOf(RecipeOptions o, RecipePaths p) => new()
     {
-        Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens,
+        Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens, Temperature = o.RlTemperature,
         Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches, ScaleByStd = o.RlScaleByStd }, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
         OutputDir = p.Rl, Seed = o.Seed, Device = o.Device, Date = o.Date,
     };

@@ -122,6 +122,11 @@ public sealed record RecipeOptions
     /// +0.071] with (paired difference +0.010 [−0.016, +0.037]: not significant, but not worse).
     /// </summary>
     public bool RlScaleByStd { get; init; }
+    /// <summary>
+    /// RL rollout temperature, which is also the temperature of the policy the update optimises (QUEST: 1.0). The
+    /// evaluation decodes greedily.
+    /// </summary>
+    public double RlTemperature { get; init; } = 1.0;
 
     // ---- 7. eval
     /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
@@ -221,6 +226,7 @@ public sealed record RecipeOptions
         Need(EvalMaxNewTokens < ContextTokens / 2, $"eval_max_new_tokens {EvalMaxNewTokens}", "less than half the context window");
         Need(PretrainSeqLen <= ContextTokens, $"pretrain_seq_len {PretrainSeqLen}", "at most context_tokens");
         Need(RlMiniBatches >= 1, $"rl_mini_batches {RlMiniBatches}", "at least 1");
+        Need(double.IsFinite(RlTemperature) && RlTemperature > 0, $"rl_temperature {RlTemperature}", "a finite temperature > 0");
         Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");

@@ -31,7 +31,11 @@ public sealed record RlOptions
     public int MaxTurns { get; init; } = 6;
     /// <summary>Tokens per model call.</summary>
     public int MaxNewTokens { get; init; } = 128;
-    /// <summary>Sampling temperature (QUEST: 1.0; the stored log-probs are the temperature-1 policy's).</summary>
+    /// <summary>
+    /// Rollout sampling temperature, and the temperature of the policy the update optimises (<see cref="GrpoOptions.Temperature"/>
+    /// is set to it): QUEST's 1.0 optimises the sampled policy; lower values optimise a policy closer to the greedy one
+    /// the evaluation runs.
+    /// </summary>
     public double Temperature { get; init; } = 1.0;
     /// <summary>The policy update.</summary>
     public GrpoOptions Grpo { get; init; } = new();
@@ -235,7 +239,7 @@ public sealed class RlTrainer
     public async IAsyncEnumerable<RlStepReport> RunAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         var o = Options;
-        using var updater = new GrpoUpdater(Loaded.Model, o.Grpo);
+        using var updater = new GrpoUpdater(Loaded.Model, o.Grpo with { Temperature = o.Temperature });
         if (_startStep > 0) updater.LoadState(Path.Combine(o.OutputDir!, Checkpoint.OptimizerFile));
         int pad = Math.Max(0, Loaded.Tokenizer.EndOfTextId);
         var agentOptions = AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, "rl");

@@ -201,6 +201,29 @@ public class GrpoTests
     }
 
     [Fact]
+    public void RolloutLogprobsAtATemperatureAreThoseOfThePolicyTheUpdateOptimises()
+    {
+        // sampled at T = 0.5, the stored log-probs are log softmax(logits / 0.5): the update at GrpoOptions.Temperature 0.5
+        // sees ratio 1 on its first pass (nothing clipped), while an update at temperature 1 would see other ratios
+        var tok = Fixtures.Tokenizer;
+        using var model = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 6);
+        var prompt = tok.Encode("Who founded the Alder Gazette?");
+        var seqs = new TextGenerator(model, tok).Generate(Enumerable.Repeat(prompt, 4).ToList(), new GenerationOptions { Temperature = 0.5, MaxNewTokens = 12, StopTokenIds = [], Seed = 3 });
+        var rows = seqs.Select((s, i) => new RlSample(prompt, s.TokenIds, s.Logprobs, i % 2 == 0 ? 1.0 : -1.0, "g")).ToList();
+        var (x, y, mask, old, _) = Grpo.Collate(rows, tok.EndOfTextId, CPU);
+        using (no_grad())
+        {
+            var m = mask.to_type(ScalarType.Bool);
+            Tensor LogpAt(double t) => TorchSharp.torch.nn.functional.log_softmax(model.forward(x) / t, -1).gather(-1, y.unsqueeze(-1)).squeeze(-1).masked_select(m);
+            var stored = old.masked_select(m);
+            Assert.True((LogpAt(0.5) - stored).abs().max().item<float>() < 1e-4, "log-probs at the sampling temperature");
+            Assert.True((LogpAt(1.0) - stored).abs().max().item<float>() > 1e-2, "temperature-1 log-probs are another policy's");
+            var (_, clippedAtT, _, _) = Grpo.MicroBatchLoss(model, rows, tok.EndOfTextId, 0.2, 0.28, temperature: 0.5);
+            Assert.Equal(0, clippedAtT);
+        }
+    }
+
+    [Fact]
     public async Task RolloutTokenIdsAreExactlyWhatTheTrainerSees()
     {
         // token in, token out: the ids a local policy generated (and the prompt it saw, tool output included) are the

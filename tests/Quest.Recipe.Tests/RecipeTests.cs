@@ -153,8 +153,9 @@ public class RecipeStageTests
         Assert.False(tiny.Grpo.ScaleByStd);                      // the recipe's measured choice (Dr. GRPO), not GrpoOptions' QUEST default
         Assert.True(new Quest.Models.Training.GrpoOptions().ScaleByStd);
         Assert.Equal((RecipeOptions.Tiny.RlLearningRate, RecipeOptions.Tiny.RlMiniBatches, RecipeOptions.Tiny.RlSteps), (tiny.Grpo.LearningRate, tiny.Grpo.MiniBatches, tiny.Steps));
-        var other = Recipe.RlOptionsOf(RecipeOptions.Tiny with { RlScaleByStd = true, RlMiniBatches = 4, RlLearningRate = 1e-4 }, paths);
-        Assert.Equal((true, 4, 1e-4), (other.Grpo.ScaleByStd, other.Grpo.MiniBatches, other.Grpo.LearningRate));
+        var other = Recipe.RlOptionsOf(RecipeOptions.Tiny with { RlScaleByStd = true, RlMiniBatches = 4, RlLearningRate = 1e-4, RlTemperature = 0.6 }, paths);
+        Assert.Equal((true, 4, 1e-4, 0.6), (other.Grpo.ScaleByStd, other.Grpo.MiniBatches, other.Grpo.LearningRate, other.Temperature));
+        Assert.Throws<QuestInputException>(() => (RecipeOptions.Tiny with { RlTemperature = 0 }).Validate());
         Assert.Equal(paths.Rl, other.OutputDir);
         // RL's update stays float32 whatever mid-training's precision: bf16 was no faster on its short rows
         Assert.Equal("fp32", Recipe.RlOptionsOf(RecipeOptions.Tiny with { Precision = "bf16" }, paths).Grpo.Precision);

@@ -136,7 +136,7 @@ public static class EvalCommands
         var maxTurns = new Option<int?>("--max-turns") { Description = "Model calls per rollout." };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Tokens per model call." };
         var device = new Option<string?>("--device") { Description = "auto, cpu, cuda." };
-        var temperature = new Option<double?>("--temperature") { Description = "Rollout sampling temperature (QUEST: 1.0)." };
+        var temperature = new Option<double?>("--temperature") { Description = "Rollout sampling temperature, also the temperature of the policy the update optimises (QUEST: 1.0)." };
         var miniBatches = new Option<int?>("--mini-batches") { Description = "Optimizer steps per rollout batch (QUEST: 4)." };
         var noStd = new Option<bool>("--no-std") { Description = "Advantages r − group mean, not divided by the group's standard deviation (Dr. GRPO)." };
         var toolOutput = ToolOutputOption();

@@ -41,8 +41,9 @@ public enum FinishReason
 /// <summary>One generated continuation.</summary>
 /// <param name="PromptIds">The prompt.</param>
 /// <param name="TokenIds">Every sampled token (including a final stop token).</param>
-/// <param name="Logprobs">Per sampled token, log p(token | prefix) under the model at temperature 1 with no
-/// top-k/top-p filtering: what RL importance ratios need.</param>
+/// <param name="Logprobs">Per sampled token, log p(token | prefix) under the distribution it was drawn from: the model's
+/// logits divided by the sampling temperature (temperature 1 when greedy), before top-k/top-p filtering. What RL
+/// importance ratios need (<c>GrpoOptions.Temperature</c> divides the update's logits the same way).</param>
 /// <param name="Text">The decoded text, cut before a stop sequence, without the stop token.</param>
 /// <param name="Finish">Why it ended.</param>
 public sealed record GeneratedSequence(int[] PromptIds, int[] TokenIds, float[] Logprobs, string Text, FinishReason Finish);
@@ -363,10 +364,13 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         return causal.view(1, 1, S, S).logical_and(keys).logical_or(self.view(1, 1, S, S));
     }
 
-    /// <summary>Samples one token per row of <paramref name="logits"/> <c>[B, V]</c>; returns (tokens, raw log-probs of them).</summary>
+    /// <summary>
+    /// Samples one token per row of <paramref name="logits"/> <c>[B, V]</c>; returns (tokens, their log-probs at the
+    /// sampling temperature before top-k/top-p filtering; at temperature 1 when greedy).
+    /// </summary>
     internal static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions o, Generator? gen)
     {
-        var logp = F.log_softmax(logits, -1);
+        var logp = F.log_softmax(o.Temperature > 0 && o.Temperature != 1.0 ? logits / o.Temperature : logits, -1);
         Tensor tok;
         if (o.Temperature <= 0)
         {

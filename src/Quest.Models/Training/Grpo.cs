@@ -55,6 +55,13 @@ public sealed record GrpoOptions
     /// SFT model, mean |Δ log p| 0.0044 (largest 0.09), far inside the 0.2 / 0.28 clip range.
     /// </summary>
     public string Precision { get; init; } = Transformer.Precision.Float32;
+    /// <summary>
+    /// Temperature of the policy being optimised: the logits are divided by it before the log-softmax, so the ratio
+    /// compares π_T of the current weights with the π_T the rollouts were sampled from (their stored log-probs are at the
+    /// sampling temperature, <see cref="Generation.GeneratedSequence"/>). 1 is QUEST's. The RL stage sets it to its
+    /// rollout temperature.
+    /// </summary>
+    public double Temperature { get; init; } = 1.0;
 }
 
 /// <summary>What one GRPO update did.</summary>
@@ -185,12 +192,13 @@ public static class Grpo
     /// The loss sum of one micro-batch under <paramref name="model"/>: the final hidden states of every position, the LM
     /// head only at generated positions (a prompt position's logits would be masked out anyway), then <see cref="TokenLoss"/>.
     /// </summary>
-    public static (Tensor LossSum, double ClippedTokens, double EntropySum, long Tokens) MicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh)
+    public static (Tensor LossSum, double ClippedTokens, double EntropySum, long Tokens) MicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh, double temperature = 1.0)
     {
         var (x, y, m, old, a) = Collate(rows, padId, model.Device);
         var t = Select(y, m, old, a);
         var h = model.Hidden(x, null, null, null);
         var logits = model.Logits(h.reshape(-1, h.shape[^1]).index_select(0, t.Index)).to_type(ScalarType.Float32);
+        if (temperature != 1.0) logits = logits / temperature;
         var (loss, c, e) = TokenLoss(logits, t, clipLow, clipHigh);
         return (loss, c, e, t.Index.shape[0]);
     }
@@ -200,10 +208,10 @@ public static class Grpo
     /// generated ones. Slower (the head and softmax run on prompt positions too); kept as the reference the fast path is
     /// tested and benchmarked against.
     /// </summary>
-    public static Tensor ReferenceMicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh)
+    public static Tensor ReferenceMicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh, double temperature = 1.0)
     {
         var (x, y, m, old, a) = Collate(rows, padId, model.Device);
-        var logp = F.log_softmax(model.forward(x).to_type(ScalarType.Float32), -1);
+        var logp = F.log_softmax(model.forward(x).to_type(ScalarType.Float32) / temperature, -1);
         var ratio = (logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) - old).exp();
         var adv = a.unsqueeze(1);
         var perTok = maximum(-adv * ratio, -adv * ratio.clamp(1 - clipLow, 1 + clipHigh)) * m;
@@ -265,7 +273,7 @@ public sealed class GrpoUpdater : IDisposable
             foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
             {
                 using var scope = NewDisposeScope();
-                var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh);
+                var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh, Options.Temperature);
                 var l = sum / mini.Count;
                 l.backward();
                 loss += l.item<float>() / mb;
