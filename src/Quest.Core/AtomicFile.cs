@@ -94,7 +94,11 @@ public static class AtomicFile
     [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
     private static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, [Out] byte[] buf);
 
-    /// <summary>Writes a whole directory atomically: fill a temporary sibling directory, then swap it in.</summary>
+    /// <summary>
+    /// Writes a whole directory atomically: fill a temporary sibling directory, then swap it in. Concurrent writers of
+    /// one directory (two processes building the same corpus index) each swap in a whole directory; the last one wins,
+    /// and none fails because another's directory appeared between its two renames.
+    /// </summary>
     public static void WriteDirectory(string path, Action<string> fill)
     {
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
@@ -107,16 +111,28 @@ public static class AtomicFile
         try { Directory.CreateDirectory(tmp); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new QuestInputException(path, null, null, $"cannot create {path}: {e.Message}", "an output directory in a writable place", e); }
+        var olds = new List<string>();
         try
         {
             fill(tmp);
-            if (Directory.Exists(full)) Directory.Move(full, old);
-            Directory.Move(tmp, full);
-            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+            for (int attempt = 0; ; attempt++)
+            {
+                if (Directory.Exists(full))
+                {
+                    var o = $"{old}{attempt}";
+                    try { Directory.Move(full, o); olds.Add(o); }
+                    catch (DirectoryNotFoundException) { }   // another writer moved it away first
+                }
+                try { Directory.Move(tmp, full); break; }
+                catch (IOException) when (attempt < 8 && Directory.Exists(full)) { }   // another writer swapped its own in: move it aside, try again
+            }
         }
         finally
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            foreach (var o in olds)
+                try { if (Directory.Exists(o)) Directory.Delete(o, recursive: true); }
+                catch (IOException) { }   // best effort: a leftover .old directory is harmless
         }
     }
 }

@@ -13,6 +13,37 @@ public class AtomicFileTests
     }
 
     [Fact]
+    public void Concurrent_writers_of_one_directory_all_succeed_and_leave_one_whole_directory()
+    {
+        // two processes building the same corpus index swap in whole directories; before, the loser's second rename
+        // failed with "Directory not empty" when the winner's directory appeared between its two renames
+        var target = Path.Combine(Dir(), "index");
+        var errors = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        var threads = Enumerable.Range(0, 8).Select(w => new Thread(() =>
+        {
+            for (int k = 0; k < 25; k++)
+            {
+                try
+                {
+                    AtomicFile.WriteDirectory(target, tmp =>
+                    {
+                        for (int f = 0; f < 3; f++) File.WriteAllText(Path.Combine(tmp, $"part{f}.txt"), $"{w}:{k}");
+                    });
+                }
+                catch (Exception e) { errors.Add(e); }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Empty(errors.Select(e => e.Message));
+        // one writer's whole directory, not a mix, and no temporary directories left behind
+        var parts = Directory.GetFiles(target).Order().Select(File.ReadAllText).ToList();
+        Assert.Equal(3, parts.Count);
+        Assert.Single(parts.Distinct());
+        Assert.Equal(["index"], Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void A_symlink_is_written_through_and_stays_a_link()
     {
         var d = Dir();
