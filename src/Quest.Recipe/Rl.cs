@@ -45,7 +45,9 @@ public sealed record RlOptions
     public int CheckpointEvery { get; init; } = 5;
     /// <summary>Stage directory (checkpoints, metrics); null keeps everything in memory.</summary>
     public string? OutputDir { get; init; }
-    /// <summary>Seed of the task order.</summary>
+    /// <summary>Seed of the task order and of the rollouts' sampling (torch's generator is seeded from it and the step at
+    /// the start of every step, so runs with different seeds draw different samples and a resumed run continues as the
+    /// uninterrupted one would have, up to the order in which concurrent rollouts join a decode batch).</summary>
     public long Seed { get; init; } = 1;
     /// <summary>Device: auto, cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
@@ -251,6 +253,7 @@ public sealed class RlTrainer
                 ct.ThrowIfCancellationRequested();
             }
             var sw = Stopwatch.StartNew();
+            TorchSharp.torch.manual_seed(o.Seed * 1_000_003 + step);
             var tasks = TasksFor(step);
             IReadOnlyList<RolloutGroup> groups;
             try { groups = await RolloutGroupsAsync(Loaded, tasks, o.GroupSize, _tools, _reward, agentOptions, ct).ConfigureAwait(false); }

@@ -92,7 +92,7 @@ public class EvalRlCliTests
     {
         var (dir, tasks, ckpt, _) = await Setup();
         var outDir = Path.Combine(dir, "rl");
-        string[] args = ["train", "rl", "--init", ckpt, "--tasks", tasks, "--corpus", "world-tiny", "--output", outDir, "--prompts", "2", "--group-size", "2", "--max-turns", "2", "--max-tokens", "12", "--device", "cpu"];
+        string[] args = ["train", "rl", "--init", ckpt, "--tasks", tasks, "--corpus", "world-tiny", "--output", outDir, "--prompts", "2", "--group-size", "2", "--max-turns", "2", "--max-tokens", "12", "--device", "cpu", "--seed", "5"];
         var (badT, _, errT) = await Run([.. args, "--steps", "2", "--temperature", "0", "--no-std"]);   // the flags reach the options' validation
         Assert.Equal(2, badT);
         Assert.Contains("temperature 0", errT);

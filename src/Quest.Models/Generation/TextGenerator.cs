@@ -21,7 +21,8 @@ public sealed record GenerationOptions
     public IReadOnlyList<string> StopSequences { get; init; } = [];
     /// <summary>Token ids that end a sequence (kept in TokenIds, not in Text). Null: &lt;|im_end|&gt; and &lt;|endoftext|&gt;.</summary>
     public IReadOnlyList<int>? StopTokenIds { get; init; }
-    /// <summary>Seed of the sampler (null: nondeterministic). Same seed, same prompts, same options → same output.</summary>
+    /// <summary>Seed of the sampler (null: torch's global generator, as <c>manual_seed</c> last left it). Same seed, same
+    /// prompts, same options → same output.</summary>
     public long? Seed { get; init; }
     /// <summary>Use the key/value cache (false recomputes the whole prefix every step; for checks and benchmarks).</summary>
     public bool UseKvCache { get; init; } = true;
