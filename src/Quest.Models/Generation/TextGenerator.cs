@@ -366,12 +366,20 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     }
 
     /// <summary>
+    /// The logits of the policy at <paramref name="temperature"/>: divided by it, or unchanged at 1 and when greedy
+    /// (≤ 0). The one definition the sampler's stored log-probs and the GRPO update's ratios share.
+    /// </summary>
+    internal static Tensor AtTemperature(Tensor logits, double temperature) =>
+        temperature > 0 && temperature != 1.0 ? logits / temperature : logits;
+
+    /// <summary>
     /// Samples one token per row of <paramref name="logits"/> <c>[B, V]</c>; returns (tokens, their log-probs at the
     /// sampling temperature before top-k/top-p filtering; at temperature 1 when greedy).
     /// </summary>
     internal static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions o, Generator? gen)
     {
-        var logp = F.log_softmax(o.Temperature > 0 && o.Temperature != 1.0 ? logits / o.Temperature : logits, -1);
+        var tempered = AtTemperature(logits, o.Temperature);
+        var logp = F.log_softmax(tempered, -1);
         Tensor tok;
         if (o.Temperature <= 0)
         {
@@ -379,7 +387,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         }
         else
         {
-            var l = logits / o.Temperature;
+            var l = tempered;
             if (o.TopK > 0 && o.TopK < l.shape[1])
             {
                 var kth = l.topk(o.TopK, -1).values.narrow(1, o.TopK - 1, 1);

@@ -1,4 +1,5 @@
 using Quest.Models.Transformer;
+using Quest.Models.Generation;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -198,8 +199,7 @@ public static class Grpo
         var t = Select(y, m, old, a);
         var h = model.Hidden(x, null, null, null);
         var logits = model.Logits(h.reshape(-1, h.shape[^1]).index_select(0, t.Index)).to_type(ScalarType.Float32);
-        if (temperature != 1.0) logits = logits / temperature;
-        var (loss, c, e) = TokenLoss(logits, t, clipLow, clipHigh);
+        var (loss, c, e) = TokenLoss(TextGenerator.AtTemperature(logits, temperature), t, clipLow, clipHigh);
         return (loss, c, e, t.Index.shape[0]);
     }
 
@@ -211,7 +211,7 @@ public static class Grpo
     public static Tensor ReferenceMicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh, double temperature = 1.0)
     {
         var (x, y, m, old, a) = Collate(rows, padId, model.Device);
-        var logp = F.log_softmax(model.forward(x).to_type(ScalarType.Float32) / temperature, -1);
+        var logp = F.log_softmax(TextGenerator.AtTemperature(model.forward(x).to_type(ScalarType.Float32), temperature), -1);
         var ratio = (logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) - old).exp();
         var adv = a.unsqueeze(1);
         var perTok = maximum(-adv * ratio, -adv * ratio.clamp(1 - clipLow, 1 + clipHigh)) * m;
