@@ -95,11 +95,16 @@ public static class AtomicFile
     private static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, [Out] byte[] buf);
 
     /// <summary>
-    /// Writes a whole directory atomically: fill a temporary sibling directory, then swap it in. Concurrent writers of
-    /// one directory (two processes building the same corpus index) each swap in a whole directory; the last one wins,
-    /// and none fails because another's directory appeared between its two renames.
+    /// Writes a whole directory atomically: fill a temporary sibling directory, then swap it in. On Linux the swap is
+    /// one <c>renameat2</c> call (<c>RENAME_NOREPLACE</c> when the target is absent, <c>RENAME_EXCHANGE</c> when it
+    /// exists), so a reader sees the old directory or the new one and never neither. Concurrent writers of one
+    /// directory (two processes building the same corpus index) each swap in a whole directory; the last one wins and
+    /// none fails. Elsewhere (or on a file system without <c>renameat2</c>) the old directory is moved aside first.
     /// </summary>
-    public static void WriteDirectory(string path, Action<string> fill)
+    public static void WriteDirectory(string path, Action<string> fill) => WriteDirectory(path, fill, exchange: true);
+
+    /// <summary>As the public overload; <paramref name="exchange"/> false forces the portable swap (tests run both).</summary>
+    internal static void WriteDirectory(string path, Action<string> fill, bool exchange)
     {
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
         var parent = Path.GetDirectoryName(full)!;
@@ -107,7 +112,6 @@ public static class AtomicFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new QuestInputException(path, null, null, $"cannot create {parent}: {e.Message}", "an output directory in a writable place", e); }
         var tmp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        var old = tmp + ".old";
         try { Directory.CreateDirectory(tmp); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new QuestInputException(path, null, null, $"cannot create {path}: {e.Message}", "an output directory in a writable place", e); }
@@ -115,24 +119,57 @@ public static class AtomicFile
         try
         {
             fill(tmp);
-            for (int attempt = 0; ; attempt++)
-            {
-                if (Directory.Exists(full))
-                {
-                    var o = $"{old}{attempt}";
-                    try { Directory.Move(full, o); olds.Add(o); }
-                    catch (DirectoryNotFoundException) { }   // another writer moved it away first
-                }
-                try { Directory.Move(tmp, full); break; }
-                catch (IOException) when (attempt < 8 && Directory.Exists(full)) { }   // another writer swapped its own in: move it aside, try again
-            }
+            if (!exchange || !SwapInLinux(tmp, full)) SwapInPortable(tmp, full, olds);
         }
         finally
         {
+            // after an exchange the temporary path holds the previous directory
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
             foreach (var o in olds)
                 try { if (Directory.Exists(o)) Directory.Delete(o, recursive: true); }
                 catch (IOException) { }   // best effort: a leftover .old directory is harmless
         }
     }
+
+    private const uint RenameNoReplace = 1, RenameExchange = 2;
+    private const int EEXIST = 17, ENOENT = 2;
+
+    /// <summary>The atomic swap; false when this platform or file system cannot do it (then nothing was moved).</summary>
+    private static bool SwapInLinux(string tmp, string full)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        for (int attempt = 0; attempt < 10_000; attempt++)
+        {
+            try
+            {
+                if (RenameAt2(-100, tmp, -100, full, RenameNoReplace) == 0) return true;       // target was absent
+                int err = Marshal.GetLastPInvokeError();
+                if (err != EEXIST) return err == ENOENT ? throw new DirectoryNotFoundException(tmp) : false;
+                if (RenameAt2(-100, tmp, -100, full, RenameExchange) == 0) return true;        // swapped with the old one
+                if (Marshal.GetLastPInvokeError() != ENOENT) return false;
+                // another writer moved the target away between our two calls: try again
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
+        }
+        throw new IOException($"could not swap in {full}: other writers kept replacing it");
+    }
+
+    private static void SwapInPortable(string tmp, string full, List<string> olds)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            if (Directory.Exists(full))
+            {
+                var o = $"{tmp}.old{attempt}";
+                try { Directory.Move(full, o); olds.Add(o); }
+                catch (DirectoryNotFoundException) { }   // another writer moved it away first
+            }
+            try { Directory.Move(tmp, full); return; }
+            catch (IOException) when (attempt < 1_000) { Thread.Sleep(Random.Shared.Next(0, 3)); }   // another writer swapped its own in: again
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "renameat2", SetLastError = true)]
+    private static extern int RenameAt2(int olddirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath,
+                                        int newdirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath, uint flags);
 }
