@@ -58,3 +58,48 @@ public class RuntimeTests
         finally { File.Delete(copy); }
     }
 }
+
+public class TorchThreadTests
+{
+    [Fact]
+    public async Task Work_from_many_threads_runs_on_one_thread_that_is_not_the_callers()
+    {
+        var callers = new System.Collections.Concurrent.ConcurrentBag<int>();
+        var ran = new System.Collections.Concurrent.ConcurrentBag<(int Thread, bool IsCurrent)>();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+        {
+            callers.Add(Environment.CurrentManagedThreadId);
+            Assert.False(TorchThread.IsCurrent);
+            TorchThread.Run(() => ran.Add((Environment.CurrentManagedThreadId, TorchThread.IsCurrent)));
+        }, TestContext.Current.CancellationToken)));
+        Assert.Equal(16, ran.Count);
+        Assert.Single(ran.Select(r => r.Thread).Distinct());                 // one thread ran all of it
+        Assert.All(ran, r => Assert.True(r.IsCurrent));
+        Assert.DoesNotContain(ran.First().Thread, callers);                   // and it is none of the callers
+    }
+
+    [Fact]
+    public async Task Nested_work_runs_inline_and_errors_reach_the_caller()
+    {
+        // work handed over from the torch thread itself would deadlock if it were queued behind the running item
+        int result = await TorchThread.RunAsync(() => TorchThread.Run(() => TorchThread.RunAsync(() => 41).Result + 1));
+        Assert.Equal(42, result);
+        var e = Assert.Throws<InvalidOperationException>(() => TorchThread.Run(() => throw new InvalidOperationException("boom")));
+        Assert.Equal("boom", e.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => TorchThread.RunAsync<int>(() => throw new ArgumentException("bad")));
+        Assert.Equal(7, TorchThread.Run(() => 7));                            // the thread survived both
+    }
+
+    [Fact]
+    public void The_torch_thread_uses_its_intra_op_threads_and_others_one()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null, "Linux, OMP_NUM_THREADS not set by the user");
+        TorchRuntime.Prepare();
+        Assert.Equal(TorchThread.Threads, TorchThread.Run(torch.get_num_threads));
+        // a fresh thread gets libgomp's default, which Prepare set to 1 before libtorch loaded
+        int elsewhere = 0;
+        var t = new Thread(() => elsewhere = torch.get_num_threads());
+        t.Start(); t.Join();
+        Assert.Equal(1, elsewhere);
+    }
+}

@@ -34,6 +34,32 @@ public class TrainingTests
         Assert.Matches(@"^toy step \d+/40 loss \d+\.\d{4} lr \d\.\d\de[+-]\d\d gnorm +\d+\.\d{3} tok/s +\d+ ms +\d+\.\d eval \d+\.\d{4}$", reports[^1].ToString());
     }
 
+    /// <summary>Records on which thread the trainer asks for its batches.</summary>
+    private sealed class ThreadRecordingData(ITrainingData inner) : ITrainingData
+    {
+        public readonly System.Collections.Concurrent.ConcurrentBag<(int Thread, bool IsTorchThread)> Calls = [];
+        public (Tensor Input, Tensor Target) Batch(int batchSize, int seqLen, long seed, int step, int micro, Device device)
+        {
+            Calls.Add((Environment.CurrentManagedThreadId, Quest.Models.Runtime.TorchThread.IsCurrent));
+            return inner.Batch(batchSize, seqLen, seed, step, micro, device);
+        }
+        public IEnumerable<(Tensor Input, Tensor Target)> EvalBatches(int batchSize, int seqLen, int count, Device device) => inner.EvalBatches(batchSize, seqLen, count, device);
+        public long TrainTokens => inner.TrainTokens;
+    }
+
+    [Fact]
+    public async Task EveryTrainingStepRunsOnTheTorchThread()
+    {
+        // the async loop resumes on thread-pool threads; its steps must not (each would get an OpenMP team of its own)
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 1);
+        var data = new ThreadRecordingData(new PackedTokenStream(Enumerable.Range(0, 2000).Select(i => 256 + i % 7).ToArray()));
+        await new Trainer(m, tok, data, Quick(6) with { GradAccum = 2 }, "toy").RunToEndAsync(ct: TestContext.Current.CancellationToken);
+        Assert.Equal(12, data.Calls.Count);
+        Assert.All(data.Calls, c => Assert.True(c.IsTorchThread));
+        Assert.Single(data.Calls.Select(c => c.Thread).Distinct());
+    }
+
     [Fact]
     public async Task EveryParameterChangesAfterOneStep()
     {

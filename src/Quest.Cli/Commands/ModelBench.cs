@@ -35,7 +35,7 @@ public static class ModelBench
             Layers = pr.GetValue(s.Layers) ?? c.Layers, DModel = pr.GetValue(s.DModel) ?? c.DModel, Heads = pr.GetValue(s.Heads) ?? c.Heads,
             KvHeads = pr.GetValue(s.KvHeads) ?? c.KvHeads, Ffn = pr.GetValue(s.Ffn) ?? c.Ffn,
         };
-        if (pr.GetValue(s.Threads) is int t) TorchSharp.torch.set_num_threads(t);
+        if (pr.GetValue(s.Threads) is int t) Quest.Models.Runtime.TorchThread.SetThreads(t);   // the thread the trainers and the generator run on
         return c.Validate("command line");
     }
 

@@ -102,7 +102,11 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// with (sequence index, token id, logprob) as each token is sampled (for streaming).
     /// </summary>
     public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions? options = null, CancellationToken ct = default,
-        Action<int, int, float>? onToken = null)
+        Action<int, int, float>? onToken = null) =>
+        Quest.Models.Runtime.TorchThread.Run(() => GenerateHere(prompts, options, ct, onToken));   // decoding runs on the torch thread
+
+    private IReadOnlyList<GeneratedSequence> GenerateHere(IReadOnlyList<int[]> prompts, GenerationOptions? options, CancellationToken ct,
+        Action<int, int, float>? onToken)
     {
         options ??= new GenerationOptions();
         if (prompts.Count == 0) return [];

@@ -57,7 +57,7 @@ public static class TorchRuntime
     /// <summary>
     /// Checks the TorchSharp natives once (a library that would not load is reported on stderr with the fix), preloads
     /// them for hosts that cannot resolve them by name, keeps freed memory for reuse (<see cref="MallocTuned"/>), and
-    /// honours <c>QUEST_TORCH_THREADS</c>. Every Quest.Models entry point calls it; code that calls <c>torch.*</c> first
+    /// gives threads other than the <see cref="TorchThread"/> one OpenMP thread each. Every Quest.Models entry point calls it; code that calls <c>torch.*</c> first
     /// should too.
     /// </summary>
     public static void Prepare()
@@ -68,14 +68,81 @@ public static class TorchRuntime
             _prepared = true;
             if (!OperatingSystem.IsLinux()) return;
             MallocTuned = TuneMalloc();
+            OneOmpThreadElsewhere();
             foreach (var p in LoadProblems()) Console.Error.WriteLine($"quest: TorchSharp will not load: {p}");
             PreloadNatives(Path.GetDirectoryName(typeof(TorchRuntime).Assembly.Location));
         }
-        // QUEST_TORCH_THREADS=N pins libtorch's intra-op threads (on an oversubscribed shared machine, 1 thread is
-        // often several times faster than spin-waiting for a second one).
-        if (int.TryParse(Environment.GetEnvironmentVariable("QUEST_TORCH_THREADS"), out var threads) && threads > 0)
-            torch.set_num_threads(threads);
     }
+
+    /// <summary>
+    /// Sets <c>OMP_NUM_THREADS=1</c> in the native environment before libgomp loads (it reads it once), unless the user
+    /// set it: a thread other than the <see cref="TorchThread"/> then runs libtorch ops on itself alone instead of
+    /// creating an OpenMP team of its own, whose idle workers would make libgomp stop spinning the torch thread's team.
+    /// The torch thread sets its own count (<see cref="TorchThread.Threads"/>).
+    /// </summary>
+    private static void OneOmpThreadElsewhere()
+    {
+        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is not null) return;
+        try { SetEnv("OMP_NUM_THREADS", "1", 0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    /// <summary>
+    /// Gives the calling thread <paramref name="threads"/> intra-op threads (OpenMP and MKL) without changing what other
+    /// threads get. <c>torch.set_num_threads</c> would also store the count process-wide, and ATen hands that count to
+    /// every thread on its first parallel op, so every thread would open a team of that size again. On Linux this sets
+    /// the thread's own OpenMP and MKL counts through the libgomp and libtorch_cpu this process loaded; elsewhere it
+    /// falls back to <c>torch.set_num_threads</c>. Returns whether the count is this thread's alone.
+    /// </summary>
+    internal static bool SetThreadIntraOpThreads(int threads)
+    {
+        torch.get_num_threads();   // ATen's per-thread lazy init runs first; run later, it would overwrite what follows
+        if (ThreadLocalSetters.Value is { } s)
+        {
+            s.Omp(threads);
+            s.MklLocal?.Invoke(threads);
+            s.MklDynamic?.Invoke(0);   // as ATen does: keep MKL's OpenMP team across MKL / non-MKL regions
+            return true;
+        }
+        torch.set_num_threads(threads);
+        return false;
+    }
+
+    [System.Runtime.InteropServices.UnmanagedFunctionPointer(System.Runtime.InteropServices.CallingConvention.Cdecl)]
+    private delegate void IntSetter(int n);
+    [System.Runtime.InteropServices.UnmanagedFunctionPointer(System.Runtime.InteropServices.CallingConvention.Cdecl)]
+    private delegate int IntSetterReturning(int n);
+    private sealed record Setters(IntSetter Omp, IntSetterReturning? MklLocal, IntSetter? MklDynamic);
+
+    /// <summary>omp_set_num_threads of the libgomp libtorch loaded, and MKL's thread-local count, found through /proc/self/maps.</summary>
+    private static readonly Lazy<Setters?> ThreadLocalSetters = new(() =>
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            var paths = File.ReadLines("/proc/self/maps").Select(l => l.IndexOf('/') is var i and >= 0 ? l[i..].Trim() : null)
+                .Where(p => p is not null).Distinct().ToList();
+            string? gomp = paths.FirstOrDefault(p => Path.GetFileName(p!).StartsWith("libgomp", StringComparison.Ordinal));
+            string? torchCpu = paths.FirstOrDefault(p => Path.GetFileName(p!) == "libtorch_cpu.so");
+            if (gomp is null || !System.Runtime.InteropServices.NativeLibrary.TryLoad(gomp, out var g)
+                || !System.Runtime.InteropServices.NativeLibrary.TryGetExport(g, "omp_set_num_threads", out var omp)) return null;
+            // MKL's C entry points (the lower-case names are the Fortran ones, which take pointers)
+            IntSetterReturning? mkl = null; IntSetter? dyn = null;
+            if (torchCpu is not null && System.Runtime.InteropServices.NativeLibrary.TryLoad(torchCpu, out var t))
+            {
+                if (System.Runtime.InteropServices.NativeLibrary.TryGetExport(t, "MKL_Set_Num_Threads_Local", out var m))
+                    mkl = System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<IntSetterReturning>(m);
+                if (System.Runtime.InteropServices.NativeLibrary.TryGetExport(t, "MKL_Set_Dynamic", out var d))
+                    dyn = System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<IntSetter>(d);
+            }
+            return new Setters(System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<IntSetter>(omp), mkl, dyn);
+        }
+        catch (IOException) { return null; }
+    });
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv")]
+    private static extern int SetEnv([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name,
+                                     [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string value, int overwrite);
 
     /// <summary>
     /// Whether <see cref="Prepare"/> set glibc's allocator to keep freed memory (see <see cref="TuneMalloc"/>); false

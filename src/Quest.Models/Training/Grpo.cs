@@ -1,3 +1,4 @@
+using Quest.Models.Runtime;
 using Quest.Models.Transformer;
 using Quest.Models.Generation;
 using TorchSharp;
@@ -254,7 +255,10 @@ public sealed class GrpoUpdater : IDisposable
     /// One update on <paramref name="rows"/> (rows with zero advantage are dropped first; they add nothing but cost) at
     /// learning rate <paramref name="lr"/>. Returns zeros when no row carries signal.
     /// </summary>
-    public GrpoUpdate Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0)
+    public GrpoUpdate Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0) =>
+        TorchThread.Run(() => UpdateHere(rows, lr, padId, seed));   // the libtorch work runs on the torch thread
+
+    private GrpoUpdate UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed)
     {
         var live = rows.Where(r => Math.Abs(r.Advantage) > 1e-12).ToList();
         if (live.Count == 0) return new GrpoUpdate(0, 0, 0, 0, 0, 0);

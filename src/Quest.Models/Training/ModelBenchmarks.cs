@@ -19,9 +19,11 @@ public static class ModelBenchmarks
     /// <summary>
     /// Float32 matmul GFLOP/s of this machine: the best of several <c>n×n · n×n</c> products (2n³ FLOPs each).
     /// </summary>
-    public static double MatmulGflops(Device? device = null, int n = 1024, int reps = 8)
+    public static double MatmulGflops(Device? device = null, int n = 1024, int reps = 8) =>
+        TorchThread.Run(() => MatmulGflopsHere(device ?? TorchRuntime.DefaultDevice, n, reps));   // with the torch thread's intra-op threads
+
+    private static double MatmulGflopsHere(Device device, int n, int reps)
     {
-        device ??= TorchRuntime.DefaultDevice;
         using var scope = NewDisposeScope();
         var a = randn(n, n, device: device);
         var b = randn(n, n, device: device);
@@ -86,7 +88,7 @@ public static class ModelBenchmarks
         var o = Shape(config, seqLen, batch);
         o["bench"] = "train";
         o["device"] = device.ToString();
-        o["threads"] = get_num_threads();
+        o["threads"] = TorchThread.Run(get_num_threads);
         o["precision"] = Precision.Describe(precision, device);
         o["steps"] = steps;
         o["chunk_rows"] = chunkBytes <= 0 ? batch : Math.Min(batch, ActivationChunks.RowsPerChunk(config, seqLen, allLogits: true, chunkBytes));
@@ -160,7 +162,7 @@ public static class ModelBenchmarks
         var r = Shape(config, maxCtx, batches.Max());
         r["bench"] = "generate";
         r["device"] = device.ToString();
-        r["threads"] = get_num_threads();
+        r["threads"] = TorchThread.Run(get_num_threads);
         r["new_tokens"] = newTokens;
         r["contexts"] = new JsonArray(contexts.Select(c => (JsonNode?)c).ToArray());
         r["batches"] = new JsonArray(batches.Select(c => (JsonNode?)c).ToArray());

@@ -239,23 +239,28 @@ public sealed class Trainer
                 if (o.OutputDir is not null && step - 1 > start) SaveCheckpoint(o.OutputDir, opt, step - 1);
                 ct.ThrowIfCancellationRequested();
             }
-            await Task.Yield();
             var sw = Stopwatch.StartNew();
             double lr = o.LearningRateAt(step);
-            foreach (var g in opt.ParamGroups) g.LearningRate = lr;
-            opt.zero_grad();
-            double lossSum = 0;
-            long tokens = 0;
-            for (int micro = 0; micro < o.GradAccum; micro++)
+            int s = step;
+            // the step's libtorch work runs on the torch thread (see TorchThread): the loop itself resumes on any thread
+            var (lossSum, tokens, gnorm, eval) = await TorchThread.RunAsync(() =>
             {
-                using var scope = NewDisposeScope();
-                var (x, y) = _data.Batch(o.BatchSize, o.SeqLen, o.Seed, step, micro, device);
-                lossSum += BatchLoss(x, y, o.ChunkBytes, backward: true, scale: 1.0 / o.GradAccum);
-                tokens += x.numel();
-            }
-            double gnorm = Optimizers.ClipGradNorm(parameters, o.GradClip);
-            opt.step();
-            double? eval = (o.EvalEvery > 0 && step % o.EvalEvery == 0) || step == o.Steps ? EvalLoss(device) : null;
+                foreach (var g in opt.ParamGroups) g.LearningRate = lr;
+                opt.zero_grad();
+                double loss = 0;
+                long n = 0;
+                for (int micro = 0; micro < o.GradAccum; micro++)
+                {
+                    using var scope = NewDisposeScope();
+                    var (x, y) = _data.Batch(o.BatchSize, o.SeqLen, o.Seed, s, micro, device);
+                    loss += BatchLoss(x, y, o.ChunkBytes, backward: true, scale: 1.0 / o.GradAccum);
+                    n += x.numel();
+                }
+                double norm = Optimizers.ClipGradNorm(parameters, o.GradClip);
+                opt.step();
+                double? ev = (o.EvalEvery > 0 && s % o.EvalEvery == 0) || s == o.Steps ? EvalLoss(device) : null;
+                return (loss, n, norm, ev);
+            }).ConfigureAwait(false);
             if (eval is double ev && double.IsNaN(ev)) eval = null;   // no held-out data
             sw.Stop();
             string? ckpt = null;
