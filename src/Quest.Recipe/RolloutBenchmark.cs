@@ -88,7 +88,8 @@ public static class RolloutBenchmark
             model.Model.zero_grad();
             return t.Elapsed.TotalSeconds;
         }
-        double referenceS = Passes(false), fastS = Passes(true);
+        // on the torch thread, where the recipe's update runs (see TorchThread)
+        double referenceS = TorchThread.Run(() => Passes(false)), fastS = TorchThread.Run(() => Passes(true));
 
         return new JsonObject
         {

@@ -24,7 +24,10 @@ public sealed record CopyProbe(long CopyTokens, long CopyCorrect, long OtherToke
 public static class Probes
 {
     /// <summary>Teacher-forced accuracy on the masked (target) tokens of <paramref name="examples"/>, split into copies and others.</summary>
-    public static CopyProbe CopyAccuracy(QuestTransformer model, IReadOnlyList<ChatEncoding> examples, int maxExamples = 64)
+    public static CopyProbe CopyAccuracy(QuestTransformer model, IReadOnlyList<ChatEncoding> examples, int maxExamples = 64) =>
+        Quest.Models.Runtime.TorchThread.Run(() => CopyAccuracyHere(model, examples, maxExamples));
+
+    private static CopyProbe CopyAccuracyHere(QuestTransformer model, IReadOnlyList<ChatEncoding> examples, int maxExamples)
     {
         long ct = 0, cc = 0, ot = 0, oc = 0;
         bool wasTraining = model.training;

@@ -350,7 +350,9 @@ public sealed class Trainer
     }
 
     /// <summary>Mean loss over the held-out batches (NaN when there are none).</summary>
-    public double EvalLoss(Device? device = null)
+    public double EvalLoss(Device? device = null) => TorchThread.Run(() => EvalLossHere(device));
+
+    private double EvalLossHere(Device? device)
     {
         device ??= Model.Device;
         bool wasTraining = Model.training;
