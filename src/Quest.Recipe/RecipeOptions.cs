@@ -90,12 +90,13 @@ public sealed record RecipeOptions
 
     // ---- 6. rl
     /// <summary>
-    /// GRPO steps (one rollout batch and one policy update each). From the 3,000-step SFT model, 45 steps gave +0.000 to
-    /// +0.048 over seven samples (about +0.025 on average), 60 steps +0.031 and 150 steps +0.067; from a 1,500-step one, 90
-    /// gave only +0.021: the tiny budget buys more as SFT steps than as RL steps. 50 spends the time bf16 mid-training
-    /// saves on RL, keeping the recipe inside 30 minutes.
+    /// GRPO steps (one rollout batch and one policy update each). From 3,000-step SFT models, 45–50 steps gave +0.000 to
+    /// +0.048 over eleven samples (about +0.02 on average, above 0 in few), 150 steps +0.067 [+0.017, +0.121], and 100
+    /// steps +0.050 [+0.019, +0.085] (the SFT checkpoint of a run at 8349ab8 whose own 50 steps gave +0.018 [−0.024,
+    /// +0.058]). 100 spends on RL the time the torch thread saved (SFT and mid-training steps 2–3× faster on the slow
+    /// machine kind); from a 1,500-step SFT model, 90 gave only +0.021: SFT steps come first.
     /// </summary>
-    public int RlSteps { get; init; } = 50;
+    public int RlSteps { get; init; } = 100;
     /// <summary>
     /// Share of the train split's seed entities whose tasks are kept for RL alone: the teacher never solves them, so SFT
     /// never sees them, and RL samples only them (0, the default: RL samples every train task). Measured on the tiny
@@ -160,8 +161,8 @@ public sealed record RecipeOptions
     /// 32 × depth); the rest follows from it: context window 128 × depth tokens (the agent view, the teacher's view of
     /// it in characters and the pretraining sequence, half the window), BPE vocabulary 512 × depth, mid-training
     /// 200 × depth steps, learning rates inversely proportional to depth (3e-3, 2e-3 and 3e-5 at depth 4 for
-    /// mid-training, SFT and RL) and 10 + 10 × depth RL steps (at depth 4, 45 steps after 3,000 SFT steps gained more
-    /// than 90 after 1,500: see <see cref="RlSteps"/>). Data sizes (world, tasks, drills) and SFT steps do not change.
+    /// mid-training, SFT and RL) and 25 × depth RL steps (see <see cref="RlSteps"/>). Data sizes (world, tasks, drills)
+    /// and SFT steps do not change.
     /// Depth 4 is <see cref="Tiny"/>, every default of this record.
     /// </summary>
     public static RecipeOptions ForDepth(int depth)
@@ -172,16 +173,17 @@ public sealed record RecipeOptions
         {
             Preset = $"d{depth}", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", $"d{depth}"), Depth = depth,
             Model = $"d{depth}", ContextTokens = window, TeacherViewChars = (int)Math.Round(window * 1100 / 512.0), PretrainSeqLen = window / 2,
-            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = 10 + 10 * depth,
+            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = 25 * depth,
             PretrainLearningRate = 0.012 / depth, SftLearningRate = 0.008 / depth, RlLearningRate = 1.2e-4 / depth,
         };
     }
 
-    /// <summary>Depth 4 (a 1.3M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 50 RL steps (see the README for its measured wall time).</summary>
+    /// <summary>Depth 4 (a 1.0M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 100 RL steps (see the README for its measured wall time).</summary>
     public static RecipeOptions Tiny => ForDepth(4) with { Preset = "tiny", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny") };
 
     /// <summary>
-    /// The tiny recipe with RL continued to 150 steps (about 80 minutes on a slower 2-core server): the same model,
+    /// The tiny recipe with RL continued to 150 steps (81.8 minutes on the slow machine kind before the torch thread;
+    /// not re-timed since): the same model,
     /// world, tasks and SFT, so its ablation pairs with tiny's on the same held-out tasks. Measured: RL 0.539 against
     /// tiny's 0.520 at 45 steps (+0.018, not significant on 127 tasks) and +0.067 [+0.017, +0.121] over MT+SFT. A deeper model at
     /// equal data did worse (depth 5: MT+SFT 0.257 against tiny's 0.302 then); <c>--preset d5</c> is still the dial's
