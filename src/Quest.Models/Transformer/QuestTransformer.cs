@@ -26,11 +26,14 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         // The scalars are named and disposed here, not left as temporaries of `+ _eps`: a TorchSharp Scalar is freed
         // by its finalizer, and a temporary (the value or the implicit alpha of add) can be finalized while libtorch
-        // still reads it ("Unknown scalar type", seen once under GC pressure in the Jupyter kernel).
+        // still reads it ("Unknown scalar type", seen once under GC pressure in the Jupyter kernel). For the same
+        // reason x² is x · x, not square(): TorchSharp's square() is pow(2) with a temporary Scalar 2, and a recipe
+        // run died once in SFT on it ("INTERNAL ASSERT FAILED at c10/core/Scalar.h", from pow_Tensor_Scalar). libtorch
+        // computes pow(x, 2) as x · x, so the numbers are the same.
         using var eps = _eps.ToScalar();
         using var one = 1.0.ToScalar();
         var xf = x.to_type(ScalarType.Float32);
-        var y = xf * rsqrt(xf.square().mean([-1L], keepdim: true).add(eps, one));
+        var y = xf * rsqrt((xf * xf).mean([-1L], keepdim: true).add(eps, one));
         return (y.to_type(x.dtype) * weight).MoveToOuterDisposeScope();
     }
 }
