@@ -160,8 +160,21 @@ public class GrpoTests
             up.Update(rows, 1e-2, 0, seed: 9);
             after.Add(model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray());
         }
+        // Float sums in another order change a rounding digit of each gradient. Adam's first step is about
+        // lr · g / |g|, so for a weight whose gradient is near Adam's eps that digit moves the step itself (seen: 1.4e-5
+        // on one weight of 20,000 when the update ran with two OpenMP threads). So: every weight within a tenth of
+        // the step, and all but a few within 1e-5 (a dropped or doubled row moves most weights by far more).
         for (int k = 1; k < after.Count; k++)
-            for (int i = 0; i < after[0].Length; i++) Assert.True(Math.Abs(after[0][i] - after[k][i]) < 1e-5, $"weight {i}: micro-batch {k}: {after[k][i]} vs {after[0][i]}"); // float sums in another order: a rounding digit, not 4 decimal places (which split -0.03144999 from -0.03145003)
+        {
+            int off = 0;
+            for (int i = 0; i < after[0].Length; i++)
+            {
+                double d = Math.Abs(after[0][i] - after[k][i]);
+                Assert.True(d < 1e-3, $"weight {i}: micro-batch {k}: {after[k][i]} vs {after[0][i]}");
+                if (d >= 1e-5) off++;
+            }
+            Assert.True(off <= after[0].Length / 1000, $"micro-batch {k}: {off} of {after[0].Length} weights differ by 1e-5 or more");
+        }
     }
 
     [Fact]
