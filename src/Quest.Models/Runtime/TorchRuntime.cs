@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -92,9 +93,9 @@ public static class TorchRuntime
     /// threads get. <c>torch.set_num_threads</c> would also store the count process-wide, and ATen hands that count to
     /// every thread on its first parallel op, so every thread would open a team of that size again. On Linux this sets
     /// the thread's own OpenMP and MKL counts through the libgomp and libtorch_cpu this process loaded; elsewhere it
-    /// falls back to <c>torch.set_num_threads</c>. Returns whether the count is this thread's alone.
+    /// falls back to <c>torch.set_num_threads</c>.
     /// </summary>
-    internal static bool SetThreadIntraOpThreads(int threads)
+    internal static void SetThreadIntraOpThreads(int threads)
     {
         torch.get_num_threads();   // ATen's per-thread lazy init runs first; run later, it would overwrite what follows
         if (ThreadLocalSetters.Value is { } s)
@@ -102,15 +103,14 @@ public static class TorchRuntime
             s.Omp(threads);
             s.MklLocal?.Invoke(threads);
             s.MklDynamic?.Invoke(0);   // as ATen does: keep MKL's OpenMP team across MKL / non-MKL regions
-            return true;
+            return;
         }
         torch.set_num_threads(threads);
-        return false;
     }
 
-    [System.Runtime.InteropServices.UnmanagedFunctionPointer(System.Runtime.InteropServices.CallingConvention.Cdecl)]
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate void IntSetter(int n);
-    [System.Runtime.InteropServices.UnmanagedFunctionPointer(System.Runtime.InteropServices.CallingConvention.Cdecl)]
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int IntSetterReturning(int n);
     private sealed record Setters(IntSetter Omp, IntSetterReturning? MklLocal, IntSetter? MklDynamic);
 
@@ -124,25 +124,25 @@ public static class TorchRuntime
                 .Where(p => p is not null).Distinct().ToList();
             string? gomp = paths.FirstOrDefault(p => Path.GetFileName(p!).StartsWith("libgomp", StringComparison.Ordinal));
             string? torchCpu = paths.FirstOrDefault(p => Path.GetFileName(p!) == "libtorch_cpu.so");
-            if (gomp is null || !System.Runtime.InteropServices.NativeLibrary.TryLoad(gomp, out var g)
-                || !System.Runtime.InteropServices.NativeLibrary.TryGetExport(g, "omp_set_num_threads", out var omp)) return null;
+            if (gomp is null || !NativeLibrary.TryLoad(gomp, out var g)
+                || !NativeLibrary.TryGetExport(g, "omp_set_num_threads", out var omp)) return null;
             // MKL's C entry points (the lower-case names are the Fortran ones, which take pointers)
             IntSetterReturning? mkl = null; IntSetter? dyn = null;
-            if (torchCpu is not null && System.Runtime.InteropServices.NativeLibrary.TryLoad(torchCpu, out var t))
+            if (torchCpu is not null && NativeLibrary.TryLoad(torchCpu, out var t))
             {
-                if (System.Runtime.InteropServices.NativeLibrary.TryGetExport(t, "MKL_Set_Num_Threads_Local", out var m))
-                    mkl = System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<IntSetterReturning>(m);
-                if (System.Runtime.InteropServices.NativeLibrary.TryGetExport(t, "MKL_Set_Dynamic", out var d))
-                    dyn = System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<IntSetter>(d);
+                if (NativeLibrary.TryGetExport(t, "MKL_Set_Num_Threads_Local", out var m))
+                    mkl = Marshal.GetDelegateForFunctionPointer<IntSetterReturning>(m);
+                if (NativeLibrary.TryGetExport(t, "MKL_Set_Dynamic", out var d))
+                    dyn = Marshal.GetDelegateForFunctionPointer<IntSetter>(d);
             }
-            return new Setters(System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<IntSetter>(omp), mkl, dyn);
+            return new Setters(Marshal.GetDelegateForFunctionPointer<IntSetter>(omp), mkl, dyn);
         }
         catch (IOException) { return null; }
     });
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv")]
-    private static extern int SetEnv([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name,
-                                     [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string value, int overwrite);
+    [DllImport("libc", EntryPoint = "setenv")]
+    private static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name,
+                                     [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
 
     /// <summary>
     /// Whether <see cref="Prepare"/> set glibc's allocator to keep freed memory (see <see cref="TuneMalloc"/>); false
@@ -173,7 +173,7 @@ public static class TorchRuntime
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }   // not glibc (musl)
     }
 
-    [System.Runtime.InteropServices.DllImport("libc.so.6")]
+    [DllImport("libc.so.6")]
     private static extern int mallopt(int param, int value);
 
     private static IEnumerable<string> NativeDirs()
@@ -199,7 +199,7 @@ public static class TorchRuntime
         foreach (var name in new[] { "libtorch_cpu.so", "libLibTorchSharp.so" })
         {
             var path = Path.Combine(native, name);
-            if (File.Exists(path)) System.Runtime.InteropServices.NativeLibrary.TryLoad(path, out _);
+            if (File.Exists(path)) NativeLibrary.TryLoad(path, out _);
         }
     }
 
