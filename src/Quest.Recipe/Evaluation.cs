@@ -179,7 +179,11 @@ public static class Evaluation
             tokenCounter: tokenCounter);
         var runner = new RolloutRunner(agent, scorer);
         var rollout = tasks.Select(t => new RolloutTask { Id = t.Id, Question = t.Question, Answer = t.Answer, Aliases = t.Aliases }).ToList();
-        var summary = await runner.RunAsync(rollout, new RolloutOptions { OutDir = outDir, Resume = true, Samples = o.Samples, Parallelism = Math.Max(1, o.Parallel) }, progress, ct).ConfigureAwait(false);
+        var summary = await runner.RunAsync(rollout, new RolloutOptions
+        {
+            OutDir = outDir, Resume = true, Samples = o.Samples, Parallelism = Math.Max(1, o.Parallel),
+            EpisodeScope = policy is LocalChatClient { Batcher: { } batcher } ? batcher.Join : null,   // decode each turn of the running episodes together
+        }, progress, ct).ConfigureAwait(false);
         if (summary.Cancelled) throw new OperationCanceledException(ct);
         return RolloutRunner.ReadTrajectories(summary.OutFile);
     }

@@ -393,7 +393,7 @@ public static class Recipe
         var o = c.Options;
         var loaded = Checkpoint.Load(c.Paths.Pretrain, TorchRuntime.ResolveDevice(o.Device));
         var transcripts = ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatTurn>)t).ToList();
-        var data = new ChatSftData(transcripts, new AgentView(loaded.Tokenizer, loaded.Model.Config.View), o.ContextTokens, evalEvery: 10);
+        var data = new ChatSftData(transcripts, new AgentView(loaded.Tokenizer, loaded.Model.Config.View), o.ContextTokens, evalEvery: 10, lengthGroup: o.SftLengthGroup);
         c.Progress($"{transcripts.Count} transcripts → {data.Count} turn examples ({data.EvalCount} held out), {data.TargetTokens:N0} assistant tokens", null);
         var trainer = new Trainer(loaded.Model, loaded.Tokenizer, data, new TrainingOptions
         {

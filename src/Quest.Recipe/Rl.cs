@@ -203,11 +203,14 @@ public sealed class RlTrainer
         using var client = LocalChatClient.Batched(model.Model, model.Tokenizer,
             new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn },
             tasks.Count * groupSize, agentOptions.ModelId ?? "policy");
-        var jobs = tasks.SelectMany(t => Enumerable.Range(0, groupSize).Select(k => (Task: t, K: k))).Select(async job =>
+        // every episode joins the batcher before the first asks, so each turn of all of them is decoded as one batch
+        var seats = tasks.SelectMany(t => Enumerable.Range(0, groupSize).Select(k => (Task: t, K: k, Seat: client.Batcher!.Join()))).ToList();
+        var jobs = seats.Select(async job =>
         {
             var rec = new TurnRecorder(client);
             var agent = new ResearchAgent(rec, tools, agentOptions, tokenCounter: model.Tokenizer);
-            var traj = await agent.RunAsync(job.Task.Question, new EpisodeInfo(job.Task.Id, job.K, job.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
+            Trajectory traj;
+            using (job.Seat) traj = await agent.RunAsync(job.Task.Question, new EpisodeInfo(job.Task.Id, job.K, job.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
             double r = (await Evaluation.RewardAsync(job.Task, traj, reward, ct).ConfigureAwait(false))?.Total ?? 0;
             traj.Reward = r;
             return (job.Task, traj, rec.Turns, r);

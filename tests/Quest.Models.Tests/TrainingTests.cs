@@ -126,6 +126,38 @@ public class TrainingTests
     }
 
     [Fact]
+    public void LengthGroupedSftBatchesShareOutOneDrawByLength()
+    {
+        var tok = Fixtures.Tokenizer;
+        // transcripts of many lengths: one example per assistant turn
+        var transcripts = Enumerable.Range(1, 24).Select(n => (IReadOnlyList<ChatTurn>)new List<ChatTurn>
+        {
+            new("user", "Who founded " + string.Join(" ", Enumerable.Repeat("the old", n)) + " Gazette?"),
+            new("assistant", $"<answer>Mara {n}</answer>"),
+        }).ToList();
+        var view = new AgentView(tok, AgentView.QuestionRecent);
+        var plain = new ChatSftData(transcripts, view, 256);
+        var grouped = new ChatSftData(transcripts, view, 256, lengthGroup: 8);
+        Assert.Equal(1, plain.LengthGroup);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChatSftData(transcripts, view, 256, lengthGroup: 0));
+        int Len(int i) => grouped.Examples[i].Ids.Length;
+
+        // a pure function of (seed, step, micro): a resumed run sees the same batches
+        Assert.Equal(grouped.BatchIndices(4, 7, 13, 0), grouped.BatchIndices(4, 7, 13, 0));
+        Assert.NotEqual(grouped.BatchIndices(4, 7, 13, 0), grouped.BatchIndices(4, 7, 13, 1));
+
+        // the 8 batches of one block cut one sorted draw: their length ranges do not overlap
+        var block = Enumerable.Range(16, 8).Select(step => grouped.BatchIndices(4, 7, step, 0).Select(Len).ToArray()).OrderBy(b => b.Min()).ToList();
+        for (int k = 1; k < block.Count; k++) Assert.True(block[k - 1].Max() <= block[k].Min(), $"batch {k - 1} reaches {block[k - 1].Max()}, batch {k} starts at {block[k].Min()}");
+
+        // padding (to each batch's longest row) falls, and every example is still drawn
+        long Padding(ChatSftData d) => Enumerable.Range(1, 400).Sum(step => { var l = d.BatchIndices(4, 7, step, 0).Select(i => d.Examples[i].Ids.Length).ToArray(); return (long)l.Sum(x => l.Max() - x); });
+        Assert.True(Padding(grouped) * 3 < Padding(plain), $"grouped padding {Padding(grouped)} against {Padding(plain)}");
+        var seen = Enumerable.Range(1, 400).SelectMany(step => grouped.BatchIndices(4, 7, step, 0)).ToHashSet();
+        Assert.Equal(grouped.Count, seen.Count);
+    }
+
+    [Fact]
     public async Task SaveLoadGivesSameOutputsAndResumeContinues()
     {
         var tok = Fixtures.Tokenizer;

@@ -17,6 +17,12 @@ public sealed record RolloutOptions
     public int Parallelism { get; init; } = 1;
     /// <summary>Continue an earlier run in <see cref="OutDir"/>, skipping finished (task, sample) pairs. Without it an existing non-empty output is an error.</summary>
     public bool Resume { get; init; }
+    /// <summary>
+    /// Called as each episode starts; what it returns is disposed once the episode asks the policy for no more turns
+    /// (before scoring). A local policy's batcher joins episodes this way (<c>GenerationBatcher.Join</c>), so their
+    /// turns are decoded together. Null: nothing.
+    /// </summary>
+    public Func<IDisposable>? EpisodeScope { get; init; }
     /// <summary>On resume, episodes that ended this way are dropped from the file and run again (default: policy_error).</summary>
     public IReadOnlyCollection<string> RetryOnResume { get; init; } = [Termination.PolicyError];
 }
@@ -107,7 +113,9 @@ public sealed class RolloutRunner
             await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (item, ct) =>
             {
                 var agent = _agentFor(item.Task);
-                var traj = await agent.RunAsync(item.Task.Question, new EpisodeInfo(item.Task.Id, item.Sample, item.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
+                Trajectory traj;
+                using (options.EpisodeScope?.Invoke())
+                    traj = await agent.RunAsync(item.Task.Question, new EpisodeInfo(item.Task.Id, item.Sample, item.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
                 if (traj.Termination == Termination.Cancelled) return; // never record an unfinished episode
                 await ScoreAsync(item.Task, traj, ct).ConfigureAwait(false);
                 int n;

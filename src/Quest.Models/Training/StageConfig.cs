@@ -49,6 +49,8 @@ public sealed record StageConfig
     public TrainingOptions Training { get; init; } = new();
     /// <summary>For sft: hold out every N-th transcript for the eval loss (0 = none).</summary>
     public int EvalEvery { get; init; } = 0;
+    /// <summary>For sft: batches whose examples are drawn together and shared out by length (<see cref="ChatSftData.LengthGroup"/>; 1 = none).</summary>
+    public int LengthGroup { get; init; } = 1;
 
     private static readonly JsonSerializerOptions StrictJson = new(Trainer.Json) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
 
@@ -183,7 +185,7 @@ public sealed record StageConfig
         }
         var opts = Training with { OutputDir = outDir };
         ITrainingData data = Stage == "sft"
-            ? new ChatSftData(transcripts!, new Generation.AgentView(tok, model.Config.View), opts.SeqLen, EvalEvery)
+            ? new ChatSftData(transcripts!, new Generation.AgentView(tok, model.Config.View), opts.SeqLen, EvalEvery, LengthGroup)
             : new PackedTokenStream(docs!, tok);
         log($"{Stage}: {data.TrainTokens:N0} training tokens, device {TorchRuntime.ResolveDevice(Training.Device)}, output {outDir}");
         return new Trainer(model, tok, data, opts, Stage);

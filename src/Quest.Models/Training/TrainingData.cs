@@ -79,6 +79,15 @@ public sealed class PackedTokenStream : ITrainingData
 /// Supervised fine-tuning data: chat transcripts shown to the model through its <see cref="AgentView"/> (the same view
 /// the model is prompted with as an agent), the loss taken only on assistant tokens. Every <c>evalEvery</c>-th
 /// transcript (0: none) is held out whole. Sequences are right-padded to the longest in the batch and cut to seq.
+/// <para>
+/// Batches can be grouped by length (<see cref="LengthGroup"/>, as Hugging Face's <c>group_by_length</c>): the examples of
+/// <c>LengthGroup</c> consecutive batches are drawn together, sorted by length and cut into batches, which then come in
+/// a shuffled order. Every example is still drawn uniformly at every step; what changes is only which examples share a
+/// batch. The trainer already cuts each row after its last target and runs rows in chunks of similar length, so padding
+/// costs little either way; grouped batches still ran 13% faster on the tiny recipe's teacher set (5,017 turn examples
+/// of 85–513 tokens, a median of 344; 32 groups of 8: 157 against 180 ms a step, interleaved), because whole chunks
+/// are then one length.
+/// </para>
 /// </summary>
 public sealed class ChatSftData : ITrainingData
 {
@@ -86,8 +95,15 @@ public sealed class ChatSftData : ITrainingData
     private readonly int _pad;
 
     /// <summary>Builds the examples of every transcript under <paramref name="view"/>, each at most <paramref name="seqLen"/> + 1 tokens.</summary>
-    public ChatSftData(IEnumerable<IReadOnlyList<ChatTurn>> transcripts, AgentView view, int seqLen, int evalEvery = 0)
+    /// <param name="transcripts">The chats to learn from.</param>
+    /// <param name="view">How the model sees an episode (its config's view).</param>
+    /// <param name="seqLen">The context window: longer examples are cut by the view.</param>
+    /// <param name="evalEvery">Every n-th transcript is held out whole (0: none).</param>
+    /// <param name="lengthGroup">Batches whose examples are drawn together and sorted by length (<see cref="LengthGroup"/>; 1: every batch drawn on its own).</param>
+    public ChatSftData(IEnumerable<IReadOnlyList<ChatTurn>> transcripts, AgentView view, int seqLen, int evalEvery = 0, int lengthGroup = 1)
     {
+        if (lengthGroup < 1) throw new ArgumentOutOfRangeException(nameof(lengthGroup), lengthGroup, "at least 1 (1: no length grouping)");
+        LengthGroup = lengthGroup;
         var list = transcripts.ToList();
         List<ChatEncoding> Examples(IEnumerable<IReadOnlyList<ChatTurn>> ts) =>
             ts.SelectMany(t => view.TrainingExamples(t, seqLen)).Where(e => e.AssistantTokenCount > 0).ToList();
@@ -97,6 +113,12 @@ public sealed class ChatSftData : ITrainingData
         if (_train.Count == 0) throw new ArgumentException("no transcript has an assistant turn; SFT needs assistant tokens to learn from");
         _pad = Math.Max(0, view.Tokenizer.EndOfTextId);
     }
+
+    /// <summary>
+    /// How many consecutive batches draw their examples together and share them out by length (1: each batch drawn on
+    /// its own, padded to its longest example).
+    /// </summary>
+    public int LengthGroup { get; }
 
     /// <summary>Training examples.</summary>
     public int Count => _train.Count;
@@ -117,11 +139,29 @@ public sealed class ChatSftData : ITrainingData
     public long TrainTokens => _train.Sum(e => (long)e.Ids.Length);
 
     /// <inheritdoc/>
-    public (Tensor Input, Tensor Target) Batch(int batchSize, int seqLen, long seed, int step, int micro, Device device)
+    public (Tensor Input, Tensor Target) Batch(int batchSize, int seqLen, long seed, int step, int micro, Device device) =>
+        Pad(BatchIndices(batchSize, seed, step, micro).Select(i => _train[i]).ToList(), seqLen, device);
+
+    /// <summary>
+    /// The training examples (indices into <see cref="Examples"/>) of one batch: a pure function of the seed, step and
+    /// micro-step, so a resumed run sees the same data. With <see cref="LengthGroup"/> g &gt; 1, steps ⌊step / g⌋·g …
+    /// +g−1 draw g·<paramref name="batchSize"/> examples together, sort them by length and each take one slice, in a
+    /// shuffled order.
+    /// </summary>
+    public int[] BatchIndices(int batchSize, long seed, int step, int micro)
     {
-        var rng = new Random(SeedMix.Of(seed, step, micro, 17));
-        var pick = Enumerable.Range(0, batchSize).Select(_ => _train[rng.Next(_train.Count)]).ToList();
-        return Pad(pick, seqLen, device);
+        if (LengthGroup == 1)
+        {
+            var rng = new Random(SeedMix.Of(seed, step, micro, 17));
+            return Enumerable.Range(0, batchSize).Select(_ => rng.Next(_train.Count)).ToArray();
+        }
+        int block = step / LengthGroup, slot = step % LengthGroup;
+        var r = new Random(SeedMix.Of(seed, block, micro, LengthGroup, 19));
+        var pool = Enumerable.Range(0, LengthGroup * batchSize).Select(_ => r.Next(_train.Count)).ToArray();
+        var sorted = pool.Select((ex, k) => (ex, k)).OrderBy(p => _train[p.ex].Ids.Length).ThenBy(p => p.k).Select(p => p.ex).ToArray();
+        var order = Enumerable.Range(0, LengthGroup).ToArray();
+        r.Shuffle(order);
+        return sorted.AsSpan(order[slot] * batchSize, batchSize).ToArray();
     }
 
     /// <inheritdoc/>
