@@ -101,9 +101,11 @@ public sealed record RecipeOptions
     /// +0.048 over eleven samples (about +0.02 on average, above 0 in few), 150 steps +0.067 [+0.017, +0.121], and 100
     /// steps +0.050 [+0.019, +0.085] (the SFT checkpoint of a run at 8349ab8 whose own 50 steps gave +0.018 [−0.024,
     /// +0.058]). 100 spends on RL the time the torch thread saved (SFT and mid-training steps 2–3× faster on the slow
-    /// machine kind); from a 1,500-step SFT model, 90 gave only +0.021: SFT steps come first.
+    /// machine kind); from a 1,500-step SFT model, 90 gave only +0.021: SFT steps come first. 130 since rollouts batch by
+    /// turn (RL 547 s for 100 steps instead of 727): two fresh-clone runs at 100 steps gave +0.026 [−0.004, +0.057] and
+    /// +0.030 [−0.003, +0.064], and the second's RL continued to 130 steps +0.062 [+0.015, +0.111].
     /// </summary>
-    public int RlSteps { get; init; } = 100;
+    public int RlSteps { get; init; } = 130;
     /// <summary>
     /// Share of the train split's seed entities whose tasks are kept for RL alone: the teacher never solves them, so SFT
     /// never sees them, and RL samples only them (0, the default: RL samples every train task). Measured on the tiny
@@ -168,7 +170,7 @@ public sealed record RecipeOptions
     /// 32 × depth); the rest follows from it: context window 128 × depth tokens (the agent view, the teacher's view of
     /// it in characters and the pretraining sequence, half the window), BPE vocabulary 512 × depth, mid-training
     /// 200 × depth steps, learning rates inversely proportional to depth (3e-3, 2e-3 and 3e-5 at depth 4 for
-    /// mid-training, SFT and RL) and 25 × depth RL steps (see <see cref="RlSteps"/>). Data sizes (world, tasks, drills)
+    /// mid-training, SFT and RL) and 32.5 × depth RL steps (see <see cref="RlSteps"/>). Data sizes (world, tasks, drills)
     /// and SFT steps do not change.
     /// Depth 4 is <see cref="Tiny"/>, every default of this record.
     /// </summary>
@@ -180,12 +182,12 @@ public sealed record RecipeOptions
         {
             Preset = $"d{depth}", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", $"d{depth}"), Depth = depth,
             Model = $"d{depth}", ContextTokens = window, TeacherViewChars = (int)Math.Round(window * 1100 / 512.0), PretrainSeqLen = window / 2,
-            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = 25 * depth,
+            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = (int)Math.Round(32.5 * depth),
             PretrainLearningRate = 0.012 / depth, SftLearningRate = 0.008 / depth, RlLearningRate = 1.2e-4 / depth,
         };
     }
 
-    /// <summary>Depth 4 (a 1.0M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 100 RL steps (see the README for its measured wall time).</summary>
+    /// <summary>Depth 4 (a 1.0M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 130 RL steps (see the README for its measured wall time).</summary>
     public static RecipeOptions Tiny => ForDepth(4) with { Preset = "tiny", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny") };
 
     /// <summary>

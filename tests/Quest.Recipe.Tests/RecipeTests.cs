@@ -122,7 +122,7 @@ public class RecipeStageTests
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "small", RlSteps = RecipeOptions.Small.RlSteps }), Json(RecipeOptions.Small));
         Assert.True(RecipeOptions.Small.RlSteps > RecipeOptions.Tiny.RlSteps);
         var d6 = RecipeOptions.FromPreset("D6").Validate();
-        Assert.Equal((6, "d6", 768, 384, 3072, 1200, 150), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
+        Assert.Equal((6, "d6", 768, 384, 3072, 1200, 195), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
         Assert.True(d6.PretrainLearningRate < RecipeOptions.Tiny.PretrainLearningRate);
         Assert.Equal(Quest.Models.Transformer.ModelConfig.Tiny(2048), Quest.Models.Transformer.ModelConfig.FromPreset("d4", 2048));
         Assert.Equal((6, 192, 6, 3), Quest.Models.Transformer.ModelConfig.FromPreset("d6", 2048) is var m ? (m.Layers, m.DModel, m.Heads, m.KvHeads) : default);
