@@ -28,6 +28,34 @@ public class RuntimeTests
     }
 
     [Fact]
+    public void On_a_non_Intel_x64_cpu_MKL_picks_kernels_by_features_and_products_stay_right()
+    {
+        TorchRuntime.Prepare();
+        bool expected = OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64
+            && TorchRuntime.CpuVendor() is { } v && v != "GenuineIntel"
+            && !string.Equals(Environment.GetEnvironmentVariable("QUEST_MKL"), "default", StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(expected, TorchRuntime.MklIntelPath);
+        // whichever kernels MKL chose, a float32 product (large enough to go to sgemm, odd sizes for the edge kernels) matches one summed in double
+        var rng = new Random(7);
+        const int m = 67, k = 129, n = 93;
+        float[] a = [.. Enumerable.Range(0, m * k).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        float[] b = [.. Enumerable.Range(0, k * n).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        using var ta = torch.tensor(a, [m, k]);
+        using var tb = torch.tensor(b, [k, n]);
+        using var tc = ta.matmul(tb);
+        float[] c = tc.data<float>().ToArray();
+        double worst = 0;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int p = 0; p < k; p++) s += (double)a[i * k + p] * b[p * n + j];
+                worst = Math.Max(worst, Math.Abs(s - c[i * n + j]));
+            }
+        Assert.True(worst < 1e-4, $"largest error {worst}");
+    }
+
+    [Fact]
     public void TheBuildStepPatchedTheOutputsCopyAndThePatchFixesTheOriginal()
     {
         var lib = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", ElfVersionPatcher.TorchSharpLibrary);

@@ -89,6 +89,7 @@ public static class ModelBenchmarks
         o["bench"] = "train";
         o["device"] = device.ToString();
         o["threads"] = TorchThread.Run(get_num_threads);
+        o["mkl_intel_path"] = TorchRuntime.MklIntelPath;
         o["precision"] = Precision.Describe(precision, device);
         o["steps"] = steps;
         o["chunk_rows"] = chunkBytes <= 0 ? batch : Math.Min(batch, ActivationChunks.RowsPerChunk(config, seqLen, allLogits: true, chunkBytes));
@@ -163,6 +164,7 @@ public static class ModelBenchmarks
         r["bench"] = "generate";
         r["device"] = device.ToString();
         r["threads"] = TorchThread.Run(get_num_threads);
+        r["mkl_intel_path"] = TorchRuntime.MklIntelPath;
         r["new_tokens"] = newTokens;
         r["contexts"] = new JsonArray(contexts.Select(c => (JsonNode?)c).ToArray());
         r["batches"] = new JsonArray(batches.Select(c => (JsonNode?)c).ToArray());
