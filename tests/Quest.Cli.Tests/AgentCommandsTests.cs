@@ -31,6 +31,21 @@ public sealed class AgentCommandsTests : IDisposable
         return psi;
     }
 
+    /// <summary>
+    /// <see cref="Quest"/> with SIGINT at its default disposition. A shell without job control starts background commands
+    /// with SIGINT ignored, children inherit that, and .NET then keeps ignoring it (as a nohup'd program should): a test
+    /// run launched that way saw the child finish every episode and exit 0 after the "Ctrl-C". GNU env resets it.
+    /// </summary>
+    private ProcessStartInfo QuestWithDefaultSigint(params string[] args)
+    {
+        var psi = Quest(args);
+        if (!OperatingSystem.IsLinux()) return psi;
+        psi.ArgumentList.Insert(0, "dotnet");
+        psi.ArgumentList.Insert(0, "--default-signal=INT");
+        psi.FileName = "env";   // env execs dotnet: the pid the test signals stays the program's
+        return psi;
+    }
+
     private async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
     {
         using var p = Process.Start(Quest(args))!;
@@ -119,6 +134,24 @@ public sealed class AgentCommandsTests : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// Waits until <paramref name="file"/> holds <paramref name="count"/> lines (at most a minute), polling from a thread
+    /// of its own, so sibling tests that block pool threads cannot delay the moment the test interrupts the child.
+    /// </summary>
+    private static Task WaitForLinesAsync(string file, int count)
+    {
+        var ct = Ct;
+        return Task.Factory.StartNew(() =>
+        {
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < count))
+            {
+                ct.ThrowIfCancellationRequested();
+                Thread.Sleep(20);
+            }
+        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
     private static List<Trajectory> Lines(string outDir) => RolloutRunner.ReadTrajectories(Path.Combine(outDir, "trajectories.jsonl")).ToList();
 
     [Fact]
@@ -151,8 +184,7 @@ public sealed class AgentCommandsTests : IDisposable
         using (var p = Process.Start(Quest("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--parallel", "2", "--corpus", "none"))!)
         {
             _ = p.StandardOutput.ReadToEndAsync(Ct); _ = p.StandardError.ReadToEndAsync(Ct);
-            var sw = Stopwatch.StartNew();
-            while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < 3)) await Task.Delay(50, Ct);
+            await WaitForLinesAsync(file, 3);
             p.Kill(entireProcessTree: true);
             await p.WaitForExitAsync(Ct);
         }
@@ -178,10 +210,9 @@ public sealed class AgentCommandsTests : IDisposable
         // 1 s a turn: the 8 episodes left take at least 8 s, so a loaded machine cannot finish them before the signal lands
         var tasks = WriteTasks(n); var script = WriteScript(n, 1000); var outDir = Path.Combine(_dir, "out");
         var file = Path.Combine(outDir, "trajectories.jsonl");
-        using var p = Process.Start(Quest("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--parallel", "2", "--corpus", "none", "--no-progress"))!;
+        using var p = Process.Start(QuestWithDefaultSigint("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", outDir, "--parallel", "2", "--corpus", "none", "--no-progress"))!;
         var o = p.StandardOutput.ReadToEndAsync(Ct); var e = p.StandardError.ReadToEndAsync(Ct);
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < 2)) await Task.Delay(50, Ct);
+        await WaitForLinesAsync(file, 2);
         Assert.Equal(0, Kill(p.Id, 2)); // SIGINT, as Ctrl+C sends it
         await p.WaitForExitAsync(Ct);
         var stdout = await o;
