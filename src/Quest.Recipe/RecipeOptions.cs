@@ -103,7 +103,8 @@ public sealed record RecipeOptions
     /// +0.058]). 100 spends on RL the time the torch thread saved (SFT and mid-training steps 2–3× faster on the slow
     /// machine kind); from a 1,500-step SFT model, 90 gave only +0.021: SFT steps come first. 130 since rollouts batch by
     /// turn (RL 547 s for 100 steps instead of 727): two fresh-clone runs at 100 steps gave +0.026 [−0.004, +0.057] and
-    /// +0.030 [−0.003, +0.064], and the second's RL continued to 130 steps +0.062 [+0.015, +0.111].
+    /// +0.030 [−0.003, +0.064], and the second's RL continued to 130 steps +0.062 [+0.015, +0.111]. Fresh clones with 130
+    /// (2026-12-04, AMD EPYC): +0.037 [+0.007, +0.069] and +0.060 [+0.014, +0.106].
     /// </summary>
     public int RlSteps { get; init; } = 130;
     /// <summary>
@@ -192,9 +193,10 @@ public sealed record RecipeOptions
 
     /// <summary>
     /// The tiny recipe with twice the RL steps (260): the same model, world, tasks and SFT settings, so its ablation
-    /// pairs with tiny's on the same held-out tasks, and about 53 minutes on 2 cores instead of 38 (AMD EPYC kind).
-    /// Measured (2026-12-04, tiny run K's RL continued from step 130 to 260): held-out reward 0.543 against tiny's
-    /// 0.513, +0.067 [+0.022, +0.111] over MT+SFT (tiny: +0.037 [+0.007, +0.069]), valid calls 96.0%. A deeper model at
+    /// pairs with tiny's on the same held-out tasks: 36 min 48 s on the 2-core AMD EPYC against tiny's 23 min 10 s (a
+    /// fresh clone of 015fc0c, 2026-12-04; that hour the machine ran about 15% slower). Measured twice against tiny's
+    /// 130 steps from the same SFT model: 0.448 against 0.415 (+0.093 [+0.047, +0.142] over MT+SFT, valid calls 93.7%),
+    /// and 0.543 against 0.513 (run K's RL continued; +0.067 [+0.022, +0.111]); each +0.03 with an interval touching 0. A deeper model at
     /// equal data did worse (depth 5: MT+SFT 0.257 against tiny's 0.302 then); <c>--preset d5</c> is still the dial's
     /// depth-5 recipe.
     /// </summary>
