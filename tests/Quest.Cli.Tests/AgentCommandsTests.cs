@@ -5,6 +5,7 @@ using System.Text.Json;
 using Quest.Agent;
 using Quest.Agent.Policies;
 using Quest.Agent.Rollout;
+using Quest.Testing;
 using Xunit;
 
 namespace Quest.Cli.Tests;
@@ -20,16 +21,7 @@ public sealed class AgentCommandsTests : IDisposable
     private static string Call(string name, string args) => Protocol.ToolCallTurn("look it up", name, System.Text.Json.Nodes.JsonNode.Parse(args)!.AsObject());
     private static string Answer(string a) => Protocol.AnswerTurn("done", a);
 
-    private ProcessStartInfo Quest(params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "quest.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir, UseShellExecute = false };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["QUEST_ARTIFACTS"] = Path.Combine(_dir, "artifacts");
-        psi.Environment["NO_COLOR"] = "1";
-        return psi;
-    }
+    private ProcessStartInfo Quest(params string[] args) => QuestProcess.StartInfo(_dir, args);
 
     /// <summary>
     /// <see cref="Quest"/> with SIGINT at its default disposition. A shell without job control starts background commands
@@ -46,14 +38,7 @@ public sealed class AgentCommandsTests : IDisposable
         return psi;
     }
 
-    private async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        using var p = Process.Start(Quest(args))!;
-        var o = p.StandardOutput.ReadToEndAsync(Ct);
-        var e = p.StandardError.ReadToEndAsync(Ct);
-        await p.WaitForExitAsync(Ct);
-        return (p.ExitCode, await o, await e);
-    }
+    private Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => QuestProcess.RunAsync(_dir, args, Ct);
 
     [Fact]
     public async Task Ask_completes_an_episode_against_a_loopback_openai_server()
@@ -134,22 +119,11 @@ public sealed class AgentCommandsTests : IDisposable
         return path;
     }
 
-    /// <summary>
-    /// Waits until <paramref name="file"/> holds <paramref name="count"/> lines (at most a minute), polling from a thread
-    /// of its own, so sibling tests that block pool threads cannot delay the moment the test interrupts the child.
-    /// </summary>
-    private static Task WaitForLinesAsync(string file, int count)
+    /// <summary>Waits until <paramref name="file"/> holds <paramref name="count"/> lines (at most a minute).</summary>
+    private static async Task WaitForLinesAsync(string file, int count)
     {
-        var ct = Ct;
-        return Task.Factory.StartNew(() =>
-        {
-            var sw = Stopwatch.StartNew();
-            while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < count))
-            {
-                ct.ThrowIfCancellationRequested();
-                Thread.Sleep(20);
-            }
-        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(60) && (!File.Exists(file) || File.ReadAllLines(file).Length < count)) await Task.Delay(50, Ct);
     }
 
     private static List<Trajectory> Lines(string outDir) => RolloutRunner.ReadTrajectories(Path.Combine(outDir, "trajectories.jsonl")).ToList();
