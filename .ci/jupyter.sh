@@ -16,8 +16,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export DOTNET_INTERACTIVE_CLI_TELEMETRY_OPTOUT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-# See .ci/run: fewer GCs make TorchSharp's finalizer race on temporary Scalars rare in the kernel.
-export DOTNET_GCgen0size=${DOTNET_GCgen0size:-0x10000000}
 
 say() { printf '[jupyter.sh] %s\n' "$*" >&2; }
 
@@ -87,15 +85,7 @@ run_nb() {
 for nb in "${notebooks[@]}"; do
   say "executing $nb"
   start=$(date +%s)
-  # One retry, loudly, only for TorchSharp's known native scalar race (an exception raised in libtorch's
-  # c10/core/Scalar.h); any other failure fails at once.
-  passed=0
-  if run_nb "$nb"; then passed=1
-  elif grep -q 'c10/core/Scalar.h' "$OUT/$(basename "$nb" .ipynb).log"; then
-    say "WARNING: $nb hit TorchSharp's scalar finalizer race (c10/core/Scalar.h); running it once more"
-    run_nb "$nb" && passed=1
-  fi
-  if [[ $passed == 1 ]]; then
+  if run_nb "$nb"; then
     say "ok   $nb ($(( $(date +%s) - start )) s) -> $OUT/$(basename "$nb")"
   else
     say "FAIL $nb ($(( $(date +%s) - start )) s); the error:"

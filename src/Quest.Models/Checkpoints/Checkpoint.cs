@@ -140,7 +140,7 @@ public sealed record LoadedModel(QuestTransformer Model, QuestTokenizer Tokenize
 public static class Checkpoint
 {
     /// <summary>File names inside a stage directory.</summary>
-    public const string WeightsFile = "model.safetensors", ConfigFile = "config.json", OptimizerFile = "optimizer.bin",
+    public const string WeightsFile = "model.safetensors", ConfigFile = "config.json", OptimizerFile = "optimizer.safetensors",
         TrainerStateFile = "trainer_state.json", MetricsFile = "metrics.jsonl";
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Quest.Models.Runtime;
 using Quest.Models.Tokenization;
 using Quest.Models.Transformer;
 using TorchSharp;
@@ -168,7 +169,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             using (var scope = NewDisposeScope())
             {
                 var v = valid.narrow(1, 0, L);
-                var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
+                var pos = Positions(v);
                 var mask = PrefillMask(v, L, device);
                 long computed;
                 if (order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared and already longest first
@@ -244,7 +245,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 else history.Add(next);
                 int Bc = active.Length;
                 Stats.DecodeRows += Bc;
-                valid.narrow(1, S - 1, 1).fill_(true);
+                valid.narrow(1, S - 1, 1).fill_(Scalars.True);
                 var posT = tensor(active.Select(b => nextPos[b]).ToArray(), [Bc, 1], device: device);
                 foreach (int b in active) nextPos[b]++;
                 if (cache is not null)
@@ -263,7 +264,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     var gen2 = tensor(genArr, [B, n], device: device);
                     var full = cat([allIds, gen2], 1);
                     var v = valid.narrow(1, 0, S);
-                    var pos = (v.to_type(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
+                    var pos = Positions(v);
                     lastLogits = PrefillLastLogits(full, pos, PrefillMask(v, S, device), null, prompts.Select(p => p.Length + S - L).ToArray(), out long _).MoveToOuterDisposeScope();
                 }
             }
@@ -359,6 +360,10 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         }
     }
 
+    /// <summary>Rotary positions of left-padded rows: each real token counts the real tokens before it (padding: 0).</summary>
+    private static Tensor Positions(Tensor valid) =>
+        valid.to_type(ScalarType.Int64).cumsum(1).sub(Scalars.One).clamp_min(Scalars.Zero);
+
     /// <summary>Causal mask restricted to real (non-padding) keys; every query may also see itself so no row is empty.</summary>
     internal static Tensor PrefillMask(Tensor valid, long S, Device device)
     {
@@ -374,7 +379,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// (≤ 0). The one definition the sampler's stored log-probs and the GRPO update's ratios share.
     /// </summary>
     internal static Tensor AtTemperature(Tensor logits, double temperature) =>
-        temperature > 0 && temperature != 1.0 ? logits / temperature : logits;
+        temperature > 0 && temperature != 1.0 ? logits.div(Scalars.Of(temperature)) : logits;
 
     /// <summary>
     /// Samples one token per row of <paramref name="logits"/> <c>[B, V]</c>; returns (tokens, their log-probs at the
@@ -395,16 +400,16 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             if (o.TopK > 0 && o.TopK < l.shape[1])
             {
                 var kth = l.topk(o.TopK, -1).values.narrow(1, o.TopK - 1, 1);
-                l = l.masked_fill(l.lt(kth), double.NegativeInfinity);
+                l = l.masked_fill(l.lt(kth), Scalars.NegativeInfinity);
             }
             if (o.TopP < 1.0)
             {
                 var (sorted, idx) = l.sort(-1, descending: true);
                 var probs = F.softmax(sorted, -1);
                 var before = probs.cumsum(-1) - probs;            // mass of strictly more likely tokens
-                var drop = before.gt(o.TopP);                     // keep the first token always
+                var drop = before.gt(Scalars.Of(o.TopP));         // keep the first token always
                 var dropOrig = drop.scatter(1, idx, drop);   // idx is a permutation: back to vocabulary order
-                l = l.masked_fill(dropOrig, double.NegativeInfinity);
+                l = l.masked_fill(dropOrig, Scalars.NegativeInfinity);
             }
             tok = InverseCdf(F.softmax(l, -1), gen);
         }
@@ -423,8 +428,9 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         long B = probs.shape[0], V = probs.shape[1];
         var cdf = probs.to_type(ScalarType.Float64).cumsum(-1);
         var total = cdf.narrow(1, V - 1, 1);
-        var u = (1.0 - rand([B, 1], ScalarType.Float64, probs.device, generator: gen)) * total;   // (0, total]
-        return cdf.lt(u).sum(-1).clamp_max(V - 1);
+        // 1 − U as −U + 1 (exactly equal): the kit passes no number to libtorch as a temporary Scalar (see Scalars)
+        var u = rand([B, 1], ScalarType.Float64, probs.device, generator: gen).neg_().add_(Scalars.Of(1.0), Scalars.One) * total;   // (0, total]
+        return cdf.lt(u).sum(-1).clamp_max(Scalars.Of(V - 1));
     }
 
     private static int FirstStop(string text, IReadOnlyList<string> stops)

@@ -160,7 +160,7 @@ public static class Grpo
     {
         long B = mask.shape[0], T = mask.shape[1];
         var idx = mask.reshape(-1).nonzero().squeeze(1);
-        var perRow = (1 / mask.sum(1).clamp_min(1)).unsqueeze(1).expand(B, T).reshape(-1);
+        var perRow = mask.sum(1).clamp_min(Scalars.One).reciprocal().unsqueeze(1).expand(B, T).reshape(-1);
         return new GeneratedTokens(idx, target.reshape(-1).index_select(0, idx), oldLogprobs.reshape(-1).index_select(0, idx),
             advantages.unsqueeze(1).expand(B, T).reshape(-1).index_select(0, idx), perRow.index_select(0, idx));
     }
@@ -172,7 +172,7 @@ public static class Grpo
         var tokLogp = logp.gather(-1, t.Target.unsqueeze(-1)).squeeze(-1);
         var ratio = (tokLogp - t.OldLogprobs).exp();
         var pg1 = -t.Advantages * ratio;
-        var pg2 = -t.Advantages * ratio.clamp(1 - clipLow, 1 + clipHigh);
+        var pg2 = -t.Advantages * ratio.clamp(Scalars.Of(1 - clipLow), Scalars.Of(1 + clipHigh));
         var loss = (maximum(pg1, pg2) * t.Weights).sum();
         double clipped, entropy;
         using (no_grad())
@@ -215,8 +215,8 @@ public static class Grpo
         var logp = F.log_softmax(TextGenerator.AtTemperature(model.forward(x).to_type(ScalarType.Float32), temperature), -1);
         var ratio = (logp.gather(-1, y.unsqueeze(-1)).squeeze(-1) - old).exp();
         var adv = a.unsqueeze(1);
-        var perTok = maximum(-adv * ratio, -adv * ratio.clamp(1 - clipLow, 1 + clipHigh)) * m;
-        return (perTok.sum(1) / m.sum(1).clamp_min(1)).sum();
+        var perTok = maximum(-adv * ratio, -adv * ratio.clamp(Scalars.Of(1 - clipLow), Scalars.Of(1 + clipHigh))) * m;
+        return (perTok.sum(1) / m.sum(1).clamp_min(Scalars.One)).sum();
     }
 }
 
@@ -234,16 +234,14 @@ public sealed record GeneratedTokens(Tensor Index, Tensor Target, Tensor OldLogp
 /// </summary>
 public sealed class GrpoUpdater : IDisposable
 {
-    private readonly OptimizerHelper _opt;
-    private readonly List<Parameter> _params;
+    private readonly AdamW _opt;
 
     /// <summary>An updater for <paramref name="model"/>.</summary>
     public GrpoUpdater(QuestTransformer model, GrpoOptions options)
     {
         Model = model;
         Options = options;
-        _opt = Optimizers.AdamW(model, options.LearningRate, options.WeightDecay, beta1: 0.9, beta2: 0.95);
-        _params = model.parameters().ToList();
+        _opt = new AdamW(model, options.WeightDecay, beta1: 0.9, beta2: 0.95);
     }
 
     /// <summary>The model.</summary>
@@ -265,37 +263,37 @@ public sealed class GrpoUpdater : IDisposable
         var rng = new Random((int)(seed & 0x7FFFFFFF));
         live = live.OrderBy(_ => rng.Next()).ToList();
         int mb = Math.Clamp(Options.MiniBatches, 1, live.Count);
-        foreach (var g in _opt.ParamGroups) g.LearningRate = lr;
         Model.train();
         using var precision = Model.UsePrecision(Options.Precision, Model.Device);   // restored on return: the next rollouts sample in float32
         double loss = 0, gnorm = 0, clipped = 0, ent = 0;
         long tokens = 0;
+        using var lease = new ScalarLease();   // the per-batch divisors (see Scalars)
         for (int k = 0; k < mb; k++)
         {
             var mini = live.Where((_, i) => i % mb == k).ToList();
-            _opt.zero_grad();
+            _opt.ZeroGrad();
             foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
             {
                 using var scope = NewDisposeScope();
                 var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh, Options.Temperature);
-                var l = sum / mini.Count;
+                var l = sum.div(lease.Of((long)mini.Count));
                 l.backward();
                 loss += l.item<float>() / mb;
                 clipped += c; ent += e;
                 tokens += n;
             }
-            gnorm += Optimizers.ClipGradNorm(_params, Options.GradClip) / mb;
-            _opt.step();
+            gnorm += _opt.ClipGradNorm(Options.GradClip) / mb;
+            _opt.Step(lr);
         }
         Model.eval();
         return new GrpoUpdate(loss, gnorm, tokens == 0 ? 0 : ent / tokens, tokens == 0 ? 0 : clipped / tokens, live.Count, tokens);
     }
 
     /// <summary>Saves the optimizer state.</summary>
-    public void SaveState(string path) => _opt.save_state_dict(path);
+    public void SaveState(string path) => _opt.Save(path);
 
     /// <summary>Loads an optimizer state written by <see cref="SaveState"/>.</summary>
-    public void LoadState(string path) => _opt.load_state_dict(path);
+    public void LoadState(string path) => _opt.Load(path);
 
     /// <inheritdoc/>
     public void Dispose() => _opt.Dispose();

@@ -225,13 +225,12 @@ public sealed class Trainer
         Model.to(device);
         Model.train();
         using var precision = Model.UsePrecision(o.Precision, device);   // restored at the end: generation after training runs in float32
-        using var opt = Optimizers.AdamW(Model, o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2);
+        using var opt = new AdamW(Model, o.WeightDecay, o.Beta1, o.Beta2);
 
         int start = 0;
         if (o.OutputDir is not null && o.Resume && File.Exists(Path.Combine(o.OutputDir, Checkpoint.TrainerStateFile)))
             start = ResumeFrom(o.OutputDir, opt, device);
 
-        var parameters = Model.parameters().ToList();
         for (int step = start + 1; step <= o.Steps; step++)
         {
             if (ct.IsCancellationRequested)
@@ -245,8 +244,7 @@ public sealed class Trainer
             // the step's libtorch work runs on the torch thread (see TorchThread): the loop itself resumes on any thread
             var (lossSum, tokens, gnorm, eval) = await TorchThread.RunAsync(() =>
             {
-                foreach (var g in opt.ParamGroups) g.LearningRate = lr;
-                opt.zero_grad();
+                opt.ZeroGrad();
                 double loss = 0;
                 long n = 0;
                 for (int micro = 0; micro < o.GradAccum; micro++)
@@ -256,8 +254,8 @@ public sealed class Trainer
                     loss += BatchLoss(x, y, o.ChunkBytes, backward: true, scale: 1.0 / o.GradAccum);
                     n += x.numel();
                 }
-                double norm = Optimizers.ClipGradNorm(parameters, o.GradClip);
-                opt.step();
+                double norm = opt.ClipGradNorm(o.GradClip);
+                opt.Step(lr);
                 double? ev = (o.EvalEvery > 0 && s % o.EvalEvery == 0) || s == o.Steps ? EvalLoss(device) : null;
                 return (loss, n, norm, ev);
             }).ConfigureAwait(false);
@@ -328,10 +326,11 @@ public sealed class Trainer
             if (dense) loss = F.cross_entropy(Model.Logits(h).view(-1, V), yc, ignore_index: -100, reduction: nn.Reduction.Sum);
             else
             {
-                var at = yc.ne(-100).nonzero().squeeze(1);
+                var at = yc.ne(IgnoreIndex).nonzero().squeeze(1);
                 loss = F.cross_entropy(Model.Logits(h.index_select(0, at)), yc.index_select(0, at), reduction: nn.Reduction.Sum);
             }
-            loss = loss * (scale / targets);
+            using var factor = new ScalarLease();
+            loss = loss.mul(factor.Of(scale / targets));
             if (backward) loss.backward();
             total += loss.item<float>();
             i += n;
@@ -339,13 +338,17 @@ public sealed class Trainer
         return total;
     }
 
+    /// <summary>The target id that counts for no loss (prompt and padding positions), as a held Scalar (see <see cref="Scalars"/>).</summary>
+    private static readonly Scalar IgnoreIndex = Scalars.Of(-100L);
+
     /// <summary>Per row of targets <paramref name="y"/> <c>[B, T]</c>: one past its last target (0: none); and the target count.</summary>
     internal static int[] TargetSpans(Tensor y, out long targets)
     {
         using var scope = NewDisposeScope();
-        var has = y.ne(-100);
+        var has = y.ne(IgnoreIndex);
         targets = has.sum().item<long>();
-        var pos = arange(1, y.shape[1] + 1, dtype: ScalarType.Int64, device: y.device).unsqueeze(0) * has;
+        using var lease = new ScalarLease();
+        var pos = arange(Scalars.One, lease.Of(y.shape[1] + 1), Scalars.One, dtype: ScalarType.Int64, device: y.device).unsqueeze(0) * has;
         return pos.amax([1L]).cpu().data<long>().Select(v => (int)v).ToArray();
     }
 
@@ -370,11 +373,11 @@ public sealed class Trainer
         return n == 0 ? double.NaN : sum / n;
     }
 
-    private void SaveCheckpoint(string dir, OptimizerHelper opt, int step)
+    private void SaveCheckpoint(string dir, AdamW opt, int step)
     {
         Checkpoint.Save(dir, Model, Tokenizer, tmp =>
         {
-            opt.save_state_dict(Path.Combine(tmp, Checkpoint.OptimizerFile));
+            opt.Save(Path.Combine(tmp, Checkpoint.OptimizerFile));
             File.WriteAllText(Path.Combine(tmp, Checkpoint.TrainerStateFile),
                 JsonSerializer.Serialize(new TrainerState { Stage = Stage, Step = step, Options = Options }, Json));
             using var w = new StreamWriter(Path.Combine(tmp, Checkpoint.MetricsFile));
@@ -382,7 +385,7 @@ public sealed class Trainer
         });
     }
 
-    private int ResumeFrom(string dir, OptimizerHelper opt, Device device)
+    private int ResumeFrom(string dir, AdamW opt, Device device)
     {
         var statePath = Path.Combine(dir, Checkpoint.TrainerStateFile);
         TrainerState state;
@@ -393,7 +396,7 @@ public sealed class Trainer
             throw new QuestInputException(Path.Combine(dir, Checkpoint.ConfigFile), null, null, $"the checkpoint's model ({cfg}) differs from the one being trained ({Model.Config})", "the same model config to resume");
         Checkpoint.LoadWeights(Model, Path.Combine(dir, Checkpoint.WeightsFile));
         Model.to(device);
-        opt.load_state_dict(Path.Combine(dir, Checkpoint.OptimizerFile));
+        opt.Load(Path.Combine(dir, Checkpoint.OptimizerFile));
         var metrics = Path.Combine(dir, Checkpoint.MetricsFile);
         if (File.Exists(metrics)) _history.AddRange(Jsonl.Read<StepReport>(metrics, tolerateTornTail: true, MetricsJson, legacyKeys: true));
         return state.Step;

@@ -10,13 +10,13 @@ namespace Quest.Models.Transformer;
 public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
-    private readonly double _eps;
+    private readonly Scalar _eps;
 
     /// <summary>Creates the norm over the last dimension of size <paramref name="dim"/>.</summary>
     public RMSNorm(long dim, double eps) : base(nameof(RMSNorm))
     {
         weight = nn.Parameter(ones(dim));
-        _eps = eps;
+        _eps = Scalars.Of(eps);   // held for the process's life: a temporary could be finalized mid-call (see Scalars)
         RegisterComponents();
     }
 
@@ -24,16 +24,10 @@ public sealed class RMSNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        // The scalars are named and disposed here, not left as temporaries of `+ _eps`: a TorchSharp Scalar is freed
-        // by its finalizer, and a temporary (the value or the implicit alpha of add) can be finalized while libtorch
-        // still reads it ("Unknown scalar type", seen once under GC pressure in the Jupyter kernel). For the same
-        // reason x² is x · x, not square(): TorchSharp's square() is pow(2) with a temporary Scalar 2, and a recipe
-        // run died once in SFT on it ("INTERNAL ASSERT FAILED at c10/core/Scalar.h", from pow_Tensor_Scalar). libtorch
+        // x² is x · x, not square(): TorchSharp's square() is pow(2) with a temporary Scalar (see Scalars); libtorch
         // computes pow(x, 2) as x · x, so the numbers are the same.
-        using var eps = _eps.ToScalar();
-        using var one = 1.0.ToScalar();
         var xf = x.to_type(ScalarType.Float32);
-        var y = xf * rsqrt((xf * xf).mean([-1L], keepdim: true).add(eps, one));
+        var y = xf * rsqrt((xf * xf).mean([-1L], keepdim: true).add(_eps, Scalars.One));
         return (y.to_type(x.dtype) * weight).MoveToOuterDisposeScope();
     }
 }
@@ -215,7 +209,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         long half = x.shape[3] / 2;
         var x1 = x.narrow(3, 0, half);
         var x2 = x.narrow(3, half, half);
-        return cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], 3);
+        return cat([x1 * cos - x2 * sin, (x2 * cos).add(x1 * sin, Scalars.One)], 3);
     }
 }
 
@@ -259,8 +253,9 @@ public sealed class DecoderBlock : nn.Module<Tensor, Tensor>
 
     internal Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
     {
-        x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
-        return x + mlp.forward(post_attention_layernorm.forward(x));
+        // add(…, One), not +: the operator passes a temporary alpha Scalar (see Scalars)
+        x = x.add(self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer), Scalars.One);
+        return x.add(mlp.forward(post_attention_layernorm.forward(x)), Scalars.One);
     }
 }
 
@@ -354,8 +349,8 @@ public sealed class QuestTransformer : nn.Module<Tensor, Tensor>
     private static (Tensor, Tensor) RopeTables(ModelConfig c, Device device)
     {
         int half = c.HeadDim / 2;
-        var invFreq = pow(c.RopeTheta, -arange(0, half, dtype: ScalarType.Float64) / half);
-        var pos = arange(0, c.MaxSeqLen, dtype: ScalarType.Float64);
+        var invFreq = pow(c.RopeTheta, -arange(Scalars.Zero, Scalars.Of((long)half), Scalars.One, dtype: ScalarType.Float64).div(Scalars.Of((long)half)));
+        var pos = arange(Scalars.Zero, Scalars.Of((long)c.MaxSeqLen), Scalars.One, dtype: ScalarType.Float64);
         var ang = outer(pos, invFreq);
         return (ang.cos().to_type(ScalarType.Float32).to(device), ang.sin().to_type(ScalarType.Float32).to(device));
     }
