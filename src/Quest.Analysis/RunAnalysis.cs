@@ -68,14 +68,7 @@ public static partial class RunAnalysis
     }
 
     /// <summary>The unbiased pass@k of one task with <paramref name="n"/> samples, <paramref name="c"/> of them correct.</summary>
-    public static double PassAt(int n, int c, int k)
-    {
-        if (k > n) throw new ArgumentOutOfRangeException(nameof(k), $"k {k} > n {n}");
-        if (n - c < k) return 1.0;
-        double fail = 1.0;
-        for (int i = n - c + 1; i <= n; i++) fail *= 1.0 - (double)k / i;
-        return 1.0 - fail;
-    }
+    public static double PassAt(int n, int c, int k) => Evaluation.PassAt(n, c, k);
 
     /// <summary>How episodes ended, per model (test split): model → termination → count.</summary>
     public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Terminations(RunData run) =>

@@ -66,7 +66,7 @@ public sealed class RunData
             throw new QuestInputException(full, null, null, "not a recipe run directory (no recipe.json)", "a directory written by `quest recipe` (e.g. data/artifacts/recipe/tiny)");
         RecipeOptions options;
         try { options = JsonSerializer.Deserialize<RecipeOptions>(Utf8Text.ReadFile(p.OptionsFile), Quest.Recipe.Recipe.Json) ?? throw new JsonException("null"); }
-        catch (JsonException ex) { throw new QuestInputException(p.OptionsFile, null, null, $"invalid recipe options: {ex.Message}", "recipe.json written by `quest recipe`", ex); }
+        catch (JsonException ex) { throw new QuestInputException(p.OptionsFile, null, null, $"invalid recipe options: {Quest.Core.JsonFiles.Describe(ex)}", "recipe.json written by `quest recipe`", ex); }
         var run = new RunData(full, options with { OutDir = full });
         run.Reload();
         return run;

@@ -51,6 +51,21 @@ public static class JsonFiles
         return copy.Deserialize<T>(options ?? Compact);
     }
 
+    /// <summary>
+    /// What a <see cref="JsonException"/> from reading a file says, for a person: System.Text.Json names the CLR type it
+    /// was filling ("could not be converted to Quest.Models.Transformer.ModelConfig"); this says which value (its JSON
+    /// path) has the wrong type instead, or the parser's own words for broken JSON.
+    /// </summary>
+    public static string Describe(JsonException ex)
+    {
+        var path = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "the document" : ex.Path.StartsWith("$.", StringComparison.Ordinal) ? $"\"{ex.Path[2..]}\"" : ex.Path;
+        if (ex.Message.Contains("could not be converted", StringComparison.Ordinal))
+            return $"{path} has the wrong type (or is null where a value is required)";
+        var msg = ex.Message;
+        int cut = msg.IndexOf(" Path: ", StringComparison.Ordinal);
+        return cut > 0 ? msg[..cut].TrimEnd('.', ' ') : msg.TrimEnd('.', ' ');
+    }
+
     /// <summary>snake_case of a camelCase or PascalCase name (<c>evalLoss</c> → <c>eval_loss</c>), as the naming policy writes it.</summary>
     public static string SnakeName(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
 }

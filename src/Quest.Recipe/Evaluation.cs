@@ -34,9 +34,20 @@ public sealed record EvalOptions
     public string? SystemPromptTemplate { get; init; }
 }
 
+/// <summary>The two test sets of a recipe run (<see cref="EvalRow.Set"/>, <see cref="StageComparison.Set"/>).</summary>
+public static class TestSets
+{
+    /// <summary>The training world's held-out split: its seed entities are held out, but their pages were in mid-training.</summary>
+    public const string HeldOut = "held_out";
+    /// <summary>Tasks over a world generated with a seed no stage of the run used: nothing in it was ever read in training.</summary>
+    public const string FreshWorld = "fresh_world";
+}
+
 /// <summary>One row of an eval table: a model on a group of tasks (all, one family, or one complexity class).</summary>
 public sealed record EvalRow
 {
+    /// <summary>The test set (<see cref="TestSets"/>; <c>held_out</c> for a plain task file).</summary>
+    public string Set { get; init; } = TestSets.HeldOut;
     /// <summary>Model name (<c>untrained</c>, <c>mt</c>, <c>sft</c>, <c>rl</c>, or a policy spec).</summary>
     public string Model { get; init; } = "";
     /// <summary><c>all</c>, <c>family:NAME</c>, <c>complexity:C1</c>, or <c>train (seen)</c>.</summary>
@@ -47,8 +58,10 @@ public sealed record EvalRow
     public int N { get; init; }
     /// <summary>Mean reward over episodes (avg@k).</summary>
     public double MeanReward { get; init; }
-    /// <summary>Share of tasks with at least one episode at full reward (pass@k, %).</summary>
+    /// <summary>Share of tasks with at least one episode at full reward (pass@k with k = the samples per task, %).</summary>
     public double PassAtK { get; init; }
+    /// <summary>pass@1 by the unbiased estimator (per task: the share of its samples at full reward), %; equals <see cref="PassAtK"/> when greedy.</summary>
+    public double PassAt1 { get; init; }
     /// <summary>Share of episodes with a final answer (%).</summary>
     public double AnsweredPct { get; init; }
     /// <summary>Share of model turns that were a well-formed tool call or an answer (%).</summary>
@@ -65,6 +78,9 @@ public sealed record EvalRow
     public double UrlsFromContextPct { get; init; }
     /// <summary>Copy probe: share of answer strings (lines and items, citations and "Final answer:" removed) found earlier in the episode (%).</summary>
     public double AnswerInContextPct { get; init; }
+    /// <summary>Episodes that could not be run (<c>policy_error</c>: the policy did not answer). They measure nothing, so
+    /// they are left out of <see cref="N"/> and every mean above; a run with any of them is reported as incomplete.</summary>
+    public int PolicyErrors { get; init; }
 }
 
 /// <summary>
@@ -128,6 +144,8 @@ public static class CopyProbes
 /// <summary>A later stage against an earlier one on the same tasks: the mean paired reward difference and its bootstrap 95% interval.</summary>
 public sealed record StageComparison
 {
+    /// <summary>The test set compared on (<see cref="TestSets"/>).</summary>
+    public string Set { get; init; } = TestSets.HeldOut;
     /// <summary>The earlier stage.</summary>
     public string From { get; init; } = "";
     /// <summary>The later stage.</summary>
@@ -189,18 +207,34 @@ public static class Evaluation
     }
 
     /// <summary>The rows of one model's trajectories: all tasks, each family, each complexity class (only tasks in <paramref name="tasks"/> count).</summary>
-    public static List<EvalRow> Rows(string model, IReadOnlyList<Trajectory> trajectories, IReadOnlyDictionary<string, SynthTask> tasks, string allLabel = "all")
+    public static List<EvalRow> Rows(string model, IReadOnlyList<Trajectory> trajectories, IReadOnlyDictionary<string, SynthTask> tasks, string allLabel = "all", string set = TestSets.HeldOut)
     {
         var known = trajectories.Where(t => tasks.ContainsKey(t.TaskId)).ToList();
         var rows = new List<EvalRow> { Row(model, allLabel, known) };
         rows.AddRange(known.GroupBy(t => tasks[t.TaskId].Family).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Row(model, "family:" + g.Key, g.ToList())));
         rows.AddRange(known.GroupBy(t => tasks[t.TaskId].Complexity).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Row(model, "complexity:" + g.Key, g.ToList())));
-        return rows;
+        return rows.Select(r => r with { Set = set }).ToList();
     }
 
-    /// <summary>One row over <paramref name="ts"/>.</summary>
-    public static EvalRow Row(string model, string group, IReadOnlyList<Trajectory> ts)
+    /// <summary>True for an episode that measured nothing: the policy could not be reached or failed (<c>policy_error</c>).</summary>
+    public static bool Unmeasured(Trajectory t) => t.Termination == Termination.PolicyError;
+
+    /// <summary>
+    /// Throws <see cref="IncompleteEvaluationException"/> when any of <paramref name="trajectories"/> could not be run,
+    /// saying how many, the first error and how to retry (the rollout files keep the rest: a rerun resumes and retries them).
+    /// </summary>
+    public static void EnsureMeasured(string model, IReadOnlyList<Trajectory> trajectories, string retry)
     {
+        var failed = trajectories.Where(Unmeasured).ToList();
+        if (failed.Count == 0) return;
+        throw new IncompleteEvaluationException(
+            $"{model}: {failed.Count} of {trajectories.Count} episodes could not be run (policy_error; first: {failed[0].Error ?? "no message"}); they are left out of every mean. {retry}");
+    }
+
+    /// <summary>One row over <paramref name="all"/> (episodes that could not be run are counted apart, not scored).</summary>
+    public static EvalRow Row(string model, string group, IReadOnlyList<Trajectory> all)
+    {
+        var ts = all.Where(t => !Unmeasured(t)).ToList();
         int turns = ts.Sum(t => t.Turns.Count);
         int valid = ts.Sum(t => t.Turns.Count(x => x.Kind is "answer" or "tool_call"));
         var byTask = ts.GroupBy(t => t.TaskId).ToList();
@@ -210,6 +244,7 @@ public static class Evaluation
             Model = model, Group = group, N = ts.Count, Tasks = byTask.Count,
             MeanReward = ts.Count == 0 ? 0 : ts.Average(t => t.Reward ?? 0),
             PassAtK = byTask.Count == 0 ? 0 : 100.0 * byTask.Count(g => g.Any(t => (t.Reward ?? 0) >= 1 - 1e-9)) / byTask.Count,
+            PassAt1 = byTask.Count == 0 ? 0 : 100.0 * byTask.Average(g => PassAt(g.Count(), g.Count(t => (t.Reward ?? 0) >= 1 - 1e-9), 1)),
             AnsweredPct = ts.Count == 0 ? 0 : 100.0 * ts.Count(t => !string.IsNullOrWhiteSpace(t.Prediction)) / ts.Count,
             ProtocolValidPct = turns == 0 ? 0 : 100.0 * valid / turns,
             MeanTurns = ts.Count == 0 ? 0 : ts.Average(t => (double)t.Rounds),
@@ -218,6 +253,7 @@ public static class Evaluation
             FirstQueryCopiedPct = Pct(probes.Count(p => p.FirstQueryCopied == true), probes.Count(p => p.FirstQueryCopied is not null)),
             UrlsFromContextPct = Pct(probes.Sum(p => p.UrlsFromContext), probes.Sum(p => p.Urls)),
             AnswerInContextPct = Pct(probes.Sum(p => p.AnswerInContext), probes.Sum(p => p.AnswerStrings)),
+            PolicyErrors = all.Count - ts.Count,
         };
         static double Pct(int a, int b) => b == 0 ? 0 : 100.0 * a / b;
     }
@@ -226,13 +262,51 @@ public static class Evaluation
     /// Paired comparison of two models on the tasks both were run on: per task the mean reward over its samples, the
     /// mean difference (to − from), and a percentile bootstrap 95% interval over tasks (<paramref name="reps"/> resamples).
     /// </summary>
-    public static StageComparison Compare(string from, IReadOnlyList<Trajectory> a, string to, IReadOnlyList<Trajectory> b, IReadOnlyCollection<string> taskIds, int reps = 2000, int seed = 0)
+    public static StageComparison Compare(string from, IReadOnlyList<Trajectory> a, string to, IReadOnlyList<Trajectory> b, IReadOnlyCollection<string> taskIds, int reps = 2000, int seed = 0, string set = TestSets.HeldOut)
     {
-        var ra = a.Where(t => taskIds.Contains(t.TaskId)).GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
-        var rb = b.Where(t => taskIds.Contains(t.TaskId)).GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
+        var ra = a.Where(t => taskIds.Contains(t.TaskId) && !Unmeasured(t)).GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
+        var rb = b.Where(t => taskIds.Contains(t.TaskId) && !Unmeasured(t)).GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
         var diffs = ra.Keys.Where(rb.ContainsKey).Order(StringComparer.Ordinal).Select(k => rb[k] - ra[k]).ToArray();
         var (lo, hi) = Bootstrap(diffs, reps, seed);
-        return new StageComparison { From = from, To = to, Tasks = diffs.Length, MeanDiff = diffs.Length == 0 ? 0 : diffs.Average(), Lo = lo, Hi = hi };
+        return new StageComparison { Set = set, From = from, To = to, Tasks = diffs.Length, MeanDiff = diffs.Length == 0 ? 0 : diffs.Average(), Lo = lo, Hi = hi };
+    }
+
+    /// <summary>The unbiased pass@k of one task with <paramref name="n"/> samples, <paramref name="c"/> of them correct: 1 − C(n−c, k)/C(n, k).</summary>
+    public static double PassAt(int n, int c, int k)
+    {
+        if (k > n) throw new ArgumentOutOfRangeException(nameof(k), $"k {k} > n {n}");
+        if (n - c < k) return 1.0;
+        double fail = 1.0;
+        for (int i = n - c + 1; i <= n; i++) fail *= 1.0 - (double)k / i;
+        return 1.0 - fail;
+    }
+
+    /// <summary>
+    /// What recall buys one model: its mean reward on the held-out split minus its mean on the fresh world, with a 95%
+    /// interval from bootstrapping the two task sets independently (they share no task, so the difference is unpaired).
+    /// </summary>
+    public static RecallGap Gap(string model, IReadOnlyList<Trajectory> heldOut, IReadOnlyList<Trajectory> fresh, int reps = 2000, int seed = 0)
+    {
+        static double[] PerTask(IReadOnlyList<Trajectory> ts) =>
+            ts.Where(t => !Unmeasured(t)).GroupBy(t => t.TaskId).Select(g => g.Average(t => t.Reward ?? 0)).ToArray();
+        var a = PerTask(heldOut);
+        var b = PerTask(fresh);
+        if (a.Length == 0 || b.Length == 0) return new RecallGap { Model = model, HeldOutTasks = a.Length, FreshTasks = b.Length };
+        var rng = new Random(seed);
+        var diffs = new double[reps];
+        for (int r = 0; r < reps; r++)
+        {
+            double sa = 0, sb = 0;
+            for (int i = 0; i < a.Length; i++) sa += a[rng.Next(a.Length)];
+            for (int i = 0; i < b.Length; i++) sb += b[rng.Next(b.Length)];
+            diffs[r] = sa / a.Length - sb / b.Length;
+        }
+        Array.Sort(diffs);
+        return new RecallGap
+        {
+            Model = model, HeldOutTasks = a.Length, FreshTasks = b.Length, HeldOut = a.Average(), Fresh = b.Average(), Gap = a.Average() - b.Average(),
+            Lo = diffs[(int)Math.Floor(0.025 * (reps - 1))], Hi = diffs[(int)Math.Ceiling(0.975 * (reps - 1))],
+        };
     }
 
     /// <summary>Percentile bootstrap 95% interval of the mean of <paramref name="values"/> (seeded; (0, 0) when empty).</summary>
@@ -255,10 +329,12 @@ public static class Evaluation
     public static string FormatRows(IEnumerable<EvalRow> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"{"model",-10} {"group",-22} {"tasks",5} {"n",4} {"reward",7} {"pass@k",7} {"answered",9} {"valid",7} {"turns",6} {"q_copy",7} {"url_ctx",7} {"ans_ctx",7}");
-        foreach (var r in rows)
+        var list = rows.ToList();
+        bool failures = list.Any(r => r.PolicyErrors > 0);   // the column appears only when some episode could not be run
+        sb.AppendLine($"{"model",-10} {"group",-22} {"tasks",5} {"n",4} {"reward",7} {"pass@k",7} {"answered",9} {"valid",7} {"turns",6} {"q_copy",7} {"url_ctx",7} {"ans_ctx",7}{(failures ? "  no_run" : "")}");
+        foreach (var r in list)
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{r.Model,-10} {r.Group,-22} {r.Tasks,5} {r.N,4} {r.MeanReward,7:0.000} {r.PassAtK,6:0.0}% {r.AnsweredPct,8:0.0}% {r.ProtocolValidPct,6:0.0}% {r.MeanTurns,6:0.0} {r.FirstQueryCopiedPct,6:0.0}% {r.UrlsFromContextPct,6:0.0}% {r.AnswerInContextPct,6:0.0}%"));
+                $"{r.Model,-10} {r.Group,-22} {r.Tasks,5} {r.N,4} {r.MeanReward,7:0.000} {r.PassAtK,6:0.0}% {r.AnsweredPct,8:0.0}% {r.ProtocolValidPct,6:0.0}% {r.MeanTurns,6:0.0} {r.FirstQueryCopiedPct,6:0.0}% {r.UrlsFromContextPct,6:0.0}% {r.AnswerInContextPct,6:0.0}%{(failures ? $" {r.PolicyErrors,7}" : "")}"));
         return sb.ToString();
     }
 
@@ -271,4 +347,28 @@ public static class Evaluation
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{c.From,-10} {c.To,-10} {c.Tasks,5} {c.MeanDiff,8:+0.000;-0.000;0.000} [{c.Lo,7:+0.000;-0.000;0.000}, {c.Hi,7:+0.000;-0.000;0.000}]{(c.Significant ? " *" : "")}"));
         return sb.ToString();
     }
+}
+
+/// <summary>An evaluation in which some episodes could not be run: its means cover only the others.</summary>
+public sealed class IncompleteEvaluationException(string message) : Exception(message);
+
+/// <summary>What recall buys a model: held-out split minus fresh world (<see cref="Evaluation.Gap"/>).</summary>
+public sealed record RecallGap
+{
+    /// <summary>The model.</summary>
+    public string Model { get; init; } = "";
+    /// <summary>Tasks of the held-out split it ran.</summary>
+    public int HeldOutTasks { get; init; }
+    /// <summary>Tasks of the fresh world it ran.</summary>
+    public int FreshTasks { get; init; }
+    /// <summary>Mean reward on the held-out split.</summary>
+    public double HeldOut { get; init; }
+    /// <summary>Mean reward on the fresh world.</summary>
+    public double Fresh { get; init; }
+    /// <summary>HeldOut − Fresh: what knowing the world's pages buys.</summary>
+    public double Gap { get; init; }
+    /// <summary>Lower end of its 95% bootstrap interval.</summary>
+    public double Lo { get; init; }
+    /// <summary>Upper end.</summary>
+    public double Hi { get; init; }
 }

@@ -55,8 +55,14 @@ public sealed record RecipePaths(string Root)
     public string Sft => Path.Combine(Root, "sft");
     /// <summary>The RL (GRPO) model stage directory.</summary>
     public string Rl => Path.Combine(Root, "rl");
-    /// <summary>Eval rollouts (one sub-directory per model).</summary>
+    /// <summary>Eval rollouts on the held-out split (one sub-directory per model).</summary>
     public string Eval => Path.Combine(Root, "eval");
+    /// <summary>The fresh world: generated at eval time with a seed no stage used (pages, manifest, BM25 index).</summary>
+    public string FreshWorld => Path.Combine(Root, "fresh-world");
+    /// <summary>The fresh world's tasks (all in the test split).</summary>
+    public string FreshTasks => Path.Combine(Root, "fresh-tasks.jsonl");
+    /// <summary>Eval rollouts on the fresh world (one sub-directory per model).</summary>
+    public string EvalFresh => Path.Combine(Root, "eval-fresh");
     /// <summary>The run summary (stage times, eval table).</summary>
     public string Summary => Path.Combine(Root, "summary.json");
     /// <summary>The marker of one stage.</summary>
@@ -134,6 +140,12 @@ public static class Recipe
         if (File.Exists(p.OptionsFile))
         {
             var theirs = File.ReadAllText(p.OptionsFile);
+            try { JsonSerializer.Deserialize<RecipeOptions>(theirs, Json); }
+            catch (JsonException ex)
+            {
+                throw new QuestInputException(p.OptionsFile, ex.LineNumber + 1, ex.BytePositionInLine + 1, $"recipe.json is damaged: {Quest.Core.JsonFiles.Describe(ex)}",
+                    "the recipe.json quest recipe wrote (restore it, or start the run in another --out directory)", ex);
+            }
             if (theirs != mine)
                 throw new QuestInputException(p.OptionsFile, null, null, "this run directory was started with other recipe options (preset, seed or sizes)",
                     "the same options to resume, or another --out directory");
@@ -156,6 +168,8 @@ public static class Recipe
         ct.ThrowIfCancellationRequested();
         if (ReadMarker(p, stage) is { } done)
         {
+            // summary.json is derived from the eval rollouts on disk: a missing or damaged one is written again
+            if (stage == "eval" && !RecipeSummary.IsReadable(p)) RecipeEval.WriteSummary(new StageContext(o, p, (_, _) => { }));
             emit(new RecipeEvent(stage, RecipeEventKind.Skipped, "already complete", done.Metrics, done.Seconds));
             return;
         }
@@ -343,8 +357,11 @@ public static class Recipe
         using var sc = WorldEnvironment.Open(c.Paths.World);
         var held = await MidTraining.HeldOutDrillsAsync(c, sc, ct).ConfigureAwait(false);
         var copy = new Dictionary<string, double>();
+        var copyMetrics = Path.Combine(c.Paths.CopyPhase, CopyMetricsFile);
         if (o.CopyPhaseSteps > 0 && !File.Exists(Path.Combine(c.Paths.Pretrain, Checkpoint.TrainerStateFile)))
             copy = await CopyPhaseAsync(c, model, tok, await MidTraining.DrillsAsync(c, sc, ct).ConfigureAwait(false), held, ct).ConfigureAwait(false);
+        else if (o.CopyPhaseSteps > 0 && File.Exists(copyMetrics))   // mid-training resumed past the copy phase: its metrics were kept
+            copy = JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(copyMetrics)) ?? [];
         var data = new PackedTokenStream(docs, tok);
         c.Progress($"model {cfg.ParameterCount:N0} params, {data.TrainTokens:N0} training tokens", null);
         var trainer = new Trainer(model, tok, data, new TrainingOptions
@@ -382,8 +399,12 @@ public static class Recipe
         var m = new Dictionary<string, double> { ["copy_phase_steps"] = o.CopyPhaseSteps };
         foreach (var (k, v) in before) m[k + "_before"] = v;
         foreach (var (k, v) in after) m[k + "_after_copy"] = v;
+        AtomicFile.WriteAllText(Path.Combine(c.Paths.CopyPhase, CopyMetricsFile), JsonSerializer.Serialize(m));   // a kill during mid-training loses none of them
         return m;
     }
+
+    /// <summary>The copy phase's probe metrics, kept beside its checkpoint for a mid-training stage that resumes after it.</summary>
+    public const string CopyMetricsFile = "copy_metrics.json";
 
     // ------------------------------------------------------------------ 5. sft
 

@@ -142,6 +142,13 @@ public sealed record RecipeOptions
     // ---- 7. eval
     /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
     public int EvalTestTasks { get; init; }
+    /// <summary>
+    /// Task slots synthesized over the fresh world, the headline test set: a world generated at eval time with a seed no
+    /// stage of the run used (<c>RecipeEval.FreshWorldSeed</c>), same size, families and complexity classes, so nothing
+    /// in it was ever read in training (0: no fresh-world test). The held-out split holds out task seeds, not
+    /// knowledge: its entities' pages were in mid-training. 340 slots give at least 300 verified tasks.
+    /// </summary>
+    public int FreshWorldTasks { get; init; } = 340;
     /// <summary>Train tasks rolled out as well (to see memorisation vs. generalisation).</summary>
     public int EvalTrainTasks { get; init; } = 2;
     /// <summary>Model calls per eval episode.</summary>
@@ -241,6 +248,7 @@ public sealed record RecipeOptions
         Need(RlMiniBatches >= 1, $"rl_mini_batches {RlMiniBatches}", "at least 1");
         Need(double.IsFinite(RlTemperature) && RlTemperature > 0, $"rl_temperature {RlTemperature}", "a finite temperature > 0");
         Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
+        Need(FreshWorldTasks >= 0, $"fresh_world_tasks {FreshWorldTasks}", "0 (no fresh-world test) or more");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");
         Need(ToolOutput is "small" or "quest", $"tool_output '{ToolOutput}'", "small or quest");

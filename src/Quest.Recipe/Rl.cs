@@ -176,7 +176,7 @@ public sealed class RlTrainer
             var loaded = Checkpoint.Load(options.OutputDir!, device);
             TrainerState st;
             try { st = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(state), Trainer.Json) ?? throw new JsonException("null"); }
-            catch (JsonException ex) { throw new QuestInputException(state, null, null, $"invalid trainer state: {ex.Message}", "trainer_state.json written by the RL stage", ex); }
+            catch (JsonException ex) { throw new QuestInputException(state, null, null, $"invalid trainer state: {Quest.Core.JsonFiles.Describe(ex)}", "trainer_state.json written by the RL stage", ex); }
             var t = new RlTrainer(loaded, tasks, tools, reward, options, st.Step);
             var metrics = Path.Combine(options.OutputDir!, Checkpoint.MetricsFile);
             if (File.Exists(metrics)) t._history.AddRange(Jsonl.Read<RlStepReport>(metrics, tolerateTornTail: true, Json));

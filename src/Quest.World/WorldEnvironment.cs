@@ -87,9 +87,9 @@ public sealed class WorldEnvironment : IDisposable
     /// <see cref="World"/> and <see cref="Graph"/> regenerate the ground truth from the stored seed and size and check
     /// that it reproduces the stored pages (<see cref="Regenerate"/>).
     /// </summary>
-    public static WorldEnvironment Open(string nameOrDir, IChatClient? extractorModel = null, IProgress<double>? progress = null, TextWriter? log = null)
+    public static WorldEnvironment Open(string nameOrDir, IChatClient? extractorModel = null, IProgress<double>? progress = null, TextWriter? log = null, CancellationToken ct = default)
     {
-        var dir = CorpusBuilder.Resolve(nameOrDir, log);
+        var dir = CorpusBuilder.Resolve(nameOrDir, log, ct);
         var corpus = CorpusStore.Load(dir);
         return new WorldEnvironment(corpus, () => Bm25Index.OpenOrBuild(corpus, Path.Combine(dir, "index"), progress: progress),
             () => Regenerate(corpus, dir), extractorModel, dir);

@@ -150,6 +150,16 @@ public sealed class AgentCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Rollout_against_a_dead_endpoint_fails_before_any_episode()
+    {
+        var tasks = WriteTasks(3); var outDir = Path.Combine(_dir, "dead");
+        var (code, stdout, stderr) = await RunAsync("rollout", "--tasks", tasks, "--policy", "http://127.0.0.1:1", "--out", outDir, "--corpus", "none", "--no-progress");
+        Assert.True(code == 1, $"exit {code}: {stderr}{stdout}");
+        Assert.Contains("could not be reached", stderr);
+        Assert.False(File.Exists(Path.Combine(outDir, "trajectories.jsonl")));
+    }
+
+    [Fact]
     public async Task Rollout_killed_midway_resumes_without_duplicating_or_losing_episodes()
     {
         const int n = 10;

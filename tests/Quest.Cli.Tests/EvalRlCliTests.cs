@@ -88,6 +88,50 @@ public class EvalRlCliTests
     }
 
     [Fact]
+    public async Task Eval_against_a_dead_endpoint_fails_before_any_episode()
+    {
+        var (dir, tasks, _, _) = await Setup();
+        // nothing listens on port 1: the probe fails at once, no episode is written, and the exit code says so
+        foreach (var spec in new[] { "http://127.0.0.1:1", "openai:http://127.0.0.1:1/v1#served" })
+        {
+            var outDir = Path.Combine(dir, "dead-" + spec.Length);
+            var (code, output, err) = await Run("eval", "--tasks", tasks, "--policy", spec, "--corpus", "world-tiny", "--out", outDir);
+            Assert.True(code == 1, $"exit {code}: {err}{output}");
+            Assert.Contains("could not be reached", err);
+            Assert.Contains("127.0.0.1:1", err);
+            Assert.False(File.Exists(Path.Combine(outDir, "trajectories.jsonl")));
+            Assert.False(File.Exists(Path.Combine(outDir, "eval.json")));
+            Assert.DoesNotContain("reward", output);
+        }
+        // an empty model name after '#' is bad input, named
+        var (empty, _, emptyErr) = await Run("eval", "--tasks", tasks, "--policy", "openai:http://127.0.0.1:1/v1#", "--corpus", "world-tiny", "--out", Path.Combine(dir, "e"));
+        Assert.Equal(2, empty);
+        Assert.Contains("empty model name", emptyErr);
+    }
+
+    [Fact]
+    public async Task Eval_leaves_episodes_that_could_not_run_out_of_the_means_and_exits_non_zero()
+    {
+        var (dir, tasks, _, all) = await Setup();
+        // a scripted policy whose script is one answer for the first question only: every other episode's policy throws
+        var script = Path.Combine(dir, "script.jsonl");
+        File.WriteAllText(script, JsonSerializer.Serialize(new { question = all[0].Question, turns = new[] { "<answer>" + all[0].Answer + "</answer>" } }) + "\n");
+        var outDir = Path.Combine(dir, "half");
+        var (code, output, err) = await Run("eval", "--tasks", tasks, "--policy", "scripted:" + script, "--corpus", "world-tiny", "--out", outDir);
+        Assert.True(code == 1, $"exit {code}: {err}");
+        Assert.Contains($"{all.Count - 1} of {all.Count} episodes could not be run", err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.json")));
+        var allRow = doc.RootElement.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("group").GetString() == "all");
+        Assert.Equal(1, allRow.GetProperty("n").GetInt32());                      // only the episode that ran is measured
+        Assert.Equal(all.Count - 1, allRow.GetProperty("policy_errors").GetInt32());
+        // the mean is that one episode's reward, not diluted by the failures
+        var ran = File.ReadAllLines(Path.Combine(outDir, "trajectories.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
+            .Single(t => t.GetProperty("termination").GetString() != "policy_error");
+        Assert.Equal(ran.GetProperty("reward").GetDouble(), allRow.GetProperty("mean_reward").GetDouble(), 9);
+        Assert.Contains("no_run", output);
+    }
+
+    [Fact]
     public async Task Train_rl_prints_one_line_per_step_and_resumes_from_its_checkpoint()
     {
         var (dir, tasks, ckpt, _) = await Setup();

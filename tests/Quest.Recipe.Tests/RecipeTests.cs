@@ -109,6 +109,51 @@ public class RecipeStageTests
     }
 
     [Fact]
+    public async Task A_missing_or_damaged_summary_is_written_again_on_resume_and_a_damaged_recipe_json_is_named()
+    {
+        using var tmp = new TempDir();
+        var o = Mini(tmp.Path);
+        var ct = TestContext.Current.CancellationToken;
+        await Run(o, ["world", "synth"], ct);
+        var p = new RecipePaths(tmp.Path);
+        // an eval stage that finished (its marker is there) whose summary.json was lost, then damaged
+        Directory.CreateDirectory(p.Stages);
+        File.WriteAllText(p.Marker("eval"), JsonSerializer.Serialize(new StageRecord { Stage = "eval", Seconds = 1, CompletedAt = DateTimeOffset.UtcNow }, Recipe.Json));
+        var missing = Assert.Throws<QuestInputException>(() => RecipeSummary.Read(tmp.Path));
+        Assert.Contains("summary.json", missing.Message);
+        await Run(o, ["eval"], ct);
+        Assert.NotNull(RecipeSummary.Read(tmp.Path).Options);
+        File.WriteAllText(p.Summary, "{\"stages\": [garbage");
+        var damaged = Assert.Throws<QuestInputException>(() => RecipeSummary.Read(tmp.Path));
+        Assert.Contains("summary.json", damaged.Message);
+        await Run(o, ["eval"], ct);
+        Assert.NotNull(RecipeSummary.Read(tmp.Path).Options);
+        // a damaged recipe.json is named as such, not as "other options"
+        File.WriteAllText(p.OptionsFile, "{garbage");
+        var bad = await Assert.ThrowsAsync<QuestInputException>(() => Run(o, ["eval"], ct));
+        Assert.Contains("recipe.json is damaged", bad.Message);
+    }
+
+    [Fact]
+    public async Task The_copy_phase_metrics_survive_a_kill_during_mid_training()
+    {
+        using var tmp = new TempDir();
+        var o = Mini(tmp.Path) with { PretrainSteps = 6, PretrainBatch = 2 };
+        var ct = TestContext.Current.CancellationToken;
+        await Run(o, ["world", "synth", "teacher", "pretrain"], ct);
+        var p = new RecipePaths(tmp.Path);
+        StageRecord Marker() => JsonSerializer.Deserialize<StageRecord>(File.ReadAllText(p.Marker("pretrain")), Recipe.Json)!;
+        var first = Marker().Metrics;
+        var copyKeys = first.Keys.Where(k => k == "copy_phase_steps" || k.EndsWith("_before") || k.EndsWith("_after_copy")).Order().ToList();
+        Assert.True(copyKeys.Count >= 3, string.Join(", ", first.Keys));
+        // killed after mid-training's last checkpoint, before its marker: the rerun resumes past the copy phase
+        File.Delete(p.Marker("pretrain"));
+        await Run(o, ["pretrain"], ct);
+        var second = Marker().Metrics;
+        foreach (var k in copyKeys) Assert.Equal(first[k], second[k]);
+    }
+
+    [Fact]
     public void Presets_validate_and_bad_sizes_are_refused()
     {
         Assert.Equal("tiny", RecipeOptions.FromPreset("tiny").Validate().Preset);

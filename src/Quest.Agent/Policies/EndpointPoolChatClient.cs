@@ -137,6 +137,41 @@ public sealed class EndpointPoolChatClient : IChatClient
         }
     }
 
+    /// <summary>
+    /// Sends one tiny request (one token) to every endpoint, once, with no retry and at most <paramref name="timeout"/>
+    /// each: an evaluation checks this before its first episode, so a server that is down or serves another model name
+    /// fails the command in seconds instead of turning every episode into a <c>policy_error</c> after minutes of retries.
+    /// Returns one line per endpoint; throws <see cref="PolicyException"/> naming each endpoint and its error when none
+    /// answers.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var lines = new List<string>();
+        var failures = new List<string>();
+        for (int i = 0; i < _clients.Length; i++)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cts.CancelAfter(timeout);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                await _clients[i].GetResponseAsync([new ChatMessage(ChatRole.User, "Reply with OK.")],
+                    new ChatOptions { ModelId = Options.Model, MaxOutputTokens = 1, Temperature = 0 }, cts.Token).ConfigureAwait(false);
+                lines.Add($"{Options.Endpoints[i]} model '{Options.Model}': answered in {clock.Elapsed.TotalSeconds:0.0} s");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+            catch (Exception ex)
+            {
+                var why = ex is OperationCanceledException ? $"no answer within {timeout.TotalSeconds:0} s" : Describe(ex);
+                failures.Add($"{Options.Endpoints[i]} model '{Options.Model}': {why}");
+                lines.Add(failures[^1]);
+            }
+        }
+        if (failures.Count == _clients.Length)
+            throw new PolicyException($"the policy could not be reached: {string.Join("; ", failures)}. Start the OpenAI-compatible server (vLLM, SGLang) or fix the URL and the model name after '#'");
+        return lines;
+    }
+
     /// <summary>Client errors other than 408/429 are not retried (the request itself is wrong, e.g. context too long).</summary>
     private static bool IsRetryable(Exception ex) => ex is not ClientResultException cre || cre.Status is 0 or 408 or 429 or >= 500;
 

@@ -19,7 +19,8 @@ public static class PolicySpec
     /// <param name="endpointOptions">Adjusts the endpoint pool settings (retries, timeouts) for <c>openai:</c> specs.</param>
     public static IChatClient Create(string spec, Func<string, IChatClient>? localLoader = null, Func<EndpointOptions, EndpointOptions>? endpointOptions = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        if (string.IsNullOrWhiteSpace(spec))
+            throw new QuestInputException(null, null, null, "--policy is empty", "openai:URL[,URL2]#MODEL, scripted:FILE or local:CHECKPOINT_DIR");
         spec = spec.Trim();
         if (spec.StartsWith("scripted:", StringComparison.OrdinalIgnoreCase))
             return ScriptedChatClient.FromFile(spec["scripted:".Length..]);
@@ -35,8 +36,22 @@ public static class PolicySpec
             throw new QuestInputException(null, null, null, $"unknown policy '{spec}'", "openai:URL[,URL2]#MODEL, scripted:FILE or local:CHECKPOINT_DIR");
         int hash = rest.LastIndexOf('#');
         var model = hash >= 0 ? rest[(hash + 1)..].Trim() : DefaultModel;
+        if (model.Length == 0)
+            throw new QuestInputException(null, null, null, $"policy '{spec}' has an empty model name after '#'", $"openai:URL#MODEL, or no '#' for the default model '{DefaultModel}'");
         var urls = hash >= 0 ? rest[..hash] : rest;
-        return Endpoints(urls, model.Length == 0 ? DefaultModel : model, endpointOptions);
+        return Endpoints(urls, model, endpointOptions);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="policy"/> answers before a run relies on it: an endpoint pool gets one tiny request per
+    /// endpoint (<see cref="EndpointPoolChatClient.ProbeAsync"/>), each line reported to <paramref name="log"/>; other
+    /// policies (local, scripted) need no check. Throws <see cref="PolicyException"/> when no endpoint answers.
+    /// </summary>
+    public static async Task EnsureReachableAsync(IChatClient policy, TextWriter log, CancellationToken ct = default, TimeSpan? timeout = null)
+    {
+        if (policy.GetService(typeof(EndpointPoolChatClient)) is not EndpointPoolChatClient pool) return;
+        log.WriteLine($"checking the policy: {pool.Options.Endpoints.Count} endpoint(s), model '{pool.Options.Model}' …");
+        foreach (var line in await pool.ProbeAsync(timeout ?? TimeSpan.FromSeconds(15), ct).ConfigureAwait(false)) log.WriteLine("  " + line);
     }
 
     /// <summary>An endpoint pool over a comma-separated URL list.</summary>

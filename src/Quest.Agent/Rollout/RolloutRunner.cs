@@ -49,7 +49,7 @@ public sealed record RolloutSummary
     public bool Cancelled { get; init; }
     /// <summary>Episodes in the file now, by termination.</summary>
     public IReadOnlyDictionary<string, int> ByTermination { get; init; } = new Dictionary<string, int>();
-    /// <summary>Mean reward over scored episodes in the file, or null.</summary>
+    /// <summary>Mean reward over scored episodes in the file (policy errors left out: they measured nothing), or null.</summary>
     public double? MeanReward { get; init; }
     /// <summary>Episodes in the file now.</summary>
     public int InFile { get; init; }
@@ -130,7 +130,7 @@ public sealed class RolloutRunner
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { cancelled = true; }
 
         var all = ReadTrajectories(outFile);
-        var scored = all.Where(t => t.Reward is not null).ToList();
+        var scored = all.Where(t => t.Reward is not null && t.Termination != Termination.PolicyError).ToList();   // a policy error measured nothing
         var summary = new RolloutSummary
         {
             OutFile = outFile, Planned = tasks.Count * options.Samples, Skipped = skipped, Written = written, Cancelled = cancelled,

@@ -42,7 +42,7 @@ public sealed record RolloutTask
             if (string.IsNullOrWhiteSpace(lines[i])) continue;
             JsonObject row;
             try { row = JsonNode.Parse(lines[i]) as JsonObject ?? throw new QuestInputException(path, i + 1, null, "the line is not a JSON object", "{\"id\": …, \"question\": …}"); }
-            catch (JsonException ex) { throw new QuestInputException(path, i + 1, ex.BytePositionInLine + 1, $"invalid JSON: {ex.Message}", "one JSON object per line", ex); }
+            catch (JsonException ex) { throw new QuestInputException(path, i + 1, ex.BytePositionInLine + 1, $"invalid JSON: {Quest.Core.JsonFiles.Describe(ex)}", "one JSON object per line", ex); }
             var t = FromJson(row, path, i + 1);
             if (ids.TryGetValue(t.Id, out var first)) throw new QuestInputException(path, i + 1, null, $"duplicate task id '{t.Id}' (first on line {first})", "unique ids");
             ids[t.Id] = i + 1;
@@ -65,6 +65,7 @@ public sealed record RolloutTask
             if (n is JsonValue v && v.TryGetValue<string>(out var s)) return s;
             throw new QuestInputException(source, line, null, $"\"{key}\" is a {n.GetValueKind().ToString().ToLowerInvariant()}", $"\"{key}\": \"…\" (a string)");
         }
+        Str("corpus");   // a task line names its corpus as a string, as quest synth verify and export require
         var question = Str("question");
         if (string.IsNullOrWhiteSpace(question)) throw new QuestInputException(source, line, null, "missing \"question\"", "a non-empty \"question\" string");
         var id = Str("id") ?? Str("task_id") ?? Str("filename");

@@ -53,6 +53,8 @@ public static class AgentCommands
             var endpoint = pr.GetValue(Endpoint);
             int retries = Math.Max(1, pr.GetValue(Retries));
             EndpointOptions Adjust(EndpointOptions o) => o with { MaxAttempts = retries };
+            if (spec is not null && string.IsNullOrWhiteSpace(spec))
+                throw new QuestInputException(null, null, null, "--policy is empty", "--policy openai:URL#MODEL | scripted:FILE | local:DIR");
             if (!string.IsNullOrWhiteSpace(spec))
             {
                 if (!string.IsNullOrWhiteSpace(endpoint)) throw new QuestInputException(null, null, null, "give either --policy or --endpoint, not both");
@@ -180,10 +182,12 @@ public static class AgentCommands
             WorldEnvironment? env = null;
             try
             {
+                var outDir = QuestPaths.OutputDirectory(pr.GetValue(outOpt), "--out");   // checked before any work
                 var tasks = RolloutTask.ReadFile(pr.GetValue(tasksOpt)!);
                 int k = pr.GetValue(samples), n = pr.GetValue(parallel);
                 if (k < 1 || n < 1) throw new QuestInputException(null, null, null, "--samples and --parallel must be at least 1");
                 using var policy = flags.CreatePolicy(pr);
+                await PolicySpec.EnsureReachableAsync(policy, Console.Error, ct);   // a dead endpoint fails here, in seconds
                 var options = flags.CreateOptions(pr);
                 (var tools, env) = flags.OpenTools(pr, quiet: false);
                 var agent = new ResearchAgent(policy, tools, options, condenser: flags.CreateCondenser(pr, policy));
@@ -196,7 +200,7 @@ public static class AgentCommands
                 };
                 var scorer = RolloutScorers.Default(rubricContext);
                 var runner = new RolloutRunner(agent, scorer);
-                var ro = new RolloutOptions { OutDir = pr.GetValue(outOpt)!, Samples = k, Parallelism = n, Resume = pr.GetValue(resume) };
+                var ro = new RolloutOptions { OutDir = outDir, Samples = k, Parallelism = n, Resume = pr.GetValue(resume) };
                 RolloutSummary summary;
                 bool interactive = !pr.GetValue(noProgress) && AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
                 if (interactive)
@@ -222,7 +226,13 @@ public static class AgentCommands
                 foreach (var (term, c) in summary.ByTermination) table.AddRow(Markup.Escape(term), c.ToString(CultureInfo.InvariantCulture));
                 AnsiConsole.Write(table);
                 Console.WriteLine($"{summary.InFile} episodes in {summary.OutFile} (this run: {summary.Written} written, {summary.Skipped} skipped{(summary.Cancelled ? ", cancelled: rerun with --resume" : "")}); mean reward {(summary.MeanReward is { } m ? m.ToString("0.###", CultureInfo.InvariantCulture) : "-")}");
-                return summary.Cancelled ? 130 : 0;
+                if (summary.Cancelled) return 130;
+                if (summary.ByTermination.TryGetValue(Termination.PolicyError, out int failedEpisodes) && failedEpisodes > 0)
+                {
+                    Console.Error.WriteLine($"quest: {failedEpisodes} of {summary.InFile} episodes could not be run (policy_error): left out of the mean; rerun with --resume to retry them");
+                    return CliGuard.Failed;
+                }
+                return 0;
             }
             catch (Exception ex) { return CliGuard.Report(Console.Error, ex); }
             finally { env?.Dispose(); }

@@ -6,7 +6,7 @@ namespace Quest.Cli.Commands;
 /// <summary>
 /// The one way every <c>quest</c> command reports a failure, always on stderr, prefixed <c>quest: </c>:
 /// bad input (<see cref="QuestInputException"/>: <c>FILE:LINE:COL: what was wrong (expected …)</c>, and bad argument
-/// values) exits 2; cancellation (Ctrl-C, SIGTERM) exits 130 after what finished is kept; anything else exits 1 with
+/// values) exits 2; an unreachable policy and an evaluation with episodes that could not be run exit 1 with their message; cancellation (Ctrl-C, SIGTERM) exits 130 after what finished is kept; anything else exits 1 with
 /// its type and message (the stack trace only with <c>QUEST_DEBUG=1</c>).
 /// </summary>
 public static class CliGuard
@@ -29,7 +29,7 @@ public static class CliGuard
             case QuestInputException or RubricJudgeMissingException or ArgumentException:
                 err.WriteLine("quest: " + e.Message);
                 return BadInput;
-            case IOException or UnauthorizedAccessException:
+            case IOException or UnauthorizedAccessException or Quest.Agent.PolicyException or Quest.Recipe.IncompleteEvaluationException:
                 err.WriteLine("quest: " + e.Message);
                 return Failed;
             default:

@@ -169,7 +169,7 @@ public static class CorpusCommands
         {
             try
             {
-                var corpus = CorpusStore.Load(CorpusBuilder.Resolve(pr.GetValue(corpusOpt)!, pr.InvocationConfiguration.Error));
+                var corpus = CorpusStore.Load(CorpusBuilder.Resolve(pr.GetValue(corpusOpt)!, pr.InvocationConfiguration.Error, ct));
                 var tool = new VisitTool(corpus);
                 var args = System.Text.Json.JsonSerializer.SerializeToElement(new { url = pr.GetValue(url), goal = pr.GetValue(goal) });
                 pr.InvocationConfiguration.Output.WriteLine(await tool.CallAsync(args, ct));

@@ -81,7 +81,8 @@ public static class EvalCommands
                 }
                 else client = PolicySpec.Create(spec, null);
                 using var _ = client;
-                var outDir = Path.GetFullPath(pr.GetValue(output)!);
+                await PolicySpec.EnsureReachableAsync(client, err, ct);   // a dead endpoint fails here, in seconds
+                var outDir = QuestPaths.OutputDirectory(pr.GetValue(output), "--out");
                 var tools = sc.ToolsSized(Sizes(pr.GetValue(toolOutput)!, view));
                 var trajs = await Evaluation.RolloutAsync(client, name, counter, list, tools, reward, eo, outDir,
                     p => err.WriteLine($"episode {p.Done + p.Skipped}/{p.Total + p.Skipped} {p.Last.TaskId} {p.Last.Termination} reward {p.Last.Reward ?? 0:0.000}"), ct);
@@ -98,6 +99,7 @@ public static class EvalCommands
                 outW.Write(Evaluation.FormatRows(rows));
                 if (vs is not null) outW.Write(Evaluation.FormatComparisons([vs]));
                 outW.WriteLine($"# {trajs.Count} episodes in {Path.Combine(outDir, "trajectories.jsonl")}, summary in {Path.Combine(outDir, "eval.json")}");
+                Evaluation.EnsureMeasured(name, trajs.Where(t => byId.ContainsKey(t.TaskId)).ToList(), "Run the same command again to retry them.");
                 return 0;
             }
             catch (Exception ex) { return CliGuard.Report(err, ex, "cancelled: finished episodes are kept; run the same command to resume"); }
@@ -148,15 +150,17 @@ public static class EvalCommands
             var err = pr.InvocationConfiguration.Error;
             var outW = pr.InvocationConfiguration.Output;
             var d = new RlOptions();
-            var o = d with
+            var o = d;   // set inside the try: an output path is checked there
+            RlOptions Build() => d with
             {
                 Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
                 MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
                 Temperature = pr.GetValue(temperature) ?? d.Temperature, Seed = pr.GetValue(seed) ?? d.Seed,
-                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, MiniBatches = pr.GetValue(miniBatches) ?? d.Grpo.MiniBatches, ScaleByStd = !pr.GetValue(noStd), Precision = pr.GetValue(precision) ?? d.Grpo.Precision }, OutputDir = Path.GetFullPath(pr.GetValue(output)!),
+                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, MiniBatches = pr.GetValue(miniBatches) ?? d.Grpo.MiniBatches, ScaleByStd = !pr.GetValue(noStd), Precision = pr.GetValue(precision) ?? d.Grpo.Precision }, OutputDir = QuestPaths.OutputDirectory(pr.GetValue(output), "--output"),
             };
             try
             {
+                o = Build();
                 o.Validate("command line");
                 var initDir = pr.GetValue(init)!;
                 if (!Checkpoint.Exists(initDir)) throw new QuestInputException(initDir, null, null, "no checkpoint here", "--init DIR with config.json and model.safetensors");

@@ -32,7 +32,7 @@ public static class RecipeCommands
             try
             {
                 options = RecipeOptions.FromPreset(pr.GetValue(preset)!);
-                options = options with { Seed = pr.GetValue(seed), OutDir = Path.GetFullPath(pr.GetValue(output) ?? options.OutDir) };
+                options = options with { Seed = pr.GetValue(seed), OutDir = pr.GetValue(output) is { } outDir ? QuestPaths.OutputDirectory(outDir, "--out") : Path.GetFullPath(options.OutDir) };
                 options.Validate();
                 if (Recipe.Recipe.Exists(options.OutDir) && !pr.GetValue(resume))
                     throw new QuestInputException(options.OutDir, null, null, "the directory already holds a recipe run", "--resume to continue it, or another --out");

@@ -27,7 +27,7 @@ public static class ReportCommands
             {
                 var data = RunData.Load(pr.GetValue(run)!);
                 var other = pr.GetValue(compare) is { } c ? RunData.Load(c) : null;
-                var path = await RunReport.WriteAsync(data, pr.GetValue(output) ?? Path.Combine(data.Dir, "report.html"), other, ct);
+                var path = await RunReport.WriteAsync(data, pr.GetValue(output) is { } file ? QuestPaths.OutputFile(file, "--out") : Path.Combine(data.Dir, "report.html"), other, ct);
                 pr.InvocationConfiguration.Output.WriteLine($"wrote {path} ({new FileInfo(path).Length / 1024:N0} KB; models with eval rollouts: {(data.Models.Count == 0 ? "none yet" : string.Join(", ", data.Models))})");
                 if (pr.GetValue(csv) is { } dir)
                     foreach (var f in RunFrames.SaveCsv(data, dir)) pr.InvocationConfiguration.Output.WriteLine($"wrote {f}");

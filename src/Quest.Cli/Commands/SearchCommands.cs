@@ -22,7 +22,7 @@ public static class SearchCommands
             try
             {
                 if (pr.GetValue(k) <= 0) throw new QuestInputException(null, null, null, "--k must be positive");
-                using var index = Bm25Index.ForStoredCorpus(CorpusBuilder.Resolve(pr.GetValue(corpus)!, pr.InvocationConfiguration.Error));
+                using var index = Bm25Index.ForStoredCorpus(CorpusBuilder.Resolve(pr.GetValue(corpus)!, pr.InvocationConfiguration.Error, ct));
                 var tool = new SearchTool(index, new SearchToolOptions { TopK = pr.GetValue(k) });
                 var args = System.Text.Json.JsonSerializer.SerializeToElement(new { query = pr.GetValue(queries) });
                 pr.InvocationConfiguration.Output.WriteLine(await tool.CallAsync(args, ct));

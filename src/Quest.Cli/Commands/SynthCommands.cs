@@ -37,6 +37,7 @@ public static class SynthCommands
         {
             int n = pr.GetValue(count);
             if (n < 1) throw new QuestInputException("--count", null, null, $"{n}", "a positive number of tasks");
+            var outFile = QuestPaths.OutputFile(pr.GetValue(output), "--out");   // checked before the work, not after
             var fams = (pr.GetValue(family) ?? []).Select(Synthesizer.Family).ToList();
             using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
             var synth = new Synthesizer(sc.Graph, fams.Count == 0 ? null : fams);
@@ -59,11 +60,11 @@ public static class SynthCommands
                 result = r!;
             }
             else result = await synth.RunAsync(options, null, ct);
-            TaskFile.Write(pr.GetValue(output)!, result.Tasks);
-            var summaryPath = Path.ChangeExtension(pr.GetValue(output)!, ".summary.json");
+            TaskFile.Write(outFile, result.Tasks);
+            var summaryPath = Path.ChangeExtension(outFile, ".summary.json");
             AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(Summary(sc.Name, result), JsonFiles.Indented));
             WriteSummary(console, sc.Name, result);
-            console.MarkupLine($"wrote [bold]{result.Tasks.Count}[/] tasks to {Markup.Escape(pr.GetValue(output)!)} (summary: {Markup.Escape(summaryPath)})");
+            console.MarkupLine($"wrote [bold]{result.Tasks.Count}[/] tasks to {Markup.Escape(outFile)} (summary: {Markup.Escape(summaryPath)})");
             return result.Tasks.Count == 0 ? 1 : 0;
         }));
         cmd.Subcommands.Add(Export());
@@ -125,7 +126,7 @@ public static class SynthCommands
             var synth = new Synthesizer(sc.Graph);
             var teacher = new OracleTeacher(sc.ToolsSized(ToolSizes.Quest), synth.Verifier.Reward, new TeacherOptions { ContextThreshold = pr.GetValue(threshold) });
             var console = ConsoleFor(pr.InvocationConfiguration.Output);
-            var outPath = pr.GetValue(output)!;
+            var outPath = QuestPaths.OutputFile(pr.GetValue(output), "--out");
             if (pr.GetValue(format) == "verl")
             {
                 var rows = await VerlParquet.WriteAsync(outPath, list, teacher.SystemPrompt, ct);

@@ -49,7 +49,7 @@ public static class TrainCommands
                 cfg = cfg with
                 {
                     Data = pr.GetValue(data) is { Length: > 0 } d ? d.Select(Path.GetFullPath).ToList() : cfg.Data,
-                    Output = pr.GetValue(output) is { } outDir ? Path.GetFullPath(outDir) : cfg.Output,
+                    Output = pr.GetValue(output) is { } outDir ? QuestPaths.OutputDirectory(outDir, "--output") : cfg.Output,
                     Init = pr.GetValue(init) is { } i ? Path.GetFullPath(i) : cfg.Init,
                     Model = pr.GetValue(preset) ?? cfg.Model,
                     VocabSize = pr.GetValue(vocab) ?? cfg.VocabSize,

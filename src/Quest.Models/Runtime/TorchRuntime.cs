@@ -281,6 +281,9 @@ public static class TorchRuntime
     {
         Prepare();
         if (string.IsNullOrWhiteSpace(name) || name.Equals("auto", StringComparison.OrdinalIgnoreCase)) return DefaultDevice;
+        if (!System.Text.RegularExpressions.Regex.IsMatch(name, @"^(cpu|cuda(:\d+)?)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase))
+            throw new Quest.Core.QuestInputException(null, null, null, $"device '{name}'", "auto, cpu, cuda or cuda:N");
+        name = name.ToLowerInvariant();
         if (name.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) && !torch.cuda.is_available())
             throw new InvalidOperationException($"device '{name}' was requested but CUDA is not available (build with -p:TorchBackend=cuda and a CUDA libtorch package)");
         return new Device(name);

@@ -280,12 +280,12 @@ public sealed class QuestTokenizer : ITokenCounter
             if (!File.Exists(p)) throw new QuestInputException(p, null, null, "tokenizer file is missing", $"{VocabFile}, {MergesFile} and {ConfigFile} in {dir}");
         JsonNode cfg;
         try { cfg = JsonNode.Parse(File.ReadAllText(cfgPath)) ?? throw new JsonException("empty"); }
-        catch (JsonException ex) { throw new QuestInputException(cfgPath, null, null, $"invalid JSON: {ex.Message}", "a tokenizer config object", ex); }
+        catch (JsonException ex) { throw new QuestInputException(cfgPath, null, null, $"invalid JSON: {Quest.Core.JsonFiles.Describe(ex)}", "a tokenizer config object", ex); }
         var pattern = cfg["pre_tokenizer_pattern"]?.GetValue<string>() ?? DefaultPattern;
         var specials = (cfg["special_tokens"] as JsonObject)?.OrderBy(kv => kv.Value!.GetValue<int>()).Select(kv => kv.Key).ToList() ?? [];
         Dictionary<string, int> vocab;
         try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabPath)) ?? []; }
-        catch (JsonException ex) { throw new QuestInputException(vocabPath, null, null, $"invalid JSON: {ex.Message}", "an object of token -> id", ex); }
+        catch (JsonException ex) { throw new QuestInputException(vocabPath, null, null, $"invalid JSON: {Quest.Core.JsonFiles.Describe(ex)}", "an object of token -> id", ex); }
         var merges = new List<(int, int)>();
         var lines = File.ReadAllLines(mergesPath);
         for (int i = 0; i < lines.Length; i++)

@@ -105,7 +105,7 @@ public sealed class ChatTemplate(QuestTokenizer tokenizer)
             }
             catch (JsonException ex)
             {
-                throw new QuestInputException(path, i + 1, ex.BytePositionInLine + 1, $"invalid JSON: {ex.Message}", "one JSON object per line", ex);
+                throw new QuestInputException(path, i + 1, ex.BytePositionInLine + 1, $"invalid JSON: {Quest.Core.JsonFiles.Describe(ex)}", "one JSON object per line", ex);
             }
         }
         return result;

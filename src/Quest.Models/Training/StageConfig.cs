@@ -86,7 +86,7 @@ public sealed record StageConfig
             try { cfg = JsonSerializer.Deserialize<StageConfig>(text, StrictJson) ?? new StageConfig(); }
             catch (JsonException ex)
             {
-                throw new QuestInputException(path, ex.LineNumber + 1, ex.BytePositionInLine + 1, ex.Message, "stage, output, data, model, vocab_size, training{steps, batch_size, seq_len, …}", ex);
+                throw new QuestInputException(path, ex.LineNumber + 1, ex.BytePositionInLine + 1, Quest.Core.JsonFiles.Describe(ex), "stage, output, data, model, vocab_size, training{steps, batch_size, seq_len, …}", ex);
             }
         }
         cfg = cfg with { SourcePath = Path.GetFullPath(path) };
@@ -129,7 +129,7 @@ public sealed record StageConfig
                     if (string.IsNullOrWhiteSpace(l)) continue;
                     JsonElement e;
                     try { e = JsonDocument.Parse(l).RootElement; }
-                    catch (JsonException ex) { throw new QuestInputException(f, line, ex.BytePositionInLine + 1, $"invalid JSON: {ex.Message}", "one {\"text\": …} object per line", ex); }
+                    catch (JsonException ex) { throw new QuestInputException(f, line, ex.BytePositionInLine + 1, $"invalid JSON: {Quest.Core.JsonFiles.Describe(ex)}", "one {\"text\": …} object per line", ex); }
                     if (!e.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
                         throw new QuestInputException(f, line, null, "no \"text\" string", "{\"text\": \"…\"} (optionally with \"title\")");
                     yield return e.TryGetProperty("title", out var title) && title.ValueKind == JsonValueKind.String ? $"# {title.GetString()}\n\n{t.GetString()}" : t.GetString()!;

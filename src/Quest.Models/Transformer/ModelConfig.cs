@@ -92,6 +92,14 @@ public sealed record ModelConfig
         Check(Ffn > 0, $"ffn {Ffn}", "> 0");
         Check(MaxSeqLen > 1, $"max_seq_len {MaxSeqLen}", "> 1");
         Check(Generation.AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", Generation.AgentView.Kinds));
+        // sizes checked before anything is allocated: libtorch's own out-of-memory error names no field
+        Check(VocabSize <= 1 << 20 && DModel <= 1 << 16 && Ffn <= 1 << 18 && Layers <= 1024 && MaxSeqLen <= 1 << 20 && Heads <= 1024,
+            $"a dimension is out of range ({this})", "vocab_size ≤ 1,048,576, d_model ≤ 65,536, ffn ≤ 262,144, layers ≤ 1,024, heads ≤ 1,024, max_seq_len ≤ 1,048,576");
+        long memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        long weights = ParameterCount * 4;
+        Check(memory <= 0 || weights <= memory / 2,
+            $"{ParameterCount:N0} parameters need {weights / 1e9:0.0} GB for the float32 weights alone (training needs about 4×), more than half of this machine's {memory / 1e9:0.0} GB",
+            "a model that fits in memory (fewer layers, a smaller d_model, ffn or vocab_size)");
         return this;
     }
 
@@ -137,7 +145,7 @@ public sealed record ModelConfig
         }
         catch (JsonException ex)
         {
-            throw new QuestInputException(path, ex.LineNumber + 1, ex.BytePositionInLine + 1, $"invalid model config: {ex.Message}", "a JSON object with layers, d_model, heads, …", ex);
+            throw new QuestInputException(path, ex.LineNumber + 1, ex.BytePositionInLine + 1, $"invalid model config: {JsonFiles.Describe(ex)}", "a JSON object with whole numbers for layers, d_model, heads, kv_heads, ffn, vocab_size, max_seq_len", ex);
         }
     }
 }

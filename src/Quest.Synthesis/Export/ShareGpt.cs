@@ -117,7 +117,7 @@ public static class ShareGpt
         if (!File.Exists(path)) throw new QuestInputException(path, null, null, "file not found");
         List<ShareGptSample>? list;
         try { list = JsonSerializer.Deserialize<List<ShareGptSample>>(File.ReadAllText(path), Json); }
-        catch (JsonException ex) { throw new QuestInputException(path, ex.LineNumber + 1, ex.BytePositionInLine + 1, ex.Message, "a JSON array of {conversations, system, tools}"); }
+        catch (JsonException ex) { throw new QuestInputException(path, ex.LineNumber + 1, ex.BytePositionInLine + 1, Quest.Core.JsonFiles.Describe(ex), "a JSON array of {conversations, system, tools}"); }
         if (list is null) throw new QuestInputException(path, 1, null, "null", "a JSON array");
         for (int i = 0; i < list.Count; i++) Validate(list[i].Conversations, $"{path} (sample {i})");
         return list;

@@ -167,7 +167,7 @@ public static class TaskFile
             try { t = row.Deserialize<SynthTask>(Options); }
             catch (JsonException ex)
             {
-                throw new QuestInputException(path, lineNo, null, $"invalid task field {ex.Path}: {ex.Message}", "fields id, family, complexity, question, answer, aliases, rubric, reference, split");
+                throw new QuestInputException(path, lineNo, null, $"invalid task field: {Quest.Core.JsonFiles.Describe(ex)}", "fields id, family, complexity, question, answer, aliases, rubric, reference, split");
             }
             if (t is null) throw new QuestInputException(path, lineNo, null, "null task");
             if (t.Split is not ("train" or "test"))

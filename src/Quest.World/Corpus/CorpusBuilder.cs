@@ -30,7 +30,7 @@ public static class CorpusBuilder
     /// under its <see cref="DefaultName"/> on first use (reported to <paramref name="log"/>). Anything else throws
     /// <see cref="QuestInputException"/>.
     /// </summary>
-    public static string Resolve(string nameOrDir, TextWriter? log = null)
+    public static string Resolve(string nameOrDir, TextWriter? log = null, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(nameOrDir)) throw new QuestInputException("--corpus", null, null, "empty corpus name", Expected);
         if (CorpusStore.IsCorpusDirectory(nameOrDir)) return nameOrDir;
@@ -45,7 +45,7 @@ public static class CorpusBuilder
         {
             if (CorpusStore.Exists(name)) return CorpusStore.DirectoryFor(name);
             log?.WriteLine($"quest: generating the corpus '{name}' (first use; stored under {CorpusStore.DirectoryFor(name)})…");
-            try { return BuildAndStore(s).Directory; }
+            try { return BuildAndStore(s, ct: ct).Directory; }
             catch (IOException) when (CorpusStore.Exists(name)) { return CorpusStore.DirectoryFor(name); } // another process stored it first
         }
     }
@@ -72,14 +72,14 @@ public static class CorpusBuilder
     }
 
     /// <summary>Builds the corpus for <paramref name="spec"/> (not stored).</summary>
-    public static PageCorpus Build(string spec, string? name = null, int? pages = null, int? seed = null, ImportOptions? import = null)
+    public static PageCorpus Build(string spec, string? name = null, int? pages = null, int? seed = null, ImportOptions? import = null, CancellationToken ct = default)
     {
         var s = spec.Trim();
         name ??= DefaultName(s, pages, seed);
         import = (import ?? new()) with { Name = name };
         if (IsWorld(s, out var size, out var specSeed))
         {
-            var w = WorldGenerator.Generate(new WorldOptions { Pages = pages ?? size ?? DefaultWorldPages, Seed = seed ?? specSeed ?? 42, Name = name });
+            var w = WorldGenerator.Generate(new WorldOptions { Pages = pages ?? size ?? DefaultWorldPages, Seed = seed ?? specSeed ?? 42, Name = name }, ct);
             import.Progress?.Report(1.0);
             return w.Corpus;
         }
@@ -103,9 +103,9 @@ public static class CorpusBuilder
     }
 
     /// <summary>Builds and stores the corpus (atomically); returns it and its directory.</summary>
-    public static (PageCorpus Corpus, string Directory) BuildAndStore(string spec, string? name = null, int? pages = null, int? seed = null, ImportOptions? import = null)
+    public static (PageCorpus Corpus, string Directory) BuildAndStore(string spec, string? name = null, int? pages = null, int? seed = null, ImportOptions? import = null, CancellationToken ct = default)
     {
-        var c = Build(spec, name, pages, seed, import);
+        var c = Build(spec, name, pages, seed, import, ct);
         return (c, CorpusStore.Save(c));
     }
 
@@ -116,11 +116,14 @@ public static class CorpusBuilder
         if (!s.StartsWith("world:", StringComparison.OrdinalIgnoreCase)) return false;
         var parts = s[6..].Trim().ToLowerInvariant().Split(':');
         var v = parts[0];
-        int mult = v.EndsWith('k') ? 1000 : 1;
-        if (parts.Length > 2 || !int.TryParse(v.TrimEnd('k'), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n * mult < 50
+        long mult = v.EndsWith('k') ? 1000 : 1;
+        string expected = $"world:SIZE[:SEED] with SIZE from {WorldOptions.MinPages} to {WorldOptions.MaxPages:N0} pages (e.g. world:2000, world:100k or world:300:7)";
+        if (parts.Length > 2 || !long.TryParse(v.TrimEnd('k'), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
             || (parts.Length == 2 && !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out _)))
-            throw new QuestInputException(s, null, null, $"bad world spec '{s}'", "world:SIZE[:SEED] with SIZE ≥ 50 (e.g. world:2000, world:100k or world:300:7)");
-        size = n * mult;
+            throw new QuestInputException(s, null, null, $"bad world spec '{s}'", expected);
+        if (n > WorldOptions.MaxPages || n * mult > WorldOptions.MaxPages || n * mult < WorldOptions.MinPages)   // n ≤ MaxPages first: n × 1000 cannot overflow
+            throw new QuestInputException(s, null, null, $"a world of {(n > WorldOptions.MaxPages ? n.ToString(CultureInfo.InvariantCulture) + (mult > 1 ? "k" : "") : (n * mult).ToString("N0", CultureInfo.InvariantCulture))} pages is out of bounds", expected);
+        size = (int)(n * mult);
         if (parts.Length == 2) seed = int.Parse(parts[1], CultureInfo.InvariantCulture);
         return true;
     }

@@ -88,7 +88,7 @@ public static class CorpusStore
         }
         catch (JsonException ex)
         {
-            throw new QuestInputException(manifestPath, ex.LineNumber + 1, ex.BytePositionInLine + 1, "invalid manifest: " + ex.Message, "a CorpusInfo JSON object", ex);
+            throw new QuestInputException(manifestPath, ex.LineNumber + 1, ex.BytePositionInLine + 1, "invalid manifest: " + Quest.Core.JsonFiles.Describe(ex), "a CorpusInfo JSON object", ex);
         }
         var pagesPath = Path.Combine(dir, PagesFile);
         var pages = new List<Page>(Math.Max(0, info.Pages));
@@ -103,7 +103,7 @@ public static class CorpusStore
             }
             catch (JsonException ex)
             {
-                throw new QuestInputException(pagesPath, lineNo, ex.BytePositionInLine + 1, "invalid page record: " + ex.Message, "a Page JSON object per line", ex);
+                throw new QuestInputException(pagesPath, lineNo, ex.BytePositionInLine + 1, "invalid page record: " + Quest.Core.JsonFiles.Describe(ex), "a Page JSON object per line", ex);
             }
         }
         if (info.Pages != 0 && pages.Count != info.Pages)

@@ -43,12 +43,19 @@ public static class JsonlImporter
             }
             catch (JsonException ex)
             {
-                errors.Bad(path, lineNo, ex.BytePositionInLine + 1, "invalid JSON: " + ex.Message, "one JSON object per line", ex);
+                errors.Bad(path, lineNo, ex.BytePositionInLine + 1, "invalid JSON: " + Quest.Core.JsonFiles.Describe(ex), "one JSON object per line", ex);
                 continue;
             }
             if (o.ValueKind != JsonValueKind.Object)
             {
                 errors.Bad(path, lineNo, 1, $"a JSON {o.ValueKind.ToString().ToLowerInvariant()}, not an object", "{\"id\"|\"url\", \"title\", \"text\"}");
+                continue;
+            }
+            // text, title, date and category are strings; an id may also be a number (many corpora number their documents)
+            if ((FirstMistyped(o, ["text", "contents", "content", "body", "title", "url", "date", "category"], numberOk: false)
+                ?? FirstMistyped(o, ["id", "docid", "doc_id"], numberOk: true)) is { } bad)
+            {
+                errors.Bad(path, lineNo, null, $"\"{bad.Name}\" is {(bad.Kind is JsonValueKind.Object or JsonValueKind.Array ? "an" : "a")} {bad.Kind.ToString().ToLowerInvariant()}", $"\"{bad.Name}\": a string");
                 continue;
             }
             var text = Str(o, "text") ?? Str(o, "contents") ?? Str(o, "content") ?? Str(o, "body");
@@ -86,6 +93,14 @@ public static class JsonlImporter
         var name = options.Name ?? Path.GetFileNameWithoutExtension(path);
         var info = new CorpusInfo { Name = name, Source = "jsonl", Origin = Path.GetFullPath(path), Warnings = errors.Warnings };
         return new PageCorpus(name, pages, info);
+    }
+
+    private static (string Name, JsonValueKind Kind)? FirstMistyped(JsonElement o, string[] names, bool numberOk)
+    {
+        foreach (var n in names)
+            if (o.TryGetProperty(n, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null) && !(numberOk && v.ValueKind == JsonValueKind.Number))
+                return (n, v.ValueKind);
+        return null;
     }
 
     private static string? Str(JsonElement o, string name) =>

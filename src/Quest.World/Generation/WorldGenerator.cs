@@ -10,8 +10,12 @@ public sealed record WorldOptions
 {
     /// <summary>Random seed: the whole world is a function of (Seed, Pages).</summary>
     public int Seed { get; init; } = 42;
-    /// <summary>Number of pages (= entities); at least 50.</summary>
+    /// <summary>Number of pages (= entities); at least <see cref="MinPages"/>, at most <see cref="MaxPages"/>.</summary>
     public int Pages { get; init; } = 500;
+    /// <summary>Fewest pages a world can have.</summary>
+    public const int MinPages = 50;
+    /// <summary>Most pages a world can have: 500,000 (about a minute and a few GB to generate and index on 2 cores).</summary>
+    public const int MaxPages = 500_000;
     /// <summary>Corpus name used when the world is stored.</summary>
     public string Name { get; init; } = "world";
 
@@ -46,13 +50,14 @@ public sealed record GeneratedWorld(WorldOptions Options, KnowledgeGraph Graph, 
 /// </summary>
 public static class WorldGenerator
 {
-    /// <summary>Generates the world for <paramref name="options"/>. 100k pages take a few seconds.</summary>
-    public static GeneratedWorld Generate(WorldOptions options)
+    /// <summary>Generates the world for <paramref name="options"/>. 100k pages take a few seconds; <paramref name="ct"/> stops it.</summary>
+    public static GeneratedWorld Generate(WorldOptions options, CancellationToken ct = default)
     {
-        if (options.Pages < 50) throw new ArgumentOutOfRangeException(nameof(options), options.Pages, "a world needs at least 50 pages");
-        var g = new Builder(options);
+        if (options.Pages is < WorldOptions.MinPages or > WorldOptions.MaxPages)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Pages, $"a world has {WorldOptions.MinPages} to {WorldOptions.MaxPages:N0} pages");
+        var g = new Builder(options, ct);
         var draft = g.Build();
-        var pages = WorldRenderer.Render(draft);
+        var pages = WorldRenderer.Render(draft, ct);
         var info = new CorpusInfo
         {
             Name = options.Name, Source = "world", Origin = "Quest.World.Generation.WorldGenerator", License = "generated (CC0)",
@@ -62,8 +67,11 @@ public static class WorldGenerator
         return new GeneratedWorld(options, KnowledgeGraph.FromDraft(draft, corpus), corpus);
     }
 
-    private sealed class Builder(WorldOptions o)
+    private sealed class Builder(WorldOptions o, CancellationToken ct)
     {
+        private int _made;
+        private void Tick() { if ((++_made & 1023) == 0) ct.ThrowIfCancellationRequested(); }
+
         private readonly WorldRandom _r = new((ulong)(uint)o.Seed * 0x9E3779B97F4A7C15UL + 12345);
         private readonly List<Entity> _e = [];
         private readonly List<Edge> _edges = [];
@@ -84,15 +92,17 @@ public static class WorldGenerator
             int events = n - countries - cities - people - orgs - works - inventions;
             if (events < 2) { people -= 2 - events; events = 2; }
 
-            for (int i = 0; i < countries; i++) MakeCountry();
-            for (int i = 0; i < cities; i++) MakeCity(i);
+            for (int i = 0; i < countries; i++) { Tick(); MakeCountry(); }
+            for (int i = 0; i < cities; i++) { Tick(); MakeCity(i); }
             var familyPool = Enumerable.Range(0, Math.Max(10, people / 3)).Select(_ => Word(2, 3)).Distinct().ToArray();
-            for (int i = 0; i < people; i++) MakePerson(familyPool);
-            for (int i = 0; i < orgs; i++) MakeOrganisation();
+            for (int i = 0; i < people; i++) { Tick(); MakePerson(familyPool); }
+            for (int i = 0; i < orgs; i++) { Tick(); MakeOrganisation(); }
+            ct.ThrowIfCancellationRequested();
             LinkPeople();
-            for (int i = 0; i < works; i++) MakeWork();
-            for (int i = 0; i < inventions; i++) MakeInvention();
-            for (int i = 0; i < events; i++) MakeEvent();
+            for (int i = 0; i < works; i++) { Tick(); MakeWork(); }
+            for (int i = 0; i < inventions; i++) { Tick(); MakeInvention(); }
+            for (int i = 0; i < events; i++) { Tick(); MakeEvent(); }
+            ct.ThrowIfCancellationRequested();
             LinkWorksAbout();
             return new WorldGraph([.. _e], _edges);
         }

@@ -15,11 +15,15 @@ internal static class WorldRenderer
     public const int MaxListed = 12;
 
     /// <summary>Renders every entity's page.</summary>
-    public static Page[] Render(WorldGraph g)
+    public static Page[] Render(WorldGraph g, CancellationToken ct = default)
     {
         var pages = new Page[g.Entities.Count];
         var sb = new StringBuilder(4096);
-        for (int i = 0; i < pages.Length; i++) pages[i] = RenderOne(g, g[i], sb);
+        for (int i = 0; i < pages.Length; i++)
+        {
+            if ((i & 1023) == 0) ct.ThrowIfCancellationRequested();
+            pages[i] = RenderOne(g, g[i], sb);
+        }
         return pages;
     }
 
