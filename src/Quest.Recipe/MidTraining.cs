@@ -22,37 +22,92 @@ namespace Quest.Recipe;
 /// </summary>
 public static class MidTraining
 {
+    /// <summary>
+    /// The worlds whose pages mid-training reads: the task world itself (<see cref="RecipeOptions.PageWorlds"/> 0), or
+    /// that many other generated worlds, so that no fact a task asks about was ever read and the agent must find it.
+    /// </summary>
+    public static IReadOnlyList<string> PageWorldDirs(RecipeOptions o, RecipePaths p) =>
+        o.PageWorlds == 0 ? [p.World] : [.. Enumerable.Range(0, o.PageWorlds).Select(i => Path.Combine(p.PageWorlds, $"w{i}"))];
+
+    /// <summary>The seed of page world <paramref name="i"/> (apart from the task world's 41 + seed and the fresh world's).</summary>
+    public static int PageWorldSeed(RecipeOptions o, int i) => 3_000_017 + 101 * i + o.Seed;
+
+    /// <summary>The seed of the probe world: names the copy probe shows and no stage trains on (with page worlds).</summary>
+    public static int ProbeWorldSeed(RecipeOptions o) => 5_000_011 + o.Seed;
+
+    /// <summary>Generates and stores the page worlds and the probe world a run needs and does not have yet (with their indexes).</summary>
+    public static void EnsureWorlds(Recipe.StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        if (o.PageWorlds == 0) return;
+        var wanted = PageWorldDirs(o, c.Paths).Select((dir, i) => (dir, seed: PageWorldSeed(o, i))).Append((dir: c.Paths.ProbeWorld, seed: ProbeWorldSeed(o)));
+        foreach (var (dir, seed) in wanted)
+        {
+            if (Quest.World.Corpus.CorpusStore.IsCorpusDirectory(dir)) continue;
+            var w = Quest.World.Generation.WorldGenerator.Generate(new Quest.World.Generation.WorldOptions { Seed = seed, Pages = o.WorldPages, Name = Path.GetFileName(dir) }, ct);
+            Quest.World.Corpus.CorpusStore.Save(w.Corpus, dir);
+            using (var sc = WorldEnvironment.Open(dir)) _ = sc.Index;
+            c.Progress($"{Path.GetFileName(dir)}: {w.Corpus.Count} pages (seed {seed}) for mid-training and its probe", null);
+        }
+    }
+
     /// <summary>Every mid-training document of a run, in a fixed order (seeded).</summary>
     public static async Task<List<string>> DocumentsAsync(Recipe.StageContext c, CancellationToken ct)
     {
         var o = c.Options;
-        using var sc = WorldEnvironment.Open(c.Paths.World);
-        var docs = sc.Corpus.Select(pg => $"# {pg.Title}\n\n{pg.Text}").ToList();
-        foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
-            docs.Add(ChatTemplate.Render(t.Where(m => m.Role != "system")));
-        var tools = Recipe.ToolsOf(o, sc).ToDictionary(t => t.Name);
-        var rng = new Random(o.Seed * 7919 + 3);
-        foreach (var pg in sc.Corpus.OrderBy(_ => rng.Next()).Take(o.ToolOutputDocs).ToList())
+        EnsureWorlds(c, ct);
+        var envs = PageWorldDirs(o, c.Paths).Select(d => WorldEnvironment.Open(d)).ToList();
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            docs.Add(Protocol.ToolResponse(await tools["search"].CallAsync(new JsonObject { ["query"] = new JsonArray(pg.Title) }, ct).ConfigureAwait(false)));
-            docs.Add(Protocol.ToolResponse(await tools["visit"].CallAsync(new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }, ct).ConfigureAwait(false)));
+            var docs = envs.SelectMany(sc => sc.Corpus.Select(pg => $"# {pg.Title}\n\n{pg.Text}")).ToList();
+            foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
+                docs.Add(ChatTemplate.Render(t.Where(m => m.Role != "system")));
+            var rng = new Random(o.Seed * 7919 + 3);
+            var sampled = envs.SelectMany(sc => sc.Corpus.Select(pg => (sc, pg))).OrderBy(_ => rng.Next()).Take(o.ToolOutputDocs).ToList();
+            foreach (var (sc, pg) in sampled)
+            {
+                ct.ThrowIfCancellationRequested();
+                var tools = Recipe.ToolsOf(o, sc).ToDictionary(t => t.Name);
+                docs.Add(Protocol.ToolResponse(await tools["search"].CallAsync(new JsonObject { ["query"] = new JsonArray(pg.Title) }, ct).ConfigureAwait(false)));
+                docs.Add(Protocol.ToolResponse(await tools["visit"].CallAsync(new JsonObject { ["url"] = new JsonArray(pg.Url), ["goal"] = $"Find facts about {pg.Title}" }, ct).ConfigureAwait(false)));
+            }
+            docs.AddRange(await DrillsAsync(c, envs, o.CopyDrills, o.Seed, ct).ConfigureAwait(false));
+            return docs;
         }
-        docs.AddRange(await DrillsAsync(c, sc, ct).ConfigureAwait(false));
-        return docs;
+        finally { foreach (var e in envs) e.Dispose(); }
     }
 
-    /// <summary>The run's copy drills (<see cref="RecipeOptions.CopyDrills"/> of them; seeded, train-split questions only) over its corpus.</summary>
-    public static Task<List<string>> DrillsAsync(Recipe.StageContext c, WorldEnvironment sc, CancellationToken ct) => DrillsAsync(c, sc, c.Options.CopyDrills, c.Options.Seed, ct);
-
-    /// <summary>300 drills drawn with another seed, for the copy probe.</summary>
-    public static Task<List<string>> HeldOutDrillsAsync(Recipe.StageContext c, WorldEnvironment sc, CancellationToken ct) => DrillsAsync(c, sc, 300, c.Options.Seed + 1_000_003, ct);
-
-    private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, WorldEnvironment sc, int count, int seed, CancellationToken ct)
+    /// <summary>The run's copy drills (<see cref="RecipeOptions.CopyDrills"/> of them; seeded, train-split questions only) over the page worlds.</summary>
+    public static async Task<List<string>> DrillsAsync(Recipe.StageContext c, CancellationToken ct)
     {
-        var search = Recipe.ToolsOf(c.Options, sc).First(t => t.Name == "search");
+        EnsureWorlds(c, ct);
+        var envs = PageWorldDirs(c.Options, c.Paths).Select(d => WorldEnvironment.Open(d)).ToList();
+        try { return await DrillsAsync(c, envs, c.Options.CopyDrills, c.Options.Seed, ct).ConfigureAwait(false); }
+        finally { foreach (var e in envs) e.Dispose(); }
+    }
+
+    /// <summary>
+    /// 300 drills drawn with another seed, for the copy probe: over the probe world (names no stage trains on) when the
+    /// run has page worlds, else over the task world.
+    /// </summary>
+    public static async Task<List<string>> HeldOutDrillsAsync(Recipe.StageContext c, CancellationToken ct)
+    {
+        EnsureWorlds(c, ct);
+        using var sc = WorldEnvironment.Open(c.Options.PageWorlds > 0 ? c.Paths.ProbeWorld : c.Paths.World);
+        return await DrillsAsync(c, [sc], 300, c.Options.Seed + 1_000_003, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<List<string>> DrillsAsync(Recipe.StageContext c, IReadOnlyList<WorldEnvironment> envs, int count, int seed, CancellationToken ct)
+    {
         var questions = TaskFile.Read(c.Paths.Tasks).Where(t => Recipe.IsTaught(c.Options, t)).Select(t => t.Question).ToList();
-        return await CopyDrillsAsync(sc.Corpus.Select(p => p.Title).ToList(), questions, search, count, seed, ct).ConfigureAwait(false);
+        var drills = new List<string>(count);
+        for (int i = 0; i < envs.Count; i++)   // the count shared out over the worlds, each with its own names and search
+        {
+            int n = count / envs.Count + (i < count % envs.Count ? 1 : 0);
+            var search = Recipe.ToolsOf(c.Options, envs[i]).First(t => t.Name == "search");
+            drills.AddRange(await CopyDrillsAsync(envs[i].Corpus.Select(p => p.Title).ToList(), questions, search, n, seed + 7919 * i, ct).ConfigureAwait(false));
+        }
+        return drills;
     }
 
     /// <summary>

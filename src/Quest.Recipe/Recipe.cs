@@ -57,6 +57,10 @@ public sealed record RecipePaths(string Root)
     public string Rl => Path.Combine(Root, "rl");
     /// <summary>Eval rollouts on the held-out split (one sub-directory per model).</summary>
     public string Eval => Path.Combine(Root, "eval");
+    /// <summary>The worlds mid-training reads instead of the task world (<see cref="RecipeOptions.PageWorlds"/>), one sub-directory each.</summary>
+    public string PageWorlds => Path.Combine(Root, "page-worlds");
+    /// <summary>The world of the copy probe's held-out drills when the run has page worlds (no stage trains on it).</summary>
+    public string ProbeWorld => Path.Combine(Root, "probe-world");
     /// <summary>The fresh world: generated at eval time with a seed no stage used (pages, manifest, BM25 index).</summary>
     public string FreshWorld => Path.Combine(Root, "fresh-world");
     /// <summary>The fresh world's tasks (all in the test split).</summary>
@@ -354,12 +358,11 @@ public static class Recipe
         ct.ThrowIfCancellationRequested();
         var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens, View = o.View };
         var model = new QuestTransformer(cfg, o.Seed);
-        using var sc = WorldEnvironment.Open(c.Paths.World);
-        var held = await MidTraining.HeldOutDrillsAsync(c, sc, ct).ConfigureAwait(false);
+        var held = await MidTraining.HeldOutDrillsAsync(c, ct).ConfigureAwait(false);
         var copy = new Dictionary<string, double>();
         var copyMetrics = Path.Combine(c.Paths.CopyPhase, CopyMetricsFile);
         if (o.CopyPhaseSteps > 0 && !File.Exists(Path.Combine(c.Paths.Pretrain, Checkpoint.TrainerStateFile)))
-            copy = await CopyPhaseAsync(c, model, tok, await MidTraining.DrillsAsync(c, sc, ct).ConfigureAwait(false), held, ct).ConfigureAwait(false);
+            copy = await CopyPhaseAsync(c, model, tok, await MidTraining.DrillsAsync(c, ct).ConfigureAwait(false), held, ct).ConfigureAwait(false);
         else if (o.CopyPhaseSteps > 0 && File.Exists(copyMetrics))   // mid-training resumed past the copy phase: its metrics were kept
             copy = JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(copyMetrics)) ?? [];
         var data = new PackedTokenStream(docs, tok);

@@ -61,6 +61,12 @@ public sealed record RecipeOptions
     public int ContextTokens { get; init; } = 512;
     /// <summary>How the model sees an episode (recorded in its config): <c>question_recent</c> fits a small window.</summary>
     public string View { get; init; } = AgentView.QuestionRecent;
+    /// <summary>
+    /// Worlds whose pages, tool outputs and copy drills mid-training reads instead of the task world's (0: the task
+    /// world itself, which lets a model recall what a held-out task asks). Each is a generated world of
+    /// <see cref="WorldPages"/> pages with its own seed; the copy probe then reads a further world no stage trains on.
+    /// </summary>
+    public int PageWorlds { get; init; }
     /// <summary>Extra tool-output documents for mid-training (search and visit results on corpus pages).</summary>
     public int ToolOutputDocs { get; init; } = 150;
     /// <summary>Copy drills in the mid-training data (names repeated, question → first sentence, search result → note); see <c>MidTraining</c>.</summary>
@@ -234,6 +240,32 @@ public sealed record RecipeOptions
         _ => throw new QuestInputException("--preset", null, null, $"unknown preset '{name}'", string.Join(", ", Presets) + " or d<depth> (e.g. d6)"),
     };
 
+    /// <summary>
+    /// <paramref name="options"/> with fields set from <c>NAME=VALUE</c> pairs, NAME as <c>recipe.json</c> spells it
+    /// (<c>page_worlds=2</c>, <c>rl_learning_rate=1e-4</c>, <c>complexities=["C1"]</c>); a value that is not JSON is
+    /// read as a string. An unknown name or a value of the wrong type is bad input naming the pair.
+    /// </summary>
+    public static RecipeOptions Override(RecipeOptions options, IEnumerable<string> pairs)
+    {
+        var list = pairs.ToList();
+        if (list.Count == 0) return options;
+        var json = System.Text.Json.JsonSerializer.SerializeToNode(options, JsonFiles.Indented)!.AsObject();
+        foreach (var pair in list)
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0) throw new QuestInputException("--set", null, null, $"'{pair}'", "NAME=VALUE, e.g. page_worlds=2");
+            string name = pair[..eq].Trim(), text = pair[(eq + 1)..].Trim();
+            if (!json.ContainsKey(name) || name is "out_dir" or "preset")
+                throw new QuestInputException("--set", null, null, $"unknown recipe option '{name}'", "a recipe.json name other than out_dir and preset: " + string.Join(", ", json.Select(kv => kv.Key).Where(k => k is not ("out_dir" or "preset"))));
+            System.Text.Json.Nodes.JsonNode? value;
+            try { value = System.Text.Json.Nodes.JsonNode.Parse(text); }
+            catch (System.Text.Json.JsonException) { value = System.Text.Json.Nodes.JsonValue.Create(text); }
+            json[name] = value;
+        }
+        try { return System.Text.Json.JsonSerializer.Deserialize<RecipeOptions>(json, JsonFiles.Indented)!; }
+        catch (System.Text.Json.JsonException ex) { throw new QuestInputException("--set", null, null, $"{string.Join(" ", list)}: {JsonFiles.Describe(ex)}", "a value of the option's type", ex); }
+    }
+
     /// <summary>Checks the sizes; throws <see cref="QuestInputException"/>.</summary>
     public RecipeOptions Validate()
     {
@@ -248,6 +280,7 @@ public sealed record RecipeOptions
         Need(RlMiniBatches >= 1, $"rl_mini_batches {RlMiniBatches}", "at least 1");
         Need(double.IsFinite(RlTemperature) && RlTemperature > 0, $"rl_temperature {RlTemperature}", "a finite temperature > 0");
         Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
+        Need(PageWorlds is >= 0 and <= 16, $"page_worlds {PageWorlds}", "0 (the task world) to 16");
         Need(FreshWorldTasks >= 0, $"fresh_world_tasks {FreshWorldTasks}", "0 (no fresh-world test) or more");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");

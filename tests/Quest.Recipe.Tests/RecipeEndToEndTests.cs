@@ -12,7 +12,7 @@ public class RecipeEndToEndTests
     private static RecipeOptions Small(string dir) => RecipeOptions.Tiny with
     {
         OutDir = dir, WorldPages = 200, Tasks = 20, TestFraction = 0.3, PretrainSteps = 24, SftSteps = 24, ToolOutputDocs = 40, CopyDrills = 300, CopyPhaseSteps = 20,
-        EvalTestTasks = 4, EvalTrainTasks = 2, EvalMaxTurns = 4, EvalMaxNewTokens = 96,
+        EvalTestTasks = 4, EvalTrainTasks = 2, EvalMaxTurns = 4, EvalMaxNewTokens = 96, FreshWorldTasks = 6,
         RlSteps = 3, RlPromptsPerStep = 2, RlGroupSize = 4,
     };
 
@@ -92,7 +92,7 @@ public class RecipeEndToEndTests
             Assert.Equal(evalTasks.Count, trajs.Count);                                      // every task once
             Assert.Equal(trajs.Count, trajs.Select(t => (t.TaskId, t.Sample)).Distinct().Count());   // no duplicates
             Assert.All(trajs, t => Assert.InRange(t.Reward!.Value, 0.0, 1.0));
-            var all = summary.Eval.Single(r => r.Model == name && r.Group == "all test");
+            var all = summary.Eval.Single(r => r.Model == name && r.Group == "all test" && r.Set == TestSets.HeldOut);
             Assert.Equal(evalTasks.Count(t => t.Split == "test"), all.N);
             Assert.InRange(all.MeanReward, 0.0, 1.0);
             Assert.InRange(all.ProtocolValidPct, 0.0, 100.0);
@@ -103,8 +103,26 @@ public class RecipeEndToEndTests
         Assert.Equal(Enumerable.Range(1, o.PretrainSteps), steps);
         var rl = File.ReadAllLines(Path.Combine(p.Rl, Checkpoint.MetricsFile)).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
         Assert.Equal(Enumerable.Range(1, o.RlSteps), rl);
-        // the stage ablation: each stage against the one before it, on the same test tasks
-        Assert.Equal(["untrained>mt", "mt>sft", "sft>rl", "mt>rl"], summary.Ablation.Select(a => a.From + ">" + a.To));
-        Assert.All(summary.Ablation, a => { Assert.Equal(evalTasks.Count(t => t.Split == "test"), a.Tasks); Assert.True(a.Lo <= a.MeanDiff && a.MeanDiff <= a.Hi); });
+        // the stage ablation on each test set: each stage against the one before it, on the same tasks
+        var held = summary.Ablation.Where(a => a.Set == TestSets.HeldOut).ToList();
+        Assert.Equal(["untrained>mt", "mt>sft", "sft>rl", "mt>rl"], held.Select(a => a.From + ">" + a.To));
+        Assert.All(held, a => { Assert.Equal(evalTasks.Count(t => t.Split == "test"), a.Tasks); Assert.True(a.Lo <= a.MeanDiff && a.MeanDiff <= a.Hi); });
+        // the fresh world: a world of another seed, its tasks all in the test split, every model on every task once
+        var fresh = Quest.Synthesis.TaskFile.Read(p.FreshTasks);
+        Assert.NotEmpty(fresh);
+        Assert.All(fresh, t => Assert.Equal("test", t.Split));
+        Assert.DoesNotContain(fresh.Select(t => t.Id), id => evalTasks.Any(t => t.Id == id && t.Question == fresh.First(f => f.Id == id).Question));
+        foreach (var (name, _) in RecipeEval.Models(p))
+        {
+            var trajs = RolloutRunner.ReadTrajectories(Path.Combine(p.EvalFresh, name, RolloutRunner.TrajectoriesFile));
+            Assert.Equal(fresh.Count, trajs.Select(t => t.TaskId).Distinct().Count());
+            Assert.Equal(fresh.Count, summary.Eval.Single(r => r.Model == name && r.Group == "all test" && r.Set == TestSets.FreshWorld).N);
+        }
+        var freshAblation = summary.Ablation.Where(a => a.Set == TestSets.FreshWorld).ToList();
+        Assert.Equal(["untrained>mt", "mt>sft", "sft>rl", "mt>rl"], freshAblation.Select(a => a.From + ">" + a.To));
+        Assert.All(freshAblation, a => Assert.Equal(fresh.Count, a.Tasks));
+        Assert.Equal(4, summary.RecallGaps.Count);
+        Assert.All(summary.RecallGaps, g => Assert.Equal(g.HeldOut - g.Fresh, g.Gap, 9));
+        Assert.Contains("fresh world", summary.FormatTable());
     }
 }

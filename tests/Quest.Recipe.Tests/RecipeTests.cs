@@ -154,6 +154,33 @@ public class RecipeStageTests
     }
 
     [Fact]
+    public async Task With_page_worlds_mid_training_reads_no_page_of_the_task_world()
+    {
+        using var tmp = new TempDir();
+        var o = Mini(tmp.Path) with { PageWorlds = 2, PretrainSteps = 4, PretrainBatch = 2, CopyPhaseSteps = 0 };
+        var ct = TestContext.Current.CancellationToken;
+        await Run(o, ["world", "synth", "teacher", "pretrain"], ct);
+        var p = new RecipePaths(tmp.Path);
+        var docs = Jsonl.Read<System.Text.Json.Nodes.JsonObject>(p.PretrainDocs).Select(j => (string)j["text"]!).ToList();
+        using var task = WorldEnvironment.Open(p.World);
+        using var w0 = WorldEnvironment.Open(System.IO.Path.Combine(p.PageWorlds, "w0"));
+        using var w1 = WorldEnvironment.Open(System.IO.Path.Combine(p.PageWorlds, "w1"));
+        var pageDocs = docs.Where(d => d.StartsWith("# ", StringComparison.Ordinal)).ToHashSet();
+        Assert.Equal(w0.Corpus.Count + w1.Corpus.Count, pageDocs.Count);
+        Assert.DoesNotContain(task.Corpus, pg => pageDocs.Contains($"# {pg.Title}\n\n{pg.Text}"));
+        Assert.Contains(w1.Corpus, pg => pageDocs.Contains($"# {pg.Title}\n\n{pg.Text}"));
+        // the three worlds (and the probe's) are different worlds
+        Assert.NotEqual(task.Corpus[0].Title, w0.Corpus[0].Title);
+        Assert.NotEqual(w0.Corpus[0].Title, w1.Corpus[0].Title);
+        Assert.True(Quest.World.Corpus.CorpusStore.IsCorpusDirectory(p.ProbeWorld));
+        Assert.Throws<QuestInputException>(() => RecipeOptions.Override(o, ["page_worlds=-1"]).Validate());
+        Assert.Equal(3, RecipeOptions.Override(o, ["page_worlds=3"]).PageWorlds);
+        var unknown = Assert.Throws<QuestInputException>(() => RecipeOptions.Override(o, ["page_world=3"]));
+        Assert.Contains("page_world", unknown.Message);
+        Assert.Throws<QuestInputException>(() => RecipeOptions.Override(o, ["page_worlds=many"]));
+    }
+
+    [Fact]
     public void Presets_validate_and_bad_sizes_are_refused()
     {
         Assert.Equal("tiny", RecipeOptions.FromPreset("tiny").Validate().Preset);
