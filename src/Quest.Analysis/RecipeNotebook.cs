@@ -130,7 +130,8 @@ public static class RecipeNotebook
 
     /// <summary>
     /// One GRPO group: <paramref name="size"/> sampled rollouts of <paramref name="task"/> by a stage model (temperature 1,
-    /// as in RL), their rewards and group-relative advantages (QUEST's: reward minus the group mean, over the group's std).
+    /// as in RL), their rewards and the advantages the run's RL stage uses (its <c>rl_advantage</c> estimator and
+    /// <c>rl_scale_by_std</c>: the recipe's default is reward minus the group mean, not divided by the group's σ).
     /// </summary>
     public static async Task<(RolloutGroup Group, GroupAdvantages Advantages)> GroupAsync(RunData run, string model, SynthTask task, int size = 8, CancellationToken ct = default)
     {
@@ -140,7 +141,7 @@ public static class RecipeNotebook
         var groups = await RlTrainer.RolloutGroupsAsync(loaded, [task], size, Quest.Recipe.Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward,
             RlTrainer.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct).ConfigureAwait(false);
         loaded.Model.Dispose();
-        var (_, adv) = RlTrainer.Rows(groups, scaleByStd: true);
+        var (_, adv) = RlTrainer.Rows(groups, AdvantageEstimators.Create(o.RlAdvantage, o.RlScaleByStd));
         return (groups[0], adv);
     }
 

@@ -139,6 +139,8 @@ public sealed record RecipeOptions
     /// +0.071] with (paired difference +0.010 [−0.016, +0.037]: not significant, but not worse).
     /// </summary>
     public bool RlScaleByStd { get; init; }
+    /// <summary>How RL turns rewards into advantages (<c>grpo</c>, <c>rloo</c>, <c>reinforce</c>; see <c>AdvantageEstimators</c>).</summary>
+    public string RlAdvantage { get; init; } = "grpo";
     /// <summary>
     /// RL rollout temperature, which is also the temperature of the policy the update optimises (QUEST: 1.0). The
     /// evaluation decodes greedily.

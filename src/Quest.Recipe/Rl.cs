@@ -37,8 +37,13 @@ public sealed record RlOptions
     /// the evaluation runs.
     /// </summary>
     public double Temperature { get; init; } = 1.0;
-    /// <summary>The policy update.</summary>
+    /// <summary>The policy update (PPO clip, <see cref="GrpoUpdater"/>).</summary>
     public GrpoOptions Grpo { get; init; } = new();
+    /// <summary>
+    /// How rewards become advantages (<see cref="AdvantageEstimators"/>): <c>grpo</c> (QUEST's; divided by the group's σ
+    /// when <see cref="GrpoOptions.ScaleByStd"/>), <c>rloo</c> or <c>reinforce</c> (the batch mean as baseline).
+    /// </summary>
+    public string Advantage { get; init; } = "grpo";
     /// <summary>Linear warm-up steps to the peak learning rate (QUEST: 5); constant after.</summary>
     public int WarmupSteps { get; init; } = 2;
     /// <summary>Write a resumable checkpoint every N steps (and at the end).</summary>
@@ -66,6 +71,7 @@ public sealed record RlOptions
         Need(double.IsFinite(Grpo.LearningRate) && Grpo.LearningRate > 0, $"learning_rate {Grpo.LearningRate}", "a finite rate > 0");
         Need(Grpo.ClipLow is > 0 and < 1 && Grpo.ClipHigh > 0, "clip", "0 < clip_low < 1, clip_high > 0");
         Need(Grpo.MiniBatches >= 1 && Grpo.MicroBatch >= 1, $"mini_batches {Grpo.MiniBatches}, micro_batch {Grpo.MicroBatch}", "at least 1");
+        Need(AdvantageEstimators.Names.Contains(Advantage), $"advantage '{Advantage}'", string.Join(", ", AdvantageEstimators.Names));
         Need(Quest.Models.Transformer.Precision.IsKnown(Grpo.Precision), $"precision '{Grpo.Precision}'", Quest.Models.Transformer.Precision.Expected);
         return this;
     }
@@ -222,12 +228,12 @@ public sealed class RlTrainer
             g.Select(x => x.Turns).ToList(), g.Select(x => x.r).ToList())).ToList();
     }
 
-    /// <summary>Training rows of rollout groups: one per model call, each with its rollout's group-relative advantage.</summary>
-    public static (List<RlSample> Rows, GroupAdvantages Advantages) Rows(IReadOnlyList<RolloutGroup> groups, bool scaleByStd)
+    /// <summary>Training rows of rollout groups: one per model call, each with its rollout's advantage from <paramref name="estimator"/>.</summary>
+    public static (List<RlSample> Rows, GroupAdvantages Advantages) Rows(IReadOnlyList<RolloutGroup> groups, IAdvantageEstimator estimator)
     {
         var rewards = groups.SelectMany(g => g.Rewards).ToList();
         var ids = groups.SelectMany(g => g.Rewards.Select(_ => g.Task.Id)).ToList();
-        var adv = Grpo.Advantages(rewards, ids, scaleByStd);
+        var adv = estimator.Compute(rewards, ids);
         var rows = new List<RlSample>();
         int i = 0;
         foreach (var g in groups)
@@ -244,7 +250,8 @@ public sealed class RlTrainer
     public async IAsyncEnumerable<RlStepReport> RunAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         var o = Options;
-        using var updater = new GrpoUpdater(Loaded.Model, o.Grpo with { Temperature = o.Temperature });
+        using IPolicyUpdate updater = new GrpoUpdater(Loaded.Model, o.Grpo with { Temperature = o.Temperature });
+        var estimator = AdvantageEstimators.Create(o.Advantage, o.Grpo.ScaleByStd);
         if (_startStep > 0) updater.LoadState(Path.Combine(o.OutputDir!, Checkpoint.OptimizerFile));
         int pad = Math.Max(0, Loaded.Tokenizer.EndOfTextId);
         var agentOptions = AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, "rl");
@@ -267,7 +274,7 @@ public sealed class RlTrainer
             }
             double rolloutS = sw.Elapsed.TotalSeconds;
             sw.Restart();
-            var (rows, adv) = Rows(groups, o.Grpo.ScaleByStd);
+            var (rows, adv) = Rows(groups, estimator);
             double lr = o.Grpo.LearningRate * (o.WarmupSteps > 0 ? Math.Min(1.0, (double)step / o.WarmupSteps) : 1.0);
             var u = updater.Update(rows, lr, pad, o.Seed * 1_000_003 + step);
             var trajs = groups.SelectMany(g => g.Trajectories).ToList();
@@ -311,7 +318,7 @@ public sealed class RlTrainer
         return list.DistinctBy(t => t.Id).ToList();
     }
 
-    private void Save(GrpoUpdater updater, int step)
+    private void Save(IPolicyUpdate updater, int step)
     {
         Checkpoint.Save(Options.OutputDir!, Loaded.Model, Loaded.Tokenizer, tmp =>
         {

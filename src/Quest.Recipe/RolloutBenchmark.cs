@@ -67,7 +67,7 @@ public static class RolloutBenchmark
         double seqS = sw.Elapsed.TotalSeconds;
 
         // one RL step: the batched rollout above, then the update on its rows (advantages forced non-zero so it trains)
-        var (rows, _) = RlTrainer.Rows(batched, true);
+        var (rows, _) = RlTrainer.Rows(batched, AdvantageEstimators.Create("grpo", scaleByStd: true));
         var live = rows.Select((r, i) => r with { Advantage = i % 2 == 0 ? 1 : -1 }).ToList();
         using var updater = new GrpoUpdater(model.Model, new GrpoOptions());
         var go = updater.Options;

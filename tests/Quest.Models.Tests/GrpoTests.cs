@@ -304,3 +304,38 @@ public class ProbeTests
         Assert.True(after.CopyAccuracy > before.CopyAccuracy);
     }
 }
+
+public class AdvantageEstimatorTests
+{
+    private static readonly string[] Ids = ["a", "a", "a", "a", "b", "b", "b", "b"];
+    private static readonly double[] Rewards = [1, 0, 0, 1, 1, 1, 1, 1];   // group b is flat
+
+    [Fact]
+    public void Grpo_and_rloo_sum_to_zero_per_group_and_give_a_flat_group_nothing()
+    {
+        foreach (var est in new IAdvantageEstimator[] { AdvantageEstimators.Create("grpo"), AdvantageEstimators.Create("grpo", scaleByStd: true), AdvantageEstimators.Create("rloo") })
+        {
+            var a = est.Compute(Rewards, Ids);
+            Assert.Equal(0, a.Values.Take(4).Sum(), 9);
+            Assert.All(a.Values.Skip(4), v => Assert.Equal(0, v));
+            Assert.Equal((2, 1), (a.Groups, a.ZeroVarianceGroups));
+        }
+        // RLOO: r − the mean of the other three = 4/3 of r − group mean
+        var rloo = AdvantageEstimators.Create("rloo").Compute(Rewards, Ids);
+        Assert.Equal(1 - 1.0 / 3, rloo.Values[0], 9);
+        Assert.Equal(0 - 2.0 / 3, rloo.Values[1], 9);
+        Assert.Equal(4.0 / 3 * AdvantageEstimators.Create("grpo").Compute(Rewards, Ids).Values[0], rloo.Values[0], 9);
+    }
+
+    [Fact]
+    public void Reinforce_uses_the_batch_mean_so_a_flat_group_still_carries_signal()
+    {
+        var a = AdvantageEstimators.Create("reinforce").Compute(Rewards, Ids);
+        double mean = Rewards.Average();   // 0.75
+        Assert.Equal(1 - mean, a.Values[4], 9);   // the all-correct group is pushed up
+        Assert.Equal(0 - mean, a.Values[1], 9);
+        Assert.Equal(0, a.Values.Sum(), 9);
+        Assert.Equal(1, a.ZeroVarianceGroups);
+        Assert.Throws<Quest.Core.QuestInputException>(() => AdvantageEstimators.Create("ppo"));
+    }
+}

@@ -111,7 +111,7 @@ public class RecipeEndToEndTests
         var fresh = Quest.Synthesis.TaskFile.Read(p.FreshTasks);
         Assert.NotEmpty(fresh);
         Assert.All(fresh, t => Assert.Equal("test", t.Split));
-        Assert.DoesNotContain(fresh.Select(t => t.Id), id => evalTasks.Any(t => t.Id == id && t.Question == fresh.First(f => f.Id == id).Question));
+        Assert.DoesNotContain(fresh, f => evalTasks.Any(t => t.Question == f.Question));   // another world: no question repeats
         foreach (var (name, _) in RecipeEval.Models(p))
         {
             var trajs = RolloutRunner.ReadTrajectories(Path.Combine(p.EvalFresh, name, RolloutRunner.TrajectoriesFile));
@@ -124,5 +124,14 @@ public class RecipeEndToEndTests
         Assert.Equal(4, summary.RecallGaps.Count);
         Assert.All(summary.RecallGaps, g => Assert.Equal(g.HeldOut - g.Fresh, g.Gap, 9));
         Assert.Contains("fresh world", summary.FormatTable());
+        // the seed aggregate of a run with itself: each run's values are the summary's, and so is their mean
+        var agg = SeedAggregate.Of([tmp.Path, tmp.Path]);
+        foreach (var r in summary.Eval.Where(r => r.Group == "all test"))
+        {
+            var a = agg.Single(x => x.Set == r.Set && x.Model == r.Model);
+            Assert.All(a.PerRun, v => Assert.Equal(r.MeanReward, v, 9));   // one sample per task: the per-task mean is the row's mean
+            Assert.Equal(r.MeanReward, a.Mean, 9);
+        }
+        Assert.Contains(agg, x => x.Set == TestSets.FreshWorld && x.Model == "sft→rl");
     }
 }

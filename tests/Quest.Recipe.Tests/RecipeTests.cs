@@ -221,16 +221,16 @@ public class RecipeStageTests
     public void The_rl_stage_takes_its_update_settings_from_the_recipe_options()
     {
         var paths = new RecipePaths("run");
-        var tiny = Recipe.RlOptionsOf(RecipeOptions.Tiny, paths);
+        var tiny = RlStage.OptionsOf(RecipeOptions.Tiny, paths);
         Assert.False(tiny.Grpo.ScaleByStd);                      // the recipe's measured choice (Dr. GRPO), not GrpoOptions' QUEST default
         Assert.True(new Quest.Models.Training.GrpoOptions().ScaleByStd);
         Assert.Equal((RecipeOptions.Tiny.RlLearningRate, RecipeOptions.Tiny.RlMiniBatches, RecipeOptions.Tiny.RlSteps), (tiny.Grpo.LearningRate, tiny.Grpo.MiniBatches, tiny.Steps));
-        var other = Recipe.RlOptionsOf(RecipeOptions.Tiny with { RlScaleByStd = true, RlMiniBatches = 4, RlLearningRate = 1e-4, RlTemperature = 0.6 }, paths);
+        var other = RlStage.OptionsOf(RecipeOptions.Tiny with { RlScaleByStd = true, RlMiniBatches = 4, RlLearningRate = 1e-4, RlTemperature = 0.6 }, paths);
         Assert.Equal((true, 4, 1e-4, 0.6), (other.Grpo.ScaleByStd, other.Grpo.MiniBatches, other.Grpo.LearningRate, other.Temperature));
         Assert.Throws<QuestInputException>(() => (RecipeOptions.Tiny with { RlTemperature = 0 }).Validate());
         Assert.Equal(paths.Rl, other.OutputDir);
         // RL's update stays float32 whatever mid-training's precision: bf16 was no faster on its short rows
-        Assert.Equal("fp32", Recipe.RlOptionsOf(RecipeOptions.Tiny with { Precision = "bf16" }, paths).Grpo.Precision);
+        Assert.Equal("fp32", RlStage.OptionsOf(RecipeOptions.Tiny with { Precision = "bf16" }, paths).Grpo.Precision);
     }
 
     [Fact]

@@ -14,18 +14,27 @@ public static class ReportCommands
     /// <summary>Builds <c>quest report</c>.</summary>
     public static Command Create()
     {
-        var run = new Argument<string>("run") { Description = "A recipe run directory (e.g. data/artifacts/recipe/tiny)." };
+        var run = new Argument<string[]>("run") { Description = "A recipe run directory (e.g. data/artifacts/recipe/tiny); several runs (seeds) give the seed aggregate instead.", Arity = ArgumentArity.OneOrMore };
         var compare = new Option<string?>("--compare") { Description = "A second run directory to compare with (e.g. another seed or preset)." };
-        var output = new Option<string?>("--out") { Description = "The HTML file (default RUN/report.html)." };
+        var output = new Option<string?>("--out") { Description = "The HTML file (default RUN/report.html); with several runs, a Markdown file for the seed aggregate (default: print it only)." };
         var csv = new Option<string?>("--csv") { Description = "Also write the run's tables as CSV into this directory (episodes, eval, training, rl)." };
-        var cmd = new Command("report", "Write the analysis of a recipe run as an offline HTML report (charts draw with no network).");
+        var cmd = new Command("report", "Write the analysis of a recipe run as an offline HTML report (charts draw with no network); given several runs (seeds), print their aggregate: per-run values, the mean and a 95% interval over runs and tasks.");
         cmd.Arguments.Add(run); cmd.Options.Add(compare); cmd.Options.Add(output); cmd.Options.Add(csv);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
             try
             {
-                var data = RunData.Load(pr.GetValue(run)!);
+                var runs = pr.GetValue(run)!;
+                if (runs.Length > 1)
+                {
+                    if (pr.GetValue(compare) is not null) throw new QuestInputException("--compare", null, null, "--compare takes one run", "one run with --compare, or several runs for the seed aggregate");
+                    var md = Quest.Recipe.SeedAggregate.ToMarkdown(runs, Quest.Recipe.SeedAggregate.Of(runs));
+                    pr.InvocationConfiguration.Output.Write(md);
+                    if (pr.GetValue(output) is { } mdFile) { AtomicFile.WriteAllText(QuestPaths.OutputFile(mdFile, "--out"), md); pr.InvocationConfiguration.Output.WriteLine($"wrote {Path.GetFullPath(mdFile)}"); }
+                    return 0;
+                }
+                var data = RunData.Load(runs[0]);
                 var other = pr.GetValue(compare) is { } c ? RunData.Load(c) : null;
                 var path = await RunReport.WriteAsync(data, pr.GetValue(output) is { } file ? QuestPaths.OutputFile(file, "--out") : Path.Combine(data.Dir, "report.html"), other, ct);
                 pr.InvocationConfiguration.Output.WriteLine($"wrote {path} ({new FileInfo(path).Length / 1024:N0} KB; models with eval rollouts: {(data.Models.Count == 0 ? "none yet" : string.Join(", ", data.Models))})");

@@ -115,7 +115,7 @@ public static class SynthCommands
         var corpus = new Option<string?>("--corpus") { Description = "Corpus for the tools (default: the tasks' corpus)." };
         var threshold = new Option<int?>("--context-threshold") { Description = "sharegpt: context-manager threshold in tokens (sessions become separate samples)." };
         var split = new Option<string?>("--split") { Description = "Only tasks of this split (train or test)." };
-        var c = new Command("export", "Export tasks as verl parquet rows or LlamaFactory ShareGPT (oracle-teacher transcripts); both are read back.");
+        var c = new Command("export", "Export tasks as verl parquet rows or LlamaFactory ShareGPT (the oracle teacher's transcripts); both are read back.");
         foreach (var o in new Option[] { tasks, format, output, corpus, threshold, split }) c.Options.Add(o);
         c.SetAction((ParseResult pr, CancellationToken ct) => GuardAsync(pr, async () =>
         {

@@ -229,11 +229,32 @@ public static class Grpo
 public sealed record GeneratedTokens(Tensor Index, Tensor Target, Tensor OldLogprobs, Tensor Advantages, Tensor Weights);
 
 /// <summary>
-/// Applies GRPO updates to a model: AdamW (decay on matrices only), gradient clipping, <see cref="GrpoOptions.MiniBatches"/>
-/// optimizer steps per rollout batch, micro-batched forward/backward, a dispose scope around every pass.
+/// One policy update on a batch of RL rows (each row: a prompt, the tokens the policy generated, their log-probs at
+/// sampling time and the rollout's advantage): the seam where an RL algorithm's loss lives. A new update is one class
+/// implementing this and a name in the RL options; the advantages come from an <see cref="IAdvantageEstimator"/>.
 /// </summary>
-public sealed class GrpoUpdater : IDisposable
+public interface IPolicyUpdate : IDisposable
 {
+    /// <summary>The name the options use.</summary>
+    string Name { get; }
+    /// <summary>Updates the model on <paramref name="rows"/> at learning rate <paramref name="lr"/>.</summary>
+    GrpoUpdate Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0);
+    /// <summary>Saves the optimizer state.</summary>
+    void SaveState(string path);
+    /// <summary>Loads an optimizer state written by <see cref="SaveState"/>.</summary>
+    void LoadState(string path);
+}
+
+/// <summary>
+/// The PPO-clip update QUEST's GRPO runs (<c>ppo_clip</c>): AdamW (decay on matrices only), gradient clipping,
+/// <see cref="GrpoOptions.MiniBatches"/> optimizer steps per rollout batch (with one, the ratio is 1 and the update is
+/// plain REINFORCE on the given advantages), micro-batched forward/backward, a dispose scope around every pass.
+/// </summary>
+public sealed class GrpoUpdater : IPolicyUpdate
+{
+    /// <inheritdoc/>
+    public string Name => "ppo_clip";
+
     private readonly AdamW _opt;
 
     /// <summary>An updater for <paramref name="model"/>.</summary>

@@ -1,3 +1,6 @@
+using Quest.Models.Runtime;
+using Quest.Models.Checkpoints;
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -18,10 +21,87 @@ namespace Quest.Recipe;
 /// context is the skill that emerges last, abruptly, once enough of the data rewards it. The drills make copying the
 /// cheapest way to lower the loss, in the shapes the agent needs: a list of the world's names repeated, a question
 /// followed by its first sentence (the agent's first query), and a search response followed by a note of its first
-/// result (the agent's <c>Found:</c> notes). Only train-split questions are used.
+/// result (the agent's <c>Found:</c> notes). Only train-split questions are used. Stage 4 of the recipe
+/// (<see cref="RunAsync"/>): the tokenizer, the copy phase, then mid-training on these documents.
 /// </summary>
 public static class MidTraining
 {
+    /// <summary>The copy phase's probe metrics, kept beside its checkpoint for a mid-training stage that resumes after it.</summary>
+    public const string CopyMetricsFile = "copy_metrics.json";
+
+    /// <summary>Stage 4: BPE tokenizer on pages + transcripts, then a causal LM on pages and tool outputs (resumes from its checkpoint).</summary>
+    public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        List<string> docs;
+        if (File.Exists(c.Paths.PretrainDocs)) docs = Jsonl.Read<JsonObject>(c.Paths.PretrainDocs).Select(j => (string)j["text"]!).ToList();
+        else
+        {
+            docs = await MidTraining.DocumentsAsync(c, ct).ConfigureAwait(false);
+            AtomicFile.WriteAllText(c.Paths.PretrainDocs, string.Concat(docs.Select(d => new JsonObject { ["text"] = d }.ToJsonString() + "\n")));
+        }
+        c.Progress($"{docs.Count} documents, {docs.Sum(d => (long)d.Length):N0} chars", null);
+        QuestTokenizer tok;
+        var sw = Stopwatch.StartNew();
+        if (File.Exists(Path.Combine(c.Paths.Tokenizer, QuestTokenizer.ConfigFile))) tok = QuestTokenizer.Load(c.Paths.Tokenizer);
+        else
+        {
+            var texts = docs.Concat(ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => ChatTemplate.Render(t)));
+            tok = BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = o.VocabSize });
+            AtomicFile.WriteDirectory(c.Paths.Tokenizer, tok.Save);
+            c.Progress($"tokenizer trained: {tok.VocabSize} tokens in {sw.Elapsed.TotalSeconds:0.0}s", null);
+        }
+        ct.ThrowIfCancellationRequested();
+        var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens, View = o.View };
+        var model = new QuestTransformer(cfg, o.Seed);
+        var held = await MidTraining.HeldOutDrillsAsync(c, ct).ConfigureAwait(false);
+        var copy = new Dictionary<string, double>();
+        var copyMetrics = Path.Combine(c.Paths.CopyPhase, CopyMetricsFile);
+        if (o.CopyPhaseSteps > 0 && !File.Exists(Path.Combine(c.Paths.Pretrain, Checkpoint.TrainerStateFile)))
+            copy = await CopyPhaseAsync(c, model, tok, await MidTraining.DrillsAsync(c, ct).ConfigureAwait(false), held, ct).ConfigureAwait(false);
+        else if (o.CopyPhaseSteps > 0 && File.Exists(copyMetrics))   // mid-training resumed past the copy phase: its metrics were kept
+            copy = JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(copyMetrics)) ?? [];
+        var data = new PackedTokenStream(docs, tok);
+        c.Progress($"model {cfg.ParameterCount:N0} params, {data.TrainTokens:N0} training tokens", null);
+        var trainer = new Trainer(model, tok, data, new TrainingOptions
+        {
+            Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SeqLen = o.PretrainSeqLen, LearningRate = o.PretrainLearningRate,
+            WarmupSteps = Math.Max(1, o.PretrainSteps / 10), EvalEvery = Math.Max(1, o.PretrainSteps / 4), CheckpointEvery = Math.Max(10, o.PretrainSteps / 6),
+            OutputDir = c.Paths.Pretrain, Resume = true, Seed = o.Seed, Device = o.Device, Precision = o.Precision,
+        }, "pretrain");
+        var m = await Recipe.TrainAsync(c, trainer, new() { ["params"] = cfg.ParameterCount, ["vocab"] = tok.VocabSize, ["train_tokens"] = data.TrainTokens }, ct).ConfigureAwait(false);
+        foreach (var (k, v) in copy) m[k] = v;
+        var probe = MidTraining.Probe(model, tok, held);
+        foreach (var (k, v) in probe) m[k + "_after_mt"] = v;
+        return m;
+    }
+
+    /// <summary>
+    /// The copy phase that opens mid-training: <see cref="RecipeOptions.CopyPhaseSteps"/> steps on copy drills alone
+    /// (<see cref="MidTraining"/>), so the model can copy from its context before it is asked to research; the held-out
+    /// copy probe is logged before and after. Resumable in its own directory (<c>pretrain-copy/</c>).
+    /// </summary>
+    private static async Task<Dictionary<string, double>> CopyPhaseAsync(Recipe.StageContext c, QuestTransformer model, QuestTokenizer tok,
+        List<string> drills, List<string> held, CancellationToken ct)
+    {
+        var o = c.Options;
+        var before = MidTraining.Probe(model, tok, held);
+        var trainer = new Trainer(model, tok, new PackedTokenStream(drills, tok), new TrainingOptions
+        {
+            Steps = o.CopyPhaseSteps, BatchSize = 16, SeqLen = Math.Min(128, o.PretrainSeqLen), LearningRate = o.PretrainLearningRate,
+            WarmupSteps = Math.Max(1, o.CopyPhaseSteps / 40), EvalEvery = 0, CheckpointEvery = Math.Max(10, o.CopyPhaseSteps / 4),
+            OutputDir = c.Paths.CopyPhase, Resume = true, Seed = o.Seed + 11, Device = o.Device, Precision = o.Precision,
+        }, "copy");
+        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false)) c.Progress(r.ToString(), new Dictionary<string, double> { ["step"] = r.Step, ["copy-drill loss"] = r.Loss });
+        var after = MidTraining.Probe(model, tok, held);
+        c.Progress(string.Join(", ", after.Select(kv => FormattableString.Invariant($"{kv.Key} {before[kv.Key]:0.000} -> {kv.Value:0.000}"))), null);
+        var m = new Dictionary<string, double> { ["copy_phase_steps"] = o.CopyPhaseSteps };
+        foreach (var (k, v) in before) m[k + "_before"] = v;
+        foreach (var (k, v) in after) m[k + "_after_copy"] = v;
+        AtomicFile.WriteAllText(Path.Combine(c.Paths.CopyPhase, CopyMetricsFile), JsonSerializer.Serialize(m));   // a kill during mid-training loses none of them
+        return m;
+    }
+
     /// <summary>
     /// The worlds whose pages mid-training reads: the task world itself (<see cref="RecipeOptions.PageWorlds"/> 0), or
     /// that many other generated worlds, so that no fact a task asks about was ever read and the agent must find it.

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Quest.Agent.Rollout;
+using Quest.Core;
+using Quest.Models.Checkpoints;
+using Quest.Models.Generation;
+using Quest.Models.Runtime;
+using Quest.Models.Tokenization;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
+using Quest.Synthesis;
+using Quest.Synthesis.Export;
+using Quest.Synthesis.Teacher;
+using Quest.World;
+using Quest.World.Corpus;
+using Quest.World.Generation;
+using Quest.World.Tools;
+
+namespace Quest.Recipe;
+
+/// <summary>Stage 6 of the recipe: GRPO over the agent's own rollouts, from the SFT checkpoint (the trainer itself is <see cref="RlTrainer"/>).</summary>
+public static class RlStage
+{
+    /// <summary>The RL settings of a run.</summary>
+    public static RlOptions OptionsOf(RecipeOptions o, RecipePaths p) => new()
+    {
+        Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens, Temperature = o.RlTemperature,
+        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches, ScaleByStd = o.RlScaleByStd }, Advantage = o.RlAdvantage, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
+        OutputDir = p.Rl, Seed = o.Seed, Device = o.Device, Date = o.Date,
+    };
+
+
+
+
+
+    /// <summary>
+    /// Stage 6: GRPO from the SFT checkpoint (resumes from its checkpoint) on the train tasks reserved for RL, or on every
+    /// train task when none are (<see cref="RecipeOptions.RlTaskFraction"/> 0).
+    /// </summary>
+    public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        var train = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
+        var tasks = train.Where(t => Recipe.IsRlTask(o, t)).ToList() is { Count: > 0 } reserved ? reserved : train;
+        using var sc = WorldEnvironment.Open(c.Paths.World);
+        var reward = new Synthesizer(sc.Graph).Verifier.Reward;
+        var trainer = RlTrainer.Create(c.Paths.Sft, tasks, Recipe.ToolsOf(o, sc), reward, OptionsOf(o, c.Paths));
+        await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false))
+            c.Progress(r.ToString(), new Dictionary<string, double>
+            {
+                ["step"] = r.Step, ["reward"] = r.RewardMean, ["valid turns"] = r.ValidTurnRate, ["zero-variance groups"] = r.ZeroVarianceShare,
+            });
+        var h = trainer.History;
+        var m = new Dictionary<string, double> { ["steps"] = o.RlSteps, ["train_tasks"] = tasks.Count };
+        if (h.Count > 0)
+        {
+            int k = Math.Max(1, h.Count / 4);
+            m["first_reward"] = Math.Round(h.Take(k).Average(x => x.RewardMean), 4);
+            m["last_reward"] = Math.Round(h.TakeLast(k).Average(x => x.RewardMean), 4);
+            m["zero_variance_share"] = Math.Round(h.Average(x => x.ZeroVarianceShare), 3);
+            m["groups_with_reward"] = Math.Round(h.Average(x => x.GroupsWithReward), 3);
+            m["valid_turn_rate"] = Math.Round(h.TakeLast(k).Average(x => x.ValidTurnRate), 3);
+            m["rollout_s"] = Math.Round(h.Sum(x => x.RolloutSeconds), 1);
+            m["update_s"] = Math.Round(h.Sum(x => x.UpdateSeconds), 1);
+        }
+        return m;
+    }
+
+}

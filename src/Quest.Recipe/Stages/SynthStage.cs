@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Quest.Agent.Rollout;
+using Quest.Core;
+using Quest.Models.Checkpoints;
+using Quest.Models.Generation;
+using Quest.Models.Runtime;
+using Quest.Models.Tokenization;
+using Quest.Models.Training;
+using Quest.Models.Transformer;
+using Quest.Synthesis;
+using Quest.Synthesis.Export;
+using Quest.Synthesis.Teacher;
+using Quest.World;
+using Quest.World.Corpus;
+using Quest.World.Generation;
+using Quest.World.Tools;
+
+namespace Quest.Recipe;
+
+/// <summary>Stage 2 of the recipe: verified tasks with rubric trees over the task world, split by seed entity.</summary>
+public static class SynthStage
+{
+
+    /// <summary>Stage 2: synthesizes verified tasks (balanced families, train/test split by seed entity) into <c>tasks.jsonl</c>.</summary>
+    public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
+    {
+        var o = c.Options;
+        using var sc = WorldEnvironment.Open(c.Paths.World);
+        var synth = new Synthesizer(sc.Graph);
+        var progress = new Recipe.SyncProgress<SynthesisProgress>(pr => c.Progress(
+            $"slot {pr.Done}/{pr.Total} {pr.Family,-10} accepted {pr.Accepted} candidates {pr.Candidates}", null));
+        var classes = o.Complexities is { Count: > 0 } cs ? cs.Select(Quest.Synthesis.Families.Complexity.Parse).ToList() : null;
+        var result = await synth.RunAsync(new SynthesisOptions { Count = o.Tasks, Seed = o.Seed, TestFraction = o.TestFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = classes }, progress, ct).ConfigureAwait(false);
+        int train = result.Tasks.Count(t => t.Split == "train"), test = result.Tasks.Count(t => t.Split == "test");
+        if (train == 0 || test == 0)
+            throw new QuestInputException(c.Paths.Tasks, null, null, $"synthesis gave {train} train and {test} test tasks", "both splits non-empty (more tasks, or another seed / test fraction)");
+        TaskFile.Write(c.Paths.Tasks, result.Tasks);
+        var m = new Dictionary<string, double>
+        {
+            ["tasks"] = result.Tasks.Count, ["train"] = train, ["test"] = test, ["candidates"] = result.Candidates, ["empty_slots"] = result.EmptySlots,
+        };
+        foreach (var g in result.Tasks.GroupBy(t => t.Family).OrderBy(g => g.Key, StringComparer.Ordinal)) m["family_" + g.Key] = g.Count();
+        return m;
+    }
+
+}
