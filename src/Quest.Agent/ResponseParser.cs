@@ -24,8 +24,8 @@ public enum TurnKind
 /// <param name="Code">A <c>&lt;code&gt;…&lt;/code&gt;</c> block inside the call (QUEST's Python tool), or null.</param>
 public sealed record ToolCall(string Name, JsonObject Arguments, string? Code = null)
 {
-    /// <summary>The call as QUEST writes it: <c>{"name": …, "arguments": {…}}</c>.</summary>
-    public string ToJson() => new JsonObject { ["name"] = Name, ["arguments"] = Arguments.DeepClone() }.ToJsonString();
+    /// <summary>The call as QUEST writes it: <c>{"name": …, "arguments": {…}}</c> in <c>json.dumps</c>'s spelling (<see cref="PyJson"/>).</summary>
+    public string ToJson() => PyJson.Dumps(new JsonObject { ["name"] = Name, ["arguments"] = Arguments.DeepClone() });
 }
 
 /// <summary>The parsed form of one assistant turn.</summary>

@@ -72,7 +72,7 @@ public static class ToolText
                 ["description"] = t.Description,
                 ["parameters"] = t.Parameters.DeepClone(),
             },
-        }).Select(PyJson.Dumps);
+        }).Select(o => PyJson.Dumps(o));
         return string.Join("\n", lines);
     }
 }

@@ -92,32 +92,41 @@ public static class Protocol
 
 /// <summary>
 /// JSON text exactly as Python's <c>json.dumps</c> writes it with its defaults: <c>", "</c> between items,
-/// <c>": "</c> after keys, non-ASCII characters escaped as <c>\uXXXX</c> (ensure_ascii), no newlines.
+/// <c>": "</c> after keys, non-ASCII characters escaped as <c>\uXXXX</c> (ensure_ascii), no newlines; with
+/// <c>indent=N</c>, each item on its own line indented N spaces per level, <c>","</c> between items, empty containers
+/// as <c>[]</c> and <c>{}</c>. The one writer of every JSON text the agent protocol shows a model (tool calls, the
+/// research state).
 /// </summary>
 public static class PyJson
 {
-    /// <summary>Serialises <paramref name="node"/>.</summary>
-    public static string Dumps(System.Text.Json.Nodes.JsonNode? node)
+    /// <summary>Serialises <paramref name="node"/> (as <c>json.dumps(node)</c>, or <c>json.dumps(node, indent=indent)</c>).</summary>
+    public static string Dumps(System.Text.Json.Nodes.JsonNode? node, int? indent = null)
     {
         var sb = new System.Text.StringBuilder();
-        Write(sb, node);
+        Write(sb, node, indent, 0);
         return sb.ToString();
     }
 
-    private static void Write(System.Text.StringBuilder sb, System.Text.Json.Nodes.JsonNode? node)
+    private static void Write(System.Text.StringBuilder sb, System.Text.Json.Nodes.JsonNode? node, int? indent, int level)
     {
+        void Break(int l) { if (indent is int n) sb.Append('\n').Append(' ', n * l); }
+        string sep = indent is null ? ", " : ",";
         switch (node)
         {
             case null: sb.Append("null"); break;
             case System.Text.Json.Nodes.JsonObject o:
+                if (o.Count == 0) { sb.Append("{}"); break; }
                 sb.Append('{');
                 bool first = true;
-                foreach (var (k, v) in o) { if (!first) sb.Append(", "); first = false; Str(sb, k); sb.Append(": "); Write(sb, v); }
+                foreach (var (k, v) in o) { if (!first) sb.Append(sep); first = false; Break(level + 1); Str(sb, k); sb.Append(": "); Write(sb, v, indent, level + 1); }
+                Break(level);
                 sb.Append('}');
                 break;
             case System.Text.Json.Nodes.JsonArray a:
+                if (a.Count == 0) { sb.Append("[]"); break; }
                 sb.Append('[');
-                for (int i = 0; i < a.Count; i++) { if (i > 0) sb.Append(", "); Write(sb, a[i]); }
+                for (int i = 0; i < a.Count; i++) { if (i > 0) sb.Append(sep); Break(level + 1); Write(sb, a[i], indent, level + 1); }
+                Break(level);
                 sb.Append(']');
                 break;
             default:

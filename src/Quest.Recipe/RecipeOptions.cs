@@ -6,7 +6,7 @@ namespace Quest.Recipe;
 /// <summary>
 /// Settings of one recipe run (<c>quest recipe</c>). Sizes follow one dial, the model's depth (<see cref="ForDepth"/>,
 /// as nanochat's <c>--depth</c>): <see cref="Tiny"/> is depth 4 and <c>d&lt;n&gt;</c> any other depth;
-/// <see cref="Small"/> is the tiny model trained longer. Any field can still be changed with <c>with</c>. Every stage writes under <see cref="OutDir"/>; a re-run with the same options skips
+/// <see cref="Long"/> is the tiny recipe with a longer RL stage. Any field can still be changed with <c>with</c>. Every stage writes under <see cref="OutDir"/>; a re-run with the same options skips
 /// the stages that finished and resumes the one that was interrupted.
 /// </summary>
 public sealed record RecipeOptions
@@ -18,7 +18,7 @@ public sealed record RecipeOptions
     /// <summary>Master seed: world, synthesis split, model init and data order derive from it.</summary>
     public int Seed { get; init; } = 1;
     /// <summary>The size dial the sizes were derived from (<see cref="ForDepth"/>); the defaults below are depth 4's.</summary>
-    public int Depth { get; init; } = 4;
+    public int Depth { get; init; } = DefaultDepth;
 
     // ---- 1. world
     /// <summary>Pages of the generated world (the tiny preset uses the 300-page tiny world).</summary>
@@ -38,7 +38,7 @@ public sealed record RecipeOptions
     /// <summary>Teacher style: <c>grounded</c> (writes only what a small-window student sees; ungrounded trajectories are dropped) or <c>oracle</c>.</summary>
     public string Teacher { get; init; } = "grounded";
     /// <summary>What the grounded teacher assumes the student sees besides the question, in characters.</summary>
-    public int TeacherViewChars { get; init; } = 1100;
+    public int TeacherViewChars { get; init; } = TeacherViewCharsOf(DefaultDepth);
     /// <summary>Tool output sizes: <c>small</c> (3 results, short snippets, 3 evidence sentences: fits a 512-token view) or <c>quest</c>.</summary>
     public string ToolOutput { get; init; } = "small";
     /// <summary>
@@ -54,11 +54,11 @@ public sealed record RecipeOptions
 
     // ---- 4. pretrain (mid-training)
     /// <summary>BPE vocabulary size (trained on corpus pages and teacher transcripts).</summary>
-    public int VocabSize { get; init; } = 2048;
+    public int VocabSize { get; init; } = VocabOf(DefaultDepth);
     /// <summary>Model: <c>d&lt;depth&gt;</c> from the dial, or any <c>ModelConfig.FromPreset</c> name (<c>tiny</c> is <c>d4</c>, <c>small</c> a wider 6 layers).</summary>
-    public string Model { get; init; } = "d4";
+    public string Model { get; init; } = $"d{DefaultDepth}";
     /// <summary>The model's context window in tokens (max_seq_len); the agent's view of an episode is cut to it.</summary>
-    public int ContextTokens { get; init; } = 512;
+    public int ContextTokens { get; init; } = WindowOf(DefaultDepth);
     /// <summary>How the model sees an episode (recorded in its config): <c>question_recent</c> fits a small window.</summary>
     public string View { get; init; } = AgentView.QuestionRecent;
     /// <summary>
@@ -71,73 +71,53 @@ public sealed record RecipeOptions
     public int ToolOutputDocs { get; init; } = 150;
     /// <summary>Copy drills in the mid-training data (names repeated, question → first sentence, search result → note); see <c>MidTraining</c>.</summary>
     public int CopyDrills { get; init; } = 9000;
+    /// <summary>
+    /// Name-list copy drills use names drawn fresh for every drill instead of the worlds' titles, so a drill can only be
+    /// solved by copying, never by remembering a name (off: titles, as measured until 2026-12-07).
+    /// </summary>
+    public bool NovelNameDrills { get; init; }
     /// <summary>Steps of the copy phase that opens mid-training (copy drills alone, 16 × 128 tokens a step; 0: none).</summary>
     public int CopyPhaseSteps { get; init; } = 1500;
     /// <summary>Pretraining optimizer steps.</summary>
-    public int PretrainSteps { get; init; } = 800;
+    public int PretrainSteps { get; init; } = PretrainStepsOf(DefaultDepth);
     /// <summary>Pretraining sequences per step.</summary>
     public int PretrainBatch { get; init; } = 8;
     /// <summary>Pretraining sequence length.</summary>
-    public int PretrainSeqLen { get; init; } = 256;
+    public int PretrainSeqLen { get; init; } = WindowOf(DefaultDepth) / 2;
     /// <summary>Pretraining peak learning rate.</summary>
-    public double PretrainLearningRate { get; init; } = 3e-3;
+    public double PretrainLearningRate { get; init; } = 0.012 / DefaultDepth;
 
     // ---- 5. sft
-    /// <summary>
-    /// SFT optimizer steps (about 4.8 epochs of the tiny teacher set). 1,500 left the held-out loss still falling
-    /// steeply (0.27 → 0.19 over the last quarter); 3,000 lifted MT+SFT from 0.340 to 0.472 on the same held-out tasks
-    /// and gave RL more to amplify.
-    /// </summary>
+    /// <summary>SFT optimizer steps (about 4.8 epochs of the tiny teacher set): 1,500 left the held-out loss
+    /// falling steeply; 3,000 scored higher and gave RL more to amplify (docs/results.md).</summary>
     public int SftSteps { get; init; } = 3000;
     /// <summary>SFT sequences per step (one assistant turn each, with the context the agent would show the model).</summary>
     public int SftBatch { get; init; } = 8;
     /// <summary>SFT peak learning rate.</summary>
-    public double SftLearningRate { get; init; } = 2e-3;
-    /// <summary>
-    /// SFT batches whose examples are drawn together and shared out by length (<c>ChatSftData.LengthGroup</c>; 1, the
-    /// default: each batch drawn on its own). Measured and left off: with 32, SFT took 453 s instead of about 540, but its
-    /// held-out loss ended at 0.167 (0.145–0.153 in the runs before), MT+SFT scored 0.421 (0.455–0.466) and RL added
-    /// +0.026 [−0.004, +0.057] (fresh clone of 9bc0bf8, 2026-12-03).
-    /// </summary>
+    public double SftLearningRate { get; init; } = 0.008 / DefaultDepth;
+    /// <summary>SFT batches drawn together and shared out by length (<c>ChatSftData.LengthGroup</c>; 1: each batch
+    /// drawn on its own). 32 was 16% faster but trained a worse model, so the default is off (docs/results.md).</summary>
     public int SftLengthGroup { get; init; } = 1;
 
     // ---- 6. rl
-    /// <summary>
-    /// GRPO steps (one rollout batch and one policy update each). From 3,000-step SFT models, 45–50 steps gave +0.000 to
-    /// +0.048 over eleven samples (about +0.02 on average, above 0 in few), 150 steps +0.067 [+0.017, +0.121], and 100
-    /// steps +0.050 [+0.019, +0.085] (the SFT checkpoint of a run at 8349ab8 whose own 50 steps gave +0.018 [−0.024,
-    /// +0.058]). 100 spends on RL the time the torch thread saved (SFT and mid-training steps 2–3× faster on the slow
-    /// machine kind); from a 1,500-step SFT model, 90 gave only +0.021: SFT steps come first. 130 since rollouts batch by
-    /// turn (RL 547 s for 100 steps instead of 727): two fresh-clone runs at 100 steps gave +0.026 [−0.004, +0.057] and
-    /// +0.030 [−0.003, +0.064], and the second's RL continued to 130 steps +0.062 [+0.015, +0.111]. Fresh clones with 130
-    /// (2026-12-04, AMD EPYC): +0.037 [+0.007, +0.069] and +0.060 [+0.014, +0.106].
-    /// </summary>
-    public int RlSteps { get; init; } = 130;
-    /// <summary>
-    /// Share of the train split's seed entities whose tasks are kept for RL alone: the teacher never solves them, so SFT
-    /// never sees them, and RL samples only them (0, the default: RL samples every train task). Measured on the tiny
-    /// recipe and left off: with 0.15, RL met tasks as hard as the held-out ones (train reward 0.27 → 0.28 over 50 steps,
-    /// 26% zero-variance groups against 14%), and held-out reward moved +0.011 [−0.022, +0.043] greedy and −0.031
-    /// [−0.075, +0.014] sampled (avg@4 at temperature 1), against +0.005 and +0.027 [−0.009, +0.065] without the split.
-    /// </summary>
+    /// <summary>GRPO steps (one rollout batch and one policy update each): 32.5 × depth, as many as the 30-minute
+    /// budget of the tiny recipe allows on 2 cores; the held-out gain grew with steps in every run measured (docs/results.md).</summary>
+    public int RlSteps { get; init; } = RlStepsOf(DefaultDepth);
+    /// <summary>Share of the train split's seed entities whose tasks are kept for RL alone (the teacher never sees
+    /// them); 0 samples every train task. 0.15 was measured and did not help (docs/results.md).</summary>
     public double RlTaskFraction { get; init; }
     /// <summary>Train tasks per RL step.</summary>
     public int RlPromptsPerStep { get; init; } = 8;
     /// <summary>Rollouts per task (QUEST: 8).</summary>
     public int RlGroupSize { get; init; } = 8;
     /// <summary>RL peak learning rate.</summary>
-    public double RlLearningRate { get; init; } = 3e-5;
-    /// <summary>
-    /// Optimizer steps per RL rollout batch (its rows split into this many mini-batches; QUEST: 4). Measured from one SFT
-    /// checkpoint: 4 steps at lr 6e-5 gave +0.028 [−0.027, +0.080], 2 at 3e-5 +0.039 [+0.011, +0.071].
-    /// </summary>
+    public double RlLearningRate { get; init; } = 1.2e-4 / DefaultDepth;
+    /// <summary>Optimizer steps per RL rollout batch (its rows split into this many mini-batches; QUEST: 4). With 2
+    /// the PPO clip is active on the second step; 4 at a higher rate did no better (docs/results.md).</summary>
     public int RlMiniBatches { get; init; } = 2;
-    /// <summary>
-    /// Divide a group's advantages by its reward standard deviation (QUEST/verl GRPO: yes). Off here (Dr. GRPO): rubric
-    /// rewards are continuous, and a group whose rollouts differ by 0.01 would get the same ±1 advantages as one that
-    /// differs by 1. Measured from one SFT checkpoint (45 steps): +0.049 [+0.017, +0.085] without, +0.039 [+0.011,
-    /// +0.071] with (paired difference +0.010 [−0.016, +0.037]: not significant, but not worse).
-    /// </summary>
+    /// <summary>Divide a group's advantages by its reward standard deviation (QUEST/verl GRPO: yes). Off (Dr. GRPO):
+    /// rubric rewards are continuous, and σ-scaling gives a group whose rollouts differ by 0.01 the same ±1 advantages as one
+    /// whose rollouts differ by 1; measured no worse (docs/results.md).</summary>
     public bool RlScaleByStd { get; init; }
     /// <summary>How RL turns rewards into advantages (<c>grpo</c>, <c>rloo</c>, <c>reinforce</c>; see <c>AdvantageEstimators</c>).</summary>
     public string RlAdvantage { get; init; } = "grpo";
@@ -172,13 +152,9 @@ public sealed record RecipeOptions
 
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
-    /// <summary>
-    /// Matrix products of mid-training (the copy phase and pretraining): <c>auto</c> (mixed bf16 on a CPU with native
-    /// bfloat16 instructions, else fp32), <c>fp32</c> or <c>bf16</c> (<c>Precision</c>). Its dense steps took 0.72 of
-    /// their float32 time (copy phase 16 × 128) and pretrain 351 s instead of 475 s in the recipe. SFT and RL's update
-    /// stay float32: their short rows with the LM head at the targets only were no faster in bf16 (interleaved SFT steps,
-    /// 246–309 ms either way), and rollouts and eval always sample in float32.
-    /// </summary>
+    /// <summary>Matrix products of mid-training (copy phase and pretraining): <c>auto</c> (mixed bf16 on a CPU with
+    /// native bfloat16 instructions, else fp32), <c>fp32</c> or <c>bf16</c>. SFT and RL's update stay float32 (their short
+    /// rows were no faster in bf16); rollouts and eval always sample in float32.</summary>
     public string Precision { get; init; } = Quest.Models.Transformer.Precision.Auto;
 
     /// <summary>
@@ -193,29 +169,30 @@ public sealed record RecipeOptions
     public static RecipeOptions ForDepth(int depth)
     {
         if (depth is < 3 or > 48) throw new QuestInputException("--preset", null, null, $"depth {depth}", "a depth from 3 to 48 (d3 … d48)");
-        int window = 128 * depth;
         return new RecipeOptions
         {
             Preset = $"d{depth}", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", $"d{depth}"), Depth = depth,
-            Model = $"d{depth}", ContextTokens = window, TeacherViewChars = (int)Math.Round(window * 1100 / 512.0), PretrainSeqLen = window / 2,
-            VocabSize = 512 * depth, PretrainSteps = 200 * depth, RlSteps = (int)Math.Round(32.5 * depth),
+            Model = $"d{depth}", ContextTokens = WindowOf(depth), TeacherViewChars = TeacherViewCharsOf(depth), PretrainSeqLen = WindowOf(depth) / 2,
+            VocabSize = VocabOf(depth), PretrainSteps = PretrainStepsOf(depth), RlSteps = RlStepsOf(depth),
             PretrainLearningRate = 0.012 / depth, SftLearningRate = 0.008 / depth, RlLearningRate = 1.2e-4 / depth,
         };
     }
 
+    /// <summary>The depth this record's field defaults are (the tiny preset): every depth-dependent default is the dial's rule at it.</summary>
+    public const int DefaultDepth = 4;
+    private static int WindowOf(int depth) => 128 * depth;
+    private static int TeacherViewCharsOf(int depth) => (int)Math.Round(WindowOf(depth) * 1100 / 512.0);   // ~2.15 characters a token of this tokenizer
+    private static int VocabOf(int depth) => 512 * depth;
+    private static int PretrainStepsOf(int depth) => 200 * depth;
+    private static int RlStepsOf(int depth) => (int)Math.Round(32.5 * depth);
+
     /// <summary>Depth 4 (a 1.0M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 130 RL steps (see the README for its measured wall time).</summary>
     public static RecipeOptions Tiny => ForDepth(4) with { Preset = "tiny", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny") };
 
-    /// <summary>
-    /// The tiny recipe with twice the RL steps (260): the same model, world, tasks and SFT settings, so its ablation
-    /// pairs with tiny's on the same held-out tasks: 36 min 48 s on the 2-core AMD EPYC against tiny's 23 min 10 s (a
-    /// fresh clone of 015fc0c, 2026-12-04; that hour the machine ran about 15% slower). Measured twice against tiny's
-    /// 130 steps from the same SFT model: 0.448 against 0.415 (+0.093 [+0.047, +0.142] over MT+SFT, valid calls 93.7%),
-    /// and 0.543 against 0.513 (run K's RL continued; +0.067 [+0.022, +0.111]); each +0.03 with an interval touching 0. A deeper model at
-    /// equal data did worse (depth 5: MT+SFT 0.257 against tiny's 0.302 then); <c>--preset d5</c> is still the dial's
-    /// depth-5 recipe.
-    /// </summary>
-    public static RecipeOptions Small => Tiny with { Preset = "small", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "small"), RlSteps = 2 * Tiny.RlSteps };
+    /// <summary>The tiny recipe with twice the RL steps (260): the same model, world, tasks and SFT settings, so its
+    /// ablation pairs with tiny's on the same tasks. Measured better than tiny's RL from the same SFT model, by about +0.03
+    /// with an interval touching 0 (docs/results.md).</summary>
+    public static RecipeOptions Long => Tiny with { Preset = "long", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "long"), RlSteps = 2 * Tiny.RlSteps };
 
     /// <summary>
     /// A few minutes on a 2-core laptop: the run notebooks 06–08 read and make when it is missing (a 300-page world,
@@ -226,18 +203,20 @@ public sealed record RecipeOptions
     {
         Preset = "notebook", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "notebook"), WorldPages = 300, Tasks = 150, TestFraction = 0.2,
         ToolOutputDocs = 60, CopyDrills = 1500, CopyPhaseSteps = 300, PretrainSteps = 150, SftSteps = 250,
-        RlSteps = 6, RlPromptsPerStep = 4, EvalTestTasks = 24, EvalTrainTasks = 4,
+        RlSteps = 6, RlPromptsPerStep = 4, EvalTestTasks = 24, EvalTrainTasks = 4, FreshWorldTasks = 40,
     };
 
     /// <summary>The preset names <see cref="FromPreset"/> knows.</summary>
-    public static readonly IReadOnlyList<string> Presets = ["tiny", "small", "notebook"];
+    public static readonly IReadOnlyList<string> Presets = ["tiny", "long", "notebook"];
 
-    /// <summary>A preset by name: <c>tiny</c>, <c>small</c>, <c>notebook</c>, or the dial itself, <c>d&lt;depth&gt;</c> (<see cref="ForDepth"/>).</summary>
+    /// <summary>A preset by name: <c>tiny</c>, <c>long</c>, <c>notebook</c>, or the dial itself, <c>d&lt;depth&gt;</c> (<see cref="ForDepth"/>).</summary>
     public static RecipeOptions FromPreset(string name) => name.Trim().ToLowerInvariant() switch
     {
         ['d', .. var n] when int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var depth) => ForDepth(depth),
         "tiny" => Tiny,
-        "small" => Small,
+        "long" => Long,
+        "small" => throw new QuestInputException("--preset", null, null, "the recipe preset 'small' is now called 'long' (the tiny recipe with twice the RL steps)",
+            "long; 'small' names only the wider 6-layer model (ModelConfig.Small)"),
         "notebook" => Notebook,
         _ => throw new QuestInputException("--preset", null, null, $"unknown preset '{name}'", string.Join(", ", Presets) + " or d<depth> (e.g. d6)"),
     };

@@ -49,8 +49,8 @@ internal sealed class FakeTool(string name, Func<JsonElement, CancellationToken,
 internal static class Turns
 {
     public static string Call(string name, string argsJson, string think = "I should look this up.") =>
-        $"<think>{think}</think>\n<tool_call>\n{{\"name\": \"{name}\", \"arguments\": {argsJson}}}\n</tool_call>";
+        Protocol.ToolCallTurn(think, name, System.Text.Json.Nodes.JsonNode.Parse(argsJson)!.AsObject());   // the one writer of protocol turns
     public static string Search(string q) => Call("search", $"{{\"query\": [\"{q}\"]}}");
     public static string Visit(string url) => Call("visit", $"{{\"url\": \"{url}\", \"goal\": \"find the founder\"}}");
-    public static string Answer(string a) => $"<think>I know it now.</think>\n<answer>{a}</answer>";
+    public static string Answer(string a) => Protocol.AnswerTurn("I know it now.", a);
 }

@@ -67,4 +67,22 @@ public class GoldenTests
         Golden.Check("search_output.txt", search + "\n");
         Golden.Check("visit_output.txt", visit + "\n---\n" + missing + "\n");
     }
+
+    [Fact]
+    public void The_research_state_section_is_written_as_json_dumps_indent_2_writes_it()
+    {
+        var state = new Quest.Agent.Context.ResearchState();
+        state.SearchQueries.Add(new Quest.Agent.Context.SearchQueryEntry { Q = "Zoë Quill founder", Intent = "find the founder" });
+        state.VisitedSources.Add(new Quest.Agent.Context.VisitedSource { Url = "https://world.quest/wiki/Alder_Gazette", Note = "founded 1888" });
+        state.InformationState.Trusted.Add(new Quest.Agent.Context.Claim { Id = "T1", Text = "Zoë Quill founded the Alder Gazette", Sources = ["https://world.quest/wiki/Alder_Gazette"], Reason = "stated on its page" });
+        var text = Quest.Agent.Context.StateSection.Format(state);
+        Golden.Check("research_state.txt", text + "\n");
+        // Python's json.dumps(indent=2): non-ASCII escaped, "," at line ends, empty lists as []
+        Assert.Contains("\"Zo\\u00eb Quill founder\"", text);
+        Assert.Contains("\"untrusted\": [],", text);
+        Assert.DoesNotContain(", \n", text);
+        // and it reads back
+        Assert.True(Quest.Agent.Context.ResearchState.TryParse(state.ToJson(), out var back, out var error), error);
+        Assert.Equal(state.ToJson(false), back!.ToJson(false));
+    }
 }

@@ -184,15 +184,16 @@ public class RecipeStageTests
     public void Presets_validate_and_bad_sizes_are_refused()
     {
         Assert.Equal("tiny", RecipeOptions.FromPreset("tiny").Validate().Preset);
-        Assert.Equal("small", RecipeOptions.FromPreset("Small").Validate().Preset);
+        Assert.Equal("long", RecipeOptions.FromPreset("Long").Validate().Preset);
+        Assert.Contains("now called 'long'", Assert.Throws<QuestInputException>(() => RecipeOptions.FromPreset("small")).Message);
         Assert.Throws<Quest.Core.QuestInputException>(() => RecipeOptions.FromPreset("huge"));
         // One size dial: the tiny preset is depth 4 (every default of the record) and the sizes follow the depth.
         static string Json(RecipeOptions o) => System.Text.Json.JsonSerializer.Serialize(o with { OutDir = "x" }, JsonFiles.Indented);
         Assert.Equal(Json(new RecipeOptions() with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
         // small is the tiny recipe with RL trained longer: the same model, world, tasks and SFT (its held-out split pairs with tiny's)
-        Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "small", RlSteps = RecipeOptions.Small.RlSteps }), Json(RecipeOptions.Small));
-        Assert.True(RecipeOptions.Small.RlSteps > RecipeOptions.Tiny.RlSteps);
+        Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "long", RlSteps = RecipeOptions.Long.RlSteps }), Json(RecipeOptions.Long));
+        Assert.True(RecipeOptions.Long.RlSteps > RecipeOptions.Tiny.RlSteps);
         var d6 = RecipeOptions.FromPreset("D6").Validate();
         Assert.Equal((6, "d6", 768, 384, 3072, 1200, 195), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
         Assert.True(d6.PretrainLearningRate < RecipeOptions.Tiny.PretrainLearningRate);

@@ -78,8 +78,9 @@ public sealed class ResearchState
     /// <summary>An empty state (QUEST's fallback skeleton).</summary>
     public static ResearchState Empty() => new();
 
-    /// <summary>The state as indent-2 JSON (as <c>json.dumps(state, indent=2)</c> writes it into the prompt).</summary>
-    public string ToJson(bool indented = true) => JsonSerializer.Serialize(this, indented ? Indented : Compact);
+    /// <summary>The state as <c>json.dumps(state, indent=2)</c> writes it into the prompt (<see cref="PyJson"/>), or compact.</summary>
+    public string ToJson(bool indented = true) =>
+        indented ? PyJson.Dumps(JsonSerializer.SerializeToNode(this, Indented), 2) : JsonSerializer.Serialize(this, Compact);
 
     /// <summary>A deep copy.</summary>
     public ResearchState Clone() => JsonSerializer.Deserialize<ResearchState>(ToJson(false))!;

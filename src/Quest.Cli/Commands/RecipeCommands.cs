@@ -17,7 +17,7 @@ public static class RecipeCommands
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var preset = new Option<string>("--preset") { Description = "Size: tiny (depth 4: 3,000 SFT steps, 130 RL steps; see the README for its wall time on 2 cores), small (tiny with twice the RL steps, 260), notebook (a few minutes; what notebooks 06-08 read), or the one size dial itself, d<depth> (e.g. d6: model width, window, vocabulary, steps and learning rates follow from the depth).", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = "Size: tiny (depth 4: 3,000 SFT steps, 130 RL steps; see the README for its wall time on 2 cores), long (tiny with twice the RL steps, 260), notebook (a few minutes; what notebooks 06-08 read), or the one size dial itself, d<depth> (e.g. d6: model width, window, vocabulary, steps and learning rates follow from the depth).", DefaultValueFactory = _ => "tiny" };
         var output = new Option<string?>("--out") { Description = "Run directory (default data/artifacts/recipe/PRESET)." };
         var seed = new Option<int>("--seed") { Description = "Master seed (world, tasks, model init, data order).", DefaultValueFactory = _ => 1 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out: finished stages are skipped, an interrupted one resumes." };

@@ -185,7 +185,7 @@ public static class MidTraining
         {
             int n = count / envs.Count + (i < count % envs.Count ? 1 : 0);
             var search = Recipe.ToolsOf(c.Options, envs[i]).First(t => t.Name == "search");
-            drills.AddRange(await CopyDrillsAsync(envs[i].Corpus.Select(p => p.Title).ToList(), questions, search, n, seed + 7919 * i, ct).ConfigureAwait(false));
+            drills.AddRange(await CopyDrillsAsync(envs[i].Corpus.Select(p => p.Title).ToList(), questions, search, n, seed + 7919 * i, ct, c.Options.NovelNameDrills).ConfigureAwait(false));
         }
         return drills;
     }
@@ -223,7 +223,7 @@ public static class MidTraining
     /// from <paramref name="titles"/>); <c>QUESTION\nQuery: FIRST SENTENCE</c>; a search response for a random title
     /// followed by <c>Found: TITLE OF RESULT 1; LINK OF RESULT 1.</c>
     /// </summary>
-    public static async Task<List<string>> CopyDrillsAsync(IReadOnlyList<string> titles, IReadOnlyList<string> questions, ITool search, int count, int seed, CancellationToken ct = default)
+    public static async Task<List<string>> CopyDrillsAsync(IReadOnlyList<string> titles, IReadOnlyList<string> questions, ITool search, int count, int seed, CancellationToken ct = default, bool novelNames = false)
     {
         var rng = new Random(seed * 104_729 + 17);
         var drills = new List<string>(count);
@@ -233,7 +233,8 @@ public static class MidTraining
             switch (i % 3)
             {
                 case 0:
-                    var names = Enumerable.Range(0, rng.Next(2, 5)).Select(_ => titles[rng.Next(titles.Count)]).ToList();
+                    // novel names: drawn fresh for every drill (Quest.World.Generation.WorldNames), so only copying lowers the loss
+                    var names = Enumerable.Range(0, rng.Next(2, 5)).Select(_ => novelNames ? Quest.World.Generation.WorldNames.Draw(rng) : titles[rng.Next(titles.Count)]).ToList();
                     drills.Add($"Names: {string.Join("; ", names)}.\nFound: {string.Join("; ", names)}.");
                     break;
                 case 1 when questions.Count > 0:

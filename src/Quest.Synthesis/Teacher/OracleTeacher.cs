@@ -104,7 +104,7 @@ public sealed class OracleTeacher(IReadOnlyList<ITool> tools, RewardFunction rew
             ? new JsonObject { ["name"] = "search", ["arguments"] = new JsonObject { ["query"] = new JsonArray(step.Query!) } }
             : new JsonObject { ["name"] = "visit", ["arguments"] = new JsonObject { ["url"] = new JsonArray(step.Url!), ["goal"] = step.Goal ?? "Extract relevant information" } };
         var thought = kind == "search" ? step.Thought : $"I will open {step.Url} to confirm this{(step.Entity is null ? "" : $" about {step.Entity}")}.";
-        return $"{Protocol.ThinkOpen}\n{(observed + thought).Trim()}\n{Protocol.ThinkClose}\n{Protocol.ToolCallOpen}\n{call.ToJsonString()}\n{Protocol.ToolCallClose}";
+        return Protocol.ToolCallTurn(observed + thought, (string)call["name"]!, call["arguments"]!.AsObject());
     }
 
     private static string Observation(string lastMessage, (string Kind, SolutionStep Step) previous)

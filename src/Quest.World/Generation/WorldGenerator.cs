@@ -413,3 +413,23 @@ public sealed class WorldRandom(ulong seed)
     /// <summary>Uniform double in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 }
+
+/// <summary>
+/// Names spelled the way the generator spells its people and places (two or three syllables a word, capitalised), drawn
+/// fresh: a name no world need contain. Copy drills built on them cannot be solved by remembering names, only by copying.
+/// </summary>
+public static class WorldNames
+{
+    /// <summary>A name of <paramref name="minWords"/> to <paramref name="maxWords"/> words drawn with <paramref name="rng"/>.</summary>
+    public static string Draw(Random rng, int minWords = 1, int maxWords = 2)
+    {
+        var syl = WorldVocabulary.Syllables;
+        var words = Enumerable.Range(0, rng.Next(minWords, maxWords + 1)).Select(_ =>
+        {
+            var w = string.Concat(Enumerable.Range(0, rng.Next(2, 4)).Select(_ => syl[rng.Next(syl.Length)]));
+            return char.ToUpperInvariant(w[0]) + w[1..];
+        });
+        return string.Join(' ', words);
+    }
+}
+
