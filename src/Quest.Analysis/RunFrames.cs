@@ -36,6 +36,7 @@ public static class RunFrames
 
     /// <summary>Eval rows as a frame.</summary>
     public static DataFrame EvalRows(IReadOnlyList<EvalRow> rows) => new(
+        new StringDataFrameColumn("set", rows.Select(r => r.Set)),
         new StringDataFrameColumn("model", rows.Select(r => r.Model)),
         new StringDataFrameColumn("group", rows.Select(r => r.Group)),
         new Int32DataFrameColumn("tasks", rows.Select(r => r.Tasks)),

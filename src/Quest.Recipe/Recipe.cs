@@ -57,6 +57,8 @@ public sealed record RecipePaths(string Root)
     public string Rl => Path.Combine(Root, "rl");
     /// <summary>Eval rollouts on the held-out split (one sub-directory per model).</summary>
     public string Eval => Path.Combine(Root, "eval");
+    /// <summary>Task worlds 1… (<see cref="RecipeOptions.TaskWorlds"/>), one sub-directory each (world 0 is <see cref="World"/>).</summary>
+    public string TaskWorlds => Path.Combine(Root, "task-worlds");
     /// <summary>The worlds mid-training reads instead of the task world (<see cref="RecipeOptions.PageWorlds"/>), one sub-directory each.</summary>
     public string PageWorlds => Path.Combine(Root, "page-worlds");
     /// <summary>The world of the copy probe's held-out drills when the run has page worlds (no stage trains on it).</summary>

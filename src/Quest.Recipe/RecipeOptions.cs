@@ -24,6 +24,13 @@ public sealed record RecipeOptions
     /// <summary>Pages of the generated world (the tiny preset uses the 300-page tiny world).</summary>
     public int WorldPages { get; init; } = 2000;
 
+    /// <summary>
+    /// Worlds the tasks are drawn over (1: the task world alone). With more, worlds 1… add train tasks over worlds of
+    /// their own seeds (the held-out split stays on world 0), and the task slots and the held-out share are spread so the
+    /// train set keeps its size: the teacher, SFT and RL meet many worlds' names, none often enough to be remembered.
+    /// </summary>
+    public int TaskWorlds { get; init; } = 1;
+
     // ---- 2. synth
     /// <summary>Task slots to synthesize (balanced over the five families and nine complexity classes).</summary>
     public int Tasks { get; init; } = 3000;
@@ -261,6 +268,7 @@ public sealed record RecipeOptions
         Need(RlMiniBatches >= 1, $"rl_mini_batches {RlMiniBatches}", "at least 1");
         Need(double.IsFinite(RlTemperature) && RlTemperature > 0, $"rl_temperature {RlTemperature}", "a finite temperature > 0");
         Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
+        Need(TaskWorlds is >= 1 and <= 32, $"task_worlds {TaskWorlds}", "1 (the task world alone) to 32");
         Need(PageWorlds is >= 0 and <= 16, $"page_worlds {PageWorlds}", "0 (the task world) to 16");
         Need(FreshWorldTasks >= 0, $"fresh_world_tasks {FreshWorldTasks}", "0 (no fresh-world test) or more");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");

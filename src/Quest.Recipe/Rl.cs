@@ -151,13 +151,12 @@ public sealed class RlTrainer
 
     private readonly List<RlStepReport> _history = [];
     private readonly IReadOnlyList<SynthTask> _tasks;
-    private readonly IReadOnlyList<ITool> _tools;
-    private readonly RewardFunction _reward;
+    private readonly Func<SynthTask, (IReadOnlyList<ITool> Tools, RewardFunction Reward)> _worldOf;
     private readonly int _startStep;
 
-    private RlTrainer(LoadedModel model, IReadOnlyList<SynthTask> tasks, IReadOnlyList<ITool> tools, RewardFunction reward, RlOptions options, int startStep)
+    private RlTrainer(LoadedModel model, IReadOnlyList<SynthTask> tasks, Func<SynthTask, (IReadOnlyList<ITool>, RewardFunction)> worldOf, RlOptions options, int startStep)
     {
-        Loaded = model; _tasks = tasks; _tools = tools; _reward = reward; Options = options; _startStep = startStep;
+        Loaded = model; _tasks = tasks; _worldOf = worldOf; Options = options; _startStep = startStep;
         if (tasks.Count == 0) throw new QuestInputException(null, null, null, "no tasks to train on", "at least one train task");
     }
 
@@ -172,7 +171,11 @@ public sealed class RlTrainer
     /// A trainer that starts from <paramref name="initDir"/> (the SFT checkpoint), or resumes from the options' output
     /// directory when it holds an RL trainer state.
     /// </summary>
-    public static RlTrainer Create(string initDir, IReadOnlyList<SynthTask> tasks, IReadOnlyList<ITool> tools, RewardFunction reward, RlOptions options)
+    public static RlTrainer Create(string initDir, IReadOnlyList<SynthTask> tasks, IReadOnlyList<ITool> tools, RewardFunction reward, RlOptions options) =>
+        Create(initDir, tasks, _ => (tools, reward), options);
+
+    /// <summary>As <see cref="Create(string, IReadOnlyList{SynthTask}, IReadOnlyList{ITool}, RewardFunction, RlOptions)"/>, each task rolled out with its own world's tools and reward (<paramref name="worldOf"/>).</summary>
+    public static RlTrainer Create(string initDir, IReadOnlyList<SynthTask> tasks, Func<SynthTask, (IReadOnlyList<ITool> Tools, RewardFunction Reward)> worldOf, RlOptions options)
     {
         options.Validate();
         var device = TorchRuntime.ResolveDevice(options.Device);
@@ -183,12 +186,12 @@ public sealed class RlTrainer
             TrainerState st;
             try { st = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(state), Trainer.Json) ?? throw new JsonException("null"); }
             catch (JsonException ex) { throw new QuestInputException(state, null, null, $"invalid trainer state: {Quest.Core.JsonFiles.Describe(ex)}", "trainer_state.json written by the RL stage", ex); }
-            var t = new RlTrainer(loaded, tasks, tools, reward, options, st.Step);
+            var t = new RlTrainer(loaded, tasks, worldOf, options, st.Step);
             var metrics = Path.Combine(options.OutputDir!, Checkpoint.MetricsFile);
             if (File.Exists(metrics)) t._history.AddRange(Jsonl.Read<RlStepReport>(metrics, tolerateTornTail: true, Json));
             return t;
         }
-        return new RlTrainer(Checkpoint.Load(initDir, device), tasks, tools, reward, options, 0);
+        return new RlTrainer(Checkpoint.Load(initDir, device), tasks, worldOf, options, 0);
     }
 
     /// <summary>The agent settings of an RL or eval rollout with this model.</summary>
@@ -203,8 +206,13 @@ public sealed class RlTrainer
     /// Rolls out every task <paramref name="groupSize"/> times, all rollouts concurrently through one
     /// <see cref="GenerationBatcher"/>, and scores them (a rollout that ended on invalid turns gets 0, as in QUEST RL).
     /// </summary>
+    public static Task<IReadOnlyList<RolloutGroup>> RolloutGroupsAsync(LoadedModel model, IReadOnlyList<SynthTask> tasks, int groupSize,
+        IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null) =>
+        RolloutGroupsAsync(model, tasks, groupSize, _ => (tools, reward), agentOptions, ct, generation);
+
+    /// <summary>As the overload above, each task rolled out with its own world's tools and reward (<paramref name="worldOf"/>).</summary>
     public static async Task<IReadOnlyList<RolloutGroup>> RolloutGroupsAsync(LoadedModel model, IReadOnlyList<SynthTask> tasks, int groupSize,
-        IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null)
+        Func<SynthTask, (IReadOnlyList<ITool> Tools, RewardFunction Reward)> worldOf, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null)
     {
         using var client = LocalChatClient.Batched(model.Model, model.Tokenizer,
             new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn },
@@ -214,6 +222,7 @@ public sealed class RlTrainer
         var jobs = seats.Select(async job =>
         {
             var rec = new TurnRecorder(client);
+            var (tools, reward) = worldOf(job.Task);
             var agent = new ResearchAgent(rec, tools, agentOptions, tokenCounter: model.Tokenizer);
             Trajectory traj;
             using (job.Seat) traj = await agent.RunAsync(job.Task.Question, new EpisodeInfo(job.Task.Id, job.K, job.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
@@ -266,7 +275,7 @@ public sealed class RlTrainer
             TorchSharp.torch.manual_seed(o.Seed * 1_000_003 + step);
             var tasks = TasksFor(step);
             IReadOnlyList<RolloutGroup> groups;
-            try { groups = await RolloutGroupsAsync(Loaded, tasks, o.GroupSize, _tools, _reward, agentOptions, ct).ConfigureAwait(false); }
+            try { groups = await RolloutGroupsAsync(Loaded, tasks, o.GroupSize, _worldOf, agentOptions, ct).ConfigureAwait(false); }
             catch (OperationCanceledException)
             {
                 if (o.OutputDir is not null && step - 1 > _startStep) Save(updater, step - 1);

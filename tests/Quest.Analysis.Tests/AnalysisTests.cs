@@ -51,7 +51,7 @@ public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
 
         // The summary's "all test" mean equals the mean over the episode rows.
         foreach (var m in run.Models)
-            Assert.Equal(run.Summary!.Eval.Single(r => r.Model == m && r.Group == "all test").MeanReward,
+            Assert.Equal(run.Summary!.Eval.Single(r => r.Model == m && r.Group == "all test" && r.Set == Quest.Recipe.TestSets.HeldOut).MeanReward,
                 run.Episodes().Where(e => e.Model == m && e.Split == "test").Average(e => e.Reward), 6);
     }
 

@@ -181,6 +181,30 @@ public class RecipeStageTests
     }
 
     [Fact]
+    public async Task With_task_worlds_train_tasks_come_from_several_worlds_and_the_held_out_split_from_world_zero()
+    {
+        using var tmp = new TempDir();
+        var o = Mini(tmp.Path) with { TaskWorlds = 3, Tasks = 24 };
+        var ct = TestContext.Current.CancellationToken;
+        await Run(o, ["world", "synth", "teacher"], ct);
+        var p = new RecipePaths(tmp.Path);
+        var tasks = TaskFile.Read(p.Tasks);
+        Assert.All(tasks.Where(t => t.Split == "test"), t => Assert.Equal(TaskWorlds.WorldZero, t.Corpus));
+        Assert.Equal(3, tasks.Where(t => t.Split == "train").Select(t => t.Corpus).Distinct().Count());
+        Assert.Equal(tasks.Count, tasks.Select(t => t.Id).Distinct().Count());   // ids carry the world's name
+        // the teacher solved tasks of every world with that world's tools (its transcripts name their tasks)
+        var taught = File.ReadLines(p.SftTranscripts).Select(l => (string)System.Text.Json.Nodes.JsonNode.Parse(l)!["task_id"]!).ToHashSet();
+        var corpusOf = tasks.ToDictionary(t => t.Id, t => t.Corpus);
+        Assert.Equal(3, taught.Select(id => corpusOf[id]).Distinct().Count());
+        // each task's seed entity is a page of its own world
+        using var w2 = WorldEnvironment.Open(System.IO.Path.Combine(p.TaskWorlds, TaskWorlds.NameOf(2)));
+        var urls2 = w2.Corpus.Select(pg => pg.Url).ToHashSet();
+        Assert.All(tasks.Where(t => t.Corpus == TaskWorlds.NameOf(2)), t => Assert.Contains(t.SeedEntity, urls2));
+        // the eval's few train tasks come from world 0, whose tools it opens
+        Assert.All(RecipeEval.Tasks(o, p), t => Assert.Equal(TaskWorlds.WorldZero, t.Corpus));
+    }
+
+    [Fact]
     public void Presets_validate_and_bad_sizes_are_refused()
     {
         Assert.Equal("tiny", RecipeOptions.FromPreset("tiny").Validate().Preset);

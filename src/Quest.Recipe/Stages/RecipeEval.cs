@@ -111,7 +111,7 @@ public static class RecipeEval
         var all = TaskFile.Read(p.Tasks);
         var test = all.Where(t => t.Split == "test");
         if (o.EvalTestTasks > 0) test = test.Take(o.EvalTestTasks);
-        return [.. test, .. all.Where(t => t.Split == "train").Take(o.EvalTrainTasks)];
+        return [.. test, .. all.Where(t => t.Split == "train" && t.Corpus is "" or TaskWorlds.WorldZero).Take(o.EvalTrainTasks)];   // the eval rolls out in world 0
     }
 
     /// <summary>

@@ -47,9 +47,8 @@ public static class RlStage
         var o = c.Options;
         var train = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
         var tasks = train.Where(t => Recipe.IsRlTask(o, t)).ToList() is { Count: > 0 } reserved ? reserved : train;
-        using var sc = WorldEnvironment.Open(c.Paths.World);
-        var reward = new Synthesizer(sc.Graph).Verifier.Reward;
-        var trainer = RlTrainer.Create(c.Paths.Sft, tasks, Recipe.ToolsOf(o, sc), reward, OptionsOf(o, c.Paths));
+        using var worlds = new TaskWorlds(o, c.Paths);   // each task rolled out in its own world
+        var trainer = RlTrainer.Create(c.Paths.Sft, tasks, t => (worlds.ToolsOf(t), worlds.RewardOf(t)), OptionsOf(o, c.Paths));
         await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false))
             c.Progress(r.ToString(), new Dictionary<string, double>
             {

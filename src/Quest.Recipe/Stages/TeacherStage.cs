@@ -38,14 +38,17 @@ public static class TeacherStage
     {
         var o = c.Options;
         var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => Recipe.IsTaught(o, t)).ToList();
-        using var sc = WorldEnvironment.Open(c.Paths.World);
-        var synth = new Synthesizer(sc.Graph);
-        var tools = Recipe.ToolsOf(o, sc);
-        var oracle = new OracleTeacher(tools, synth.Verifier.Reward, new TeacherOptions { ContextThreshold = o.TeacherContextThreshold, Date = o.Date });
-        var grounded = new GroundedTeacher(tools, synth.Verifier.Reward, new GroundedTeacherOptions
+        using var worlds = new TaskWorlds(o, c.Paths);
+        var teachers = new Dictionary<string, (OracleTeacher Oracle, GroundedTeacher Grounded)>();
+        (OracleTeacher Oracle, GroundedTeacher Grounded) TeachersOf(SynthTask t)   // each task is solved with its own world's tools
         {
-            Date = o.Date, ViewChars = o.TeacherViewChars, MaxTurnChars = o.EvalMaxNewTokens * 3,
-        });
+            if (teachers.TryGetValue(t.Corpus, out var known)) return known;
+            var tools = worlds.ToolsOf(t);
+            var reward = worlds.RewardOf(t);
+            return teachers[t.Corpus] = (
+                new OracleTeacher(tools, reward, new TeacherOptions { ContextThreshold = o.TeacherContextThreshold, Date = o.Date }),
+                new GroundedTeacher(tools, reward, new GroundedTeacherOptions { Date = o.Date, ViewChars = o.TeacherViewChars, MaxTurnChars = o.EvalMaxNewTokens * 3 }));
+        }
         var traj = new StringBuilder();
         var sft = new StringBuilder();
         var samples = new List<ShareGptSample>();
@@ -60,14 +63,14 @@ public static class TeacherStage
             string note = "";
             if (o.Teacher == "grounded")
             {
-                var g = await grounded.SolveAsync(tasks[i], ct).ConfigureAwait(false);
+                var g = await TeachersOf(tasks[i]).Grounded.SolveAsync(tasks[i], ct).ConfigureAwait(false);
                 r = g.Result;
                 items += g.Groundedness.Items; visible += g.Groundedness.VisibleItems;
                 gTurns += g.Groundedness.Turns; gGrounded += g.Groundedness.GroundedTurns;
                 keep = g.Groundedness.Complete;
                 note = g.Groundedness.Complete ? " grounded" : $" not grounded: {string.Join("; ", g.Groundedness.Misses.Take(2))}";
             }
-            else { r = await oracle.SolveAsync(tasks[i], ct).ConfigureAwait(false); keep = true; }
+            else { r = await TeachersOf(tasks[i]).Oracle.SolveAsync(tasks[i], ct).ConfigureAwait(false); keep = true; }
             rewards.Add(r.Reward.Total);
             c.Progress($"task {i + 1}/{tasks.Count} {tasks[i].Family,-10} reward {r.Reward.Total:0.000} turns {r.Trajectory.Rounds}{note}", null);
             // objective tasks: only a fully correct trajectory; open-ended ones: a compact report scores what it covers

@@ -32,7 +32,7 @@ public static class WorldStage
     {
         var o = c.Options;
         var sw = Stopwatch.StartNew();
-        var world = WorldGenerator.Generate(new WorldOptions { Seed = 41 + o.Seed, Pages = o.WorldPages, Name = "recipe-world" });
+        var world = WorldGenerator.Generate(new WorldOptions { Seed = TaskWorlds.SeedOf(o, 0), Pages = o.WorldPages, Name = TaskWorlds.WorldZero });
         double genS = sw.Elapsed.TotalSeconds;
         c.Progress($"generated {world.Corpus.Count} pages, {world.Corpus.LinkCount} links in {genS:0.0}s", null);
         ct.ThrowIfCancellationRequested();
@@ -40,10 +40,17 @@ public static class WorldStage
         sw.Restart();
         using (var sc = WorldEnvironment.Open(c.Paths.World)) _ = sc.Index;   // builds and persists the index
         c.Progress($"indexed in {sw.Elapsed.TotalSeconds:0.0}s", null);
-        return Task.FromResult(new Dictionary<string, double>
+        var m = new Dictionary<string, double>
         {
             ["pages"] = world.Corpus.Count, ["links"] = world.Corpus.LinkCount, ["generate_s"] = Math.Round(genS, 2), ["index_s"] = Math.Round(sw.Elapsed.TotalSeconds, 2),
-        });
+        };
+        for (int i = 1; i < o.TaskWorlds; i++)   // the other task worlds (train tasks only)
+        {
+            int pages = TaskWorlds.Generate(o, c.Paths, i, ct);
+            c.Progress($"{TaskWorlds.NameOf(i)}: {pages} pages (seed {TaskWorlds.SeedOf(o, i)})", null);
+        }
+        m["task_worlds"] = o.TaskWorlds;
+        return Task.FromResult(m);
     }
 
 }

@@ -1,0 +1,79 @@
+using Quest.Core;
+using Quest.Synthesis;
+using Quest.Synthesis.Rewards;
+using Quest.World;
+using Quest.World.Corpus;
+using Quest.World.Generation;
+using Quest.World.Tools;
+
+namespace Quest.Recipe;
+
+/// <summary>
+/// The worlds a run's tasks are drawn over (<see cref="RecipeOptions.TaskWorlds"/>). World 0 is the run's task world
+/// (<c>world/</c>, where the held-out split and the few train tasks the eval shows come from); worlds 1… (under
+/// <c>task-worlds/</c>, each with its own seed) add train tasks only, so the teacher, SFT and RL meet many worlds' names
+/// and no one world's facts are seen often enough to be remembered in place of being looked up.
+/// </summary>
+public sealed class TaskWorlds : IDisposable
+{
+    /// <summary>The corpus name of world 0 (and of every task synthesized on it).</summary>
+    public const string WorldZero = "recipe-world";
+
+    private readonly RecipeOptions _o;
+    private readonly RecipePaths _p;
+    private readonly Dictionary<string, (WorldEnvironment Env, Synthesizer Synth)> _open = [];
+
+    /// <summary>Opens (lazily) the task worlds of a run.</summary>
+    public TaskWorlds(RecipeOptions o, RecipePaths p) { _o = o; _p = p; }
+
+    /// <summary>The corpus name of task world <paramref name="i"/>.</summary>
+    public static string NameOf(int i) => i == 0 ? WorldZero : $"task-world-{i}";
+
+    /// <summary>The seed of task world <paramref name="i"/> (world 0: 41 + seed, as always).</summary>
+    public static int SeedOf(RecipeOptions o, int i) => i == 0 ? 41 + o.Seed : 2_000_003 + 101 * i + o.Seed;
+
+    /// <summary>The stored directory of the task world named <paramref name="corpus"/>.</summary>
+    public static string DirOf(RecipePaths p, string corpus) =>
+        corpus == WorldZero || string.IsNullOrEmpty(corpus) ? p.World : Path.Combine(p.TaskWorlds, corpus);
+
+    /// <summary>Generates and stores (with its index) task world <paramref name="i"/>; returns its page count.</summary>
+    public static int Generate(RecipeOptions o, RecipePaths p, int i, CancellationToken ct = default)
+    {
+        var dir = DirOf(p, NameOf(i));
+        var w = WorldGenerator.Generate(new WorldOptions { Seed = SeedOf(o, i), Pages = o.WorldPages, Name = NameOf(i) }, ct);
+        CorpusStore.Save(w.Corpus, dir);
+        using (var sc = WorldEnvironment.Open(dir)) _ = sc.Index;   // builds and persists the index
+        return w.Corpus.Count;
+    }
+
+    /// <summary>The environment and synthesizer of the world <paramref name="task"/> was drawn over.</summary>
+    public (WorldEnvironment Env, Synthesizer Synth) Of(SynthTask task) => Of(task.Corpus);
+
+    /// <summary>The environment and synthesizer of the task world named <paramref name="corpus"/>.</summary>
+    public (WorldEnvironment Env, Synthesizer Synth) Of(string corpus)
+    {
+        if (string.IsNullOrEmpty(corpus)) corpus = WorldZero;
+        lock (_open)
+        {
+            if (_open.TryGetValue(corpus, out var w)) return w;
+            var dir = DirOf(_p, corpus);
+            if (!CorpusStore.IsCorpusDirectory(dir))
+                throw new QuestInputException(dir, null, null, $"task world '{corpus}' is not in this run", "a task file written by this run's synth stage");
+            var env = WorldEnvironment.Open(dir);
+            return _open[corpus] = (env, new Synthesizer(env.Graph));
+        }
+    }
+
+    /// <summary>The agent's tools over a task's world, sized as the run's tools are.</summary>
+    public IReadOnlyList<ITool> ToolsOf(SynthTask task) => Recipe.ToolsOf(_o, Of(task).Env);
+
+    /// <summary>The reward of a task (its world's verifier).</summary>
+    public RewardFunction RewardOf(SynthTask task) => Of(task).Synth.Verifier.Reward;
+
+    /// <summary>Closes every opened world.</summary>
+    public void Dispose()
+    {
+        foreach (var (env, _) in _open.Values) env.Dispose();
+        _open.Clear();
+    }
+}
