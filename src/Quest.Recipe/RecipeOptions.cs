@@ -28,8 +28,10 @@ public sealed record RecipeOptions
     /// Worlds the tasks are drawn over (1: the task world alone). With more, worlds 1… add train tasks over worlds of
     /// their own seeds (the held-out split stays on world 0), and the task slots and the held-out share are spread so the
     /// train set keeps its size: the teacher, SFT and RL meet many worlds' names, none often enough to be remembered.
+    /// 4 (with <see cref="PageWorlds"/> 2 and <see cref="NovelNameDrills"/>) took the fresh world's MT+SFT from 0.142 to
+    /// 0.396 and the recall gap from +0.35 to +0.07 on seed 1 (docs/results.md).
     /// </summary>
-    public int TaskWorlds { get; init; } = 1;
+    public int TaskWorlds { get; init; } = 4;
 
     // ---- 2. synth
     /// <summary>Task slots to synthesize (balanced over the five families and nine complexity classes).</summary>
@@ -72,17 +74,18 @@ public sealed record RecipeOptions
     /// Worlds whose pages, tool outputs and copy drills mid-training reads instead of the task world's (0: the task
     /// world itself, which lets a model recall what a held-out task asks). Each is a generated world of
     /// <see cref="WorldPages"/> pages with its own seed; the copy probe then reads a further world no stage trains on.
+    /// 2 doubled the fresh world's MT+SFT reward on seed 1 (docs/results.md).
     /// </summary>
-    public int PageWorlds { get; init; }
+    public int PageWorlds { get; init; } = 2;
     /// <summary>Extra tool-output documents for mid-training (search and visit results on corpus pages).</summary>
     public int ToolOutputDocs { get; init; } = 150;
     /// <summary>Copy drills in the mid-training data (names repeated, question → first sentence, search result → note); see <c>MidTraining</c>.</summary>
     public int CopyDrills { get; init; } = 9000;
     /// <summary>
     /// Name-list copy drills use names drawn fresh for every drill instead of the worlds' titles, so a drill can only be
-    /// solved by copying, never by remembering a name (off: titles, as measured until 2026-12-07).
+    /// solved by copying, never by remembering a name (false: the worlds' titles, as until 2026-12-07).
     /// </summary>
-    public bool NovelNameDrills { get; init; }
+    public bool NovelNameDrills { get; init; } = true;
     /// <summary>Steps of the copy phase that opens mid-training (copy drills alone, 16 × 128 tokens a step; 0: none).</summary>
     public int CopyPhaseSteps { get; init; } = 1500;
     /// <summary>Pretraining optimizer steps.</summary>
@@ -211,6 +214,7 @@ public sealed record RecipeOptions
         Preset = "notebook", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "notebook"), WorldPages = 300, Tasks = 150, TestFraction = 0.2,
         ToolOutputDocs = 60, CopyDrills = 1500, CopyPhaseSteps = 300, PretrainSteps = 150, SftSteps = 250,
         RlSteps = 6, RlPromptsPerStep = 4, EvalTestTasks = 24, EvalTrainTasks = 4, FreshWorldTasks = 40,
+        PageWorlds = 0, TaskWorlds = 1, NovelNameDrills = false,   // one world: the notebooks' minutes matter more than what the run measures
     };
 
     /// <summary>The preset names <see cref="FromPreset"/> knows.</summary>
