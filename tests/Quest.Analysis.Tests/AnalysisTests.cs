@@ -16,7 +16,7 @@ public sealed class MicroRun : IAsyncLifetime
     {
         Preset = "micro", OutDir = Dir, WorldPages = 200, Tasks = 30, TestFraction = 0.3, CopyDrills = 300, CopyPhaseSteps = 2, ToolOutputDocs = 40,
         PretrainSteps = 3, SftSteps = 3, RlSteps = 1, RlPromptsPerStep = 2, RlGroupSize = 2,
-        EvalTestTasks = 3, EvalTrainTasks = 1, EvalMaxTurns = 2, EvalMaxNewTokens = 96, Device = "cpu",
+        EvalTestTasks = 3, EvalTrainTasks = 1, EvalMaxTurns = 2, EvalMaxNewTokens = 96, Device = "cpu", FreshWorldTasks = 8,
     };
 
     public async ValueTask InitializeAsync()

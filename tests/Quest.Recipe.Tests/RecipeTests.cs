@@ -46,11 +46,11 @@ public class RecipeStageTests
         Assert.Contains(tasks, t => t.Split == "train");
         Assert.Contains(tasks, t => t.Split == "test");
         Assert.True(tasks.Select(t => t.Family).Distinct().Count() >= 4, string.Join(",", tasks.Select(t => t.Family)));
-        using (var sc = WorldEnvironment.Open(p.World))
+        using (var worlds = new TaskWorlds(o, p))   // each task verified in its own world (tiny draws tasks over several)
         {
-            var verifier = new Synthesizer(sc.Graph).Verifier;
             foreach (var t in tasks)
             {
+                var verifier = worlds.Of(t).Synth.Verifier;
                 Assert.Equal(1.0, await verifier.ScoreAnswerAsync(t, t.Reference.AnswerText, ct), 6);
                 Assert.NotEmpty(t.Negatives);
                 foreach (var n in t.Negatives) Assert.True(await verifier.ScoreAnswerAsync(t, n.Answer, ct) < 1.0, $"{t.Id}: negative '{n.Answer}' scored 1");

@@ -1,32 +1,15 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
-using Quest.Agent.Rollout;
 using Quest.Core;
 using Quest.Models.Checkpoints;
 using Quest.Models.Generation;
 using Quest.Models.Runtime;
 using Quest.Models.Tokenization;
 using Quest.Models.Training;
-using Quest.Models.Transformer;
-using Quest.Synthesis;
-using Quest.Synthesis.Export;
-using Quest.Synthesis.Teacher;
-using Quest.World;
-using Quest.World.Corpus;
-using Quest.World.Generation;
-using Quest.World.Tools;
 
 namespace Quest.Recipe;
 
 /// <summary>Stage 5 of the recipe: supervised fine-tuning on the teacher's turns, each shown as the agent will see its episode.</summary>
 public static class SftStage
 {
-
     /// <summary>Stage 5: fine-tunes the pretrained model on the teacher transcripts (one example per assistant turn, loss on it only).</summary>
     public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
     {

@@ -1,32 +1,12 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
-using Quest.Agent.Rollout;
 using Quest.Core;
-using Quest.Models.Checkpoints;
-using Quest.Models.Generation;
-using Quest.Models.Runtime;
-using Quest.Models.Tokenization;
-using Quest.Models.Training;
-using Quest.Models.Transformer;
 using Quest.Synthesis;
-using Quest.Synthesis.Export;
-using Quest.Synthesis.Teacher;
 using Quest.World;
-using Quest.World.Corpus;
-using Quest.World.Generation;
-using Quest.World.Tools;
 
 namespace Quest.Recipe;
 
 /// <summary>Stage 2 of the recipe: verified tasks with rubric trees over the task world, split by seed entity.</summary>
 public static class SynthStage
 {
-
     /// <summary>Stage 2: synthesizes verified tasks (balanced families, train/test split by seed entity) into <c>tasks.jsonl</c>.</summary>
     public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
     {

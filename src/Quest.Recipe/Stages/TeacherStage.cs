@@ -1,32 +1,17 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Quest.Agent.Rollout;
 using Quest.Core;
-using Quest.Models.Checkpoints;
-using Quest.Models.Generation;
-using Quest.Models.Runtime;
-using Quest.Models.Tokenization;
-using Quest.Models.Training;
-using Quest.Models.Transformer;
 using Quest.Synthesis;
 using Quest.Synthesis.Export;
 using Quest.Synthesis.Teacher;
-using Quest.World;
-using Quest.World.Corpus;
-using Quest.World.Generation;
-using Quest.World.Tools;
 
 namespace Quest.Recipe;
 
 /// <summary>Stage 3 of the recipe: the teacher solves the train tasks through the real tools; what it gets right and grounded becomes SFT data.</summary>
 public static class TeacherStage
 {
-
 
     /// <summary>
     /// Stage 3: the teacher solves every train task through the real agent loop and tools. With the <c>grounded</c>

@@ -1,32 +1,13 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
-using Quest.Agent.Rollout;
-using Quest.Core;
-using Quest.Models.Checkpoints;
-using Quest.Models.Generation;
-using Quest.Models.Runtime;
-using Quest.Models.Tokenization;
-using Quest.Models.Training;
-using Quest.Models.Transformer;
-using Quest.Synthesis;
-using Quest.Synthesis.Export;
-using Quest.Synthesis.Teacher;
 using Quest.World;
 using Quest.World.Corpus;
 using Quest.World.Generation;
-using Quest.World.Tools;
 
 namespace Quest.Recipe;
 
 /// <summary>Stage 1 of the recipe: the task world, generated and stored with its BM25 index.</summary>
 public static class WorldStage
 {
-
     /// <summary>Stage 1: generates the world and stores it with its BM25 index under <c>world/</c>.</summary>
     public static Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
     {
