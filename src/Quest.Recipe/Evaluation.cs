@@ -264,11 +264,22 @@ public static class Evaluation
     /// </summary>
     public static StageComparison Compare(string from, IReadOnlyList<Trajectory> a, string to, IReadOnlyList<Trajectory> b, IReadOnlyCollection<string> taskIds, int reps = 2000, int seed = 0, string set = TestSets.HeldOut)
     {
-        var ra = a.Where(t => taskIds.Contains(t.TaskId) && !Unmeasured(t)).GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
-        var rb = b.Where(t => taskIds.Contains(t.TaskId) && !Unmeasured(t)).GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
+        var ra = PerTaskRewards(a.Where(t => taskIds.Contains(t.TaskId)));
+        var rb = PerTaskRewards(b.Where(t => taskIds.Contains(t.TaskId)));
         var diffs = ra.Keys.Where(rb.ContainsKey).Order(StringComparer.Ordinal).Select(k => rb[k] - ra[k]).ToArray();
         var (lo, hi) = Bootstrap(diffs, reps, seed);
         return new StageComparison { Set = set, From = from, To = to, Tasks = diffs.Length, MeanDiff = diffs.Length == 0 ? 0 : diffs.Average(), Lo = lo, Hi = hi };
+    }
+
+    /// <summary>Each task's mean reward over its samples (task id → mean), episodes that could not be run left out.</summary>
+    public static Dictionary<string, double> PerTaskRewards(IEnumerable<Trajectory> trajectories) =>
+        trajectories.Where(t => !Unmeasured(t)).GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
+
+    /// <summary>The 2.5th and 97.5th percentiles of bootstrap draws <paramref name="draws"/> (sorted in place): a percentile 95% interval.</summary>
+    public static (double Lo, double Hi) Interval95(double[] draws)
+    {
+        Array.Sort(draws);
+        return (draws[(int)Math.Floor(0.025 * (draws.Length - 1))], draws[(int)Math.Ceiling(0.975 * (draws.Length - 1))]);
     }
 
     /// <summary>The unbiased pass@k of one task with <paramref name="n"/> samples, <paramref name="c"/> of them correct: 1 − C(n−c, k)/C(n, k).</summary>
@@ -287,10 +298,8 @@ public static class Evaluation
     /// </summary>
     public static RecallGap Gap(string model, IReadOnlyList<Trajectory> heldOut, IReadOnlyList<Trajectory> fresh, int reps = 2000, int seed = 0)
     {
-        static double[] PerTask(IReadOnlyList<Trajectory> ts) =>
-            ts.Where(t => !Unmeasured(t)).GroupBy(t => t.TaskId).Select(g => g.Average(t => t.Reward ?? 0)).ToArray();
-        var a = PerTask(heldOut);
-        var b = PerTask(fresh);
+        var a = PerTaskRewards(heldOut).Values.ToArray();
+        var b = PerTaskRewards(fresh).Values.ToArray();
         if (a.Length == 0 || b.Length == 0) return new RecallGap { Model = model, HeldOutTasks = a.Length, FreshTasks = b.Length };
         var rng = new Random(seed);
         var diffs = new double[reps];
@@ -301,11 +310,11 @@ public static class Evaluation
             for (int i = 0; i < b.Length; i++) sb += b[rng.Next(b.Length)];
             diffs[r] = sa / a.Length - sb / b.Length;
         }
-        Array.Sort(diffs);
+        var (lo, hi) = Interval95(diffs);
         return new RecallGap
         {
             Model = model, HeldOutTasks = a.Length, FreshTasks = b.Length, HeldOut = a.Average(), Fresh = b.Average(), Gap = a.Average() - b.Average(),
-            Lo = diffs[(int)Math.Floor(0.025 * (reps - 1))], Hi = diffs[(int)Math.Ceiling(0.975 * (reps - 1))],
+            Lo = lo, Hi = hi,
         };
     }
 
@@ -321,8 +330,7 @@ public static class Evaluation
             for (int i = 0; i < values.Count; i++) s += values[rng.Next(values.Count)];
             means[r] = s / values.Count;
         }
-        Array.Sort(means);
-        return (means[(int)Math.Floor(0.025 * (reps - 1))], means[(int)Math.Ceiling(0.975 * (reps - 1))]);
+        return Interval95(means);
     }
 
     /// <summary>Rows as a fixed-width table.</summary>

@@ -35,18 +35,31 @@ public static class SeedAggregate
     /// <summary>The stage differences reported (each stage against the one before it, and RL against MT).</summary>
     public static readonly IReadOnlyList<(string From, string To)> Differences = [("untrained", "mt"), ("mt", "sft"), ("sft", "rl"), ("mt", "rl")];
 
-    /// <summary>Per-task mean rewards of one model on one test set of a run (task id → mean over samples; policy errors left out).</summary>
-    public static Dictionary<string, double> PerTask(string runDir, string set, string model)
+    /// <summary>
+    /// A run's eval rollouts, read once: for each test set its task ids and where its rollouts are, and for each model
+    /// its per-task mean rewards on a set (<see cref="Evaluation.PerTaskRewards"/>; policy errors left out).
+    /// </summary>
+    private sealed class RunRollouts
     {
-        var p = new RecipePaths(Path.GetFullPath(runDir));
-        var options = RecipeSummary.Read(p.Root).Options ?? throw new QuestInputException(p.Summary, null, null, "summary.json has no options", "a summary written by quest recipe");
-        var (dir, ids) = set == TestSets.FreshWorld
-            ? (p.EvalFresh, File.Exists(p.FreshTasks) ? TaskFile.Read(p.FreshTasks).Select(t => t.Id).ToHashSet() : [])
-            : (p.Eval, RecipeEval.Tasks(options, p).Where(t => t.Split == "test").Select(t => t.Id).ToHashSet());
-        var file = Path.Combine(dir, model, RolloutRunner.TrajectoriesFile);
-        if (!File.Exists(file)) return [];
-        return RolloutRunner.ReadTrajectories(file).Where(t => ids.Contains(t.TaskId) && !Evaluation.Unmeasured(t))
-            .GroupBy(t => t.TaskId).ToDictionary(g => g.Key, g => g.Average(t => t.Reward ?? 0));
+        private readonly Dictionary<string, (string Dir, HashSet<string> Ids)> _sets;
+
+        public RunRollouts(string runDir)
+        {
+            var p = new RecipePaths(Path.GetFullPath(runDir));
+            var options = RecipeSummary.Read(p.Root).Options ?? throw new QuestInputException(p.Summary, null, null, "summary.json has no options", "a summary written by quest recipe");
+            _sets = new()
+            {
+                [TestSets.FreshWorld] = (p.EvalFresh, File.Exists(p.FreshTasks) ? TaskFile.Read(p.FreshTasks).Select(t => t.Id).ToHashSet() : []),
+                [TestSets.HeldOut] = (p.Eval, RecipeEval.Tasks(options, p).Where(t => t.Split == "test").Select(t => t.Id).ToHashSet()),
+            };
+        }
+
+        public Dictionary<string, double> PerTask(string set, string model)
+        {
+            var (dir, ids) = _sets[set];
+            var file = Path.Combine(dir, model, RolloutRunner.TrajectoriesFile);
+            return File.Exists(file) ? Evaluation.PerTaskRewards(RolloutRunner.ReadTrajectories(file).Where(t => ids.Contains(t.TaskId))) : [];
+        }
     }
 
     /// <summary>The aggregate of <paramref name="runDirs"/>: per set, a row per model and per stage difference.</summary>
@@ -54,12 +67,13 @@ public static class SeedAggregate
     {
         if (runDirs.Count == 0) throw new QuestInputException(null, null, null, "no run directories", "one or more recipe run directories");
         var rows = new List<SeedRow>();
+        var runs = runDirs.Select(r => new RunRollouts(r)).ToList();
         foreach (var set in new[] { TestSets.FreshWorld, TestSets.HeldOut })
         {
             var per = RecipeEval.Models(new RecipePaths("")).Select(m => m.Name)
-                .ToDictionary(m => m, m => runDirs.Select(r => PerTask(r, set, m)).ToList());
-            foreach (var (model, runs) in per)
-                if (runs.Any(r => r.Count > 0)) rows.Add(Row(set, model, [.. runs.Select(r => r.Values.ToArray())], reps, seed));
+                .ToDictionary(m => m, m => runs.Select(r => r.PerTask(set, m)).ToList());
+            foreach (var (model, perRun) in per)
+                if (perRun.Any(r => r.Count > 0)) rows.Add(Row(set, model, [.. perRun.Select(r => r.Values.ToArray())], reps, seed));
             foreach (var (from, to) in Differences)
             {
                 var diffs = runDirs.Select((_, i) => per[from][i].Keys.Where(per[to][i].ContainsKey).Order(StringComparer.Ordinal)
@@ -90,12 +104,8 @@ public static class SeedAggregate
             }
             means[b] = total / present.Count;
         }
-        Array.Sort(means);
-        return new SeedRow
-        {
-            Set = set, Model = model, PerRun = perRun, Mean = present.Average(r => r.Average()),
-            Lo = means[(int)Math.Floor(0.025 * (reps - 1))], Hi = means[(int)Math.Ceiling(0.975 * (reps - 1))],
-        };
+        var (lo, hi) = Evaluation.Interval95(means);
+        return new SeedRow { Set = set, Model = model, PerRun = perRun, Mean = present.Average(r => r.Average()), Lo = lo, Hi = hi };
     }
 
     /// <summary>The aggregate as Markdown tables, one per test set, with the runs named in the header.</summary>
