@@ -42,9 +42,6 @@ public sealed class AdamW : IDisposable
             .ToList();
     }
 
-    /// <summary>The parameters, in the model's order.</summary>
-    public IReadOnlyList<Parameter> Parameters => _slots.Select(s => s.Param).ToList();
-
     /// <summary>Sets every gradient to zero (keeping its buffer).</summary>
     public void ZeroGrad()
     {

@@ -89,17 +89,16 @@ public static class Grpo
     /// </summary>
     public static GroupAdvantages Advantages(IReadOnlyList<double> rewards, IReadOnlyList<string> groupIds, bool scaleByStd = true)
     {
-        if (rewards.Count != groupIds.Count) throw new ArgumentException("one group id per reward");
+        AdvantageEstimators.CheckLengths(rewards, groupIds);
         var adv = new double[rewards.Count];
         int groups = 0, zero = 0;
-        foreach (var g in Enumerable.Range(0, rewards.Count).GroupBy(i => groupIds[i]))
+        foreach (var idx in AdvantageEstimators.Groups(groupIds))
         {
             groups++;
-            var idx = g.ToArray();
             double mean = idx.Average(i => rewards[i]);
             double var = idx.Average(i => (rewards[i] - mean) * (rewards[i] - mean));
             double std = Math.Sqrt(idx.Length > 1 ? var * idx.Length / (idx.Length - 1) : 0);   // unbiased, as torch.std
-            if (idx.Max(i => rewards[i]) - idx.Min(i => rewards[i]) < 1e-9) { zero++; continue; }
+            if (AdvantageEstimators.Flat(rewards, idx)) { zero++; continue; }
             foreach (var i in idx) adv[i] = scaleByStd ? (rewards[i] - mean) / (std + 1e-6) : rewards[i] - mean;
         }
         return new GroupAdvantages(adv, groups, zero);
