@@ -108,12 +108,7 @@ public static class WorldGenerator
         }
 
         // ---- names ----
-        private string Word(int minSyl, int maxSyl)
-        {
-            int k = _r.Next(minSyl, maxSyl + 1);
-            var s = string.Concat(Enumerable.Range(0, k).Select(_ => Syllables[_r.Next(Syllables.Length)]));
-            return char.ToUpperInvariant(s[0]) + s[1..];
-        }
+        private string Word(int minSyl, int maxSyl) => WorldNames.Word(_r.Next, minSyl, maxSyl);
 
         private Entity? TryAdd(EntityType type, string name)
         {
@@ -420,16 +415,19 @@ public sealed class WorldRandom(ulong seed)
 /// </summary>
 public static class WorldNames
 {
-    /// <summary>A name of <paramref name="minWords"/> to <paramref name="maxWords"/> words drawn with <paramref name="rng"/>.</summary>
-    public static string Draw(Random rng, int minWords = 1, int maxWords = 2)
+    /// <summary>A name of <paramref name="minWords"/> to <paramref name="maxWords"/> words of two or three syllables, drawn with <paramref name="rng"/>.</summary>
+    public static string Draw(Random rng, int minWords = 1, int maxWords = 2) =>
+        string.Join(' ', Enumerable.Range(0, rng.Next(minWords, maxWords + 1)).Select(_ => Word(rng.Next, 2, 3)));
+
+    /// <summary>
+    /// One capitalised word of <paramref name="minSyl"/> to <paramref name="maxSyl"/> syllables; <paramref name="between"/>
+    /// draws an integer in [min, max). The generator's own spelling of names (its random source is passed in).
+    /// </summary>
+    internal static string Word(Func<int, int, int> between, int minSyl, int maxSyl)
     {
-        var syl = WorldVocabulary.Syllables;
-        var words = Enumerable.Range(0, rng.Next(minWords, maxWords + 1)).Select(_ =>
-        {
-            var w = string.Concat(Enumerable.Range(0, rng.Next(2, 4)).Select(_ => syl[rng.Next(syl.Length)]));
-            return char.ToUpperInvariant(w[0]) + w[1..];
-        });
-        return string.Join(' ', words);
+        int k = between(minSyl, maxSyl + 1);
+        var s = string.Concat(Enumerable.Range(0, k).Select(_ => WorldVocabulary.Syllables[between(0, WorldVocabulary.Syllables.Length)]));
+        return char.ToUpperInvariant(s[0]) + s[1..];
     }
 }
 
