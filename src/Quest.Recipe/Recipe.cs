@@ -1,24 +1,12 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using Quest.Agent.Rollout;
 using Quest.Core;
-using Quest.Models.Checkpoints;
-using Quest.Models.Generation;
-using Quest.Models.Runtime;
-using Quest.Models.Tokenization;
 using Quest.Models.Training;
-using Quest.Models.Transformer;
 using Quest.Synthesis;
-using Quest.Synthesis.Export;
-using Quest.Synthesis.Teacher;
 using Quest.World;
 using Quest.World.Corpus;
-using Quest.World.Generation;
 using Quest.World.Tools;
 
 namespace Quest.Recipe;
@@ -210,6 +198,22 @@ public static class Recipe
     public sealed record StageContext(RecipeOptions Options, RecipePaths Paths, Action<string, IReadOnlyDictionary<string, double>?> Progress);
 
     // ------------------------------------------------------------------ shared by the stages
+
+    /// <summary>
+    /// Generates a world of the run's size with <paramref name="seed"/> and stores it under <paramref name="dir"/> with its
+    /// BM25 index: the one way the recipe makes its task, page and fresh worlds.
+    /// </summary>
+    internal static Quest.World.Generation.GeneratedWorld StoreWorld(RecipeOptions o, string dir, int seed, string name, CancellationToken ct)
+    {
+        var w = Quest.World.Generation.WorldGenerator.Generate(new Quest.World.Generation.WorldOptions { Seed = seed, Pages = o.WorldPages, Name = name }, ct);
+        CorpusStore.Save(w.Corpus, dir);
+        using (var sc = WorldEnvironment.Open(dir)) _ = sc.Index;   // builds and persists the index
+        return w;
+    }
+
+    /// <summary>The complexity classes a run synthesizes (null: all nine).</summary>
+    internal static IReadOnlyList<Quest.Synthesis.Families.Complexity>? ComplexitiesOf(RecipeOptions o) =>
+        o.Complexities is { Count: > 0 } cs ? cs.Select(Quest.Synthesis.Families.Complexity.Parse).ToList() : null;
 
     /// <summary>The agent's tools over a run's corpus, their output sized by the run's <see cref="RecipeOptions.ToolOutput"/>.</summary>
     public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, WorldEnvironment sc) => sc.ToolsSized(o.ToolOutput == "small" ? ToolSizes.SmallWindow : ToolSizes.Quest);

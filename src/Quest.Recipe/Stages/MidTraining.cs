@@ -124,9 +124,7 @@ public static class MidTraining
         foreach (var (dir, seed) in wanted)
         {
             if (Quest.World.Corpus.CorpusStore.IsCorpusDirectory(dir)) continue;
-            var w = Quest.World.Generation.WorldGenerator.Generate(new Quest.World.Generation.WorldOptions { Seed = seed, Pages = o.WorldPages, Name = Path.GetFileName(dir) }, ct);
-            Quest.World.Corpus.CorpusStore.Save(w.Corpus, dir);
-            using (var sc = WorldEnvironment.Open(dir)) _ = sc.Index;
+            var w = Recipe.StoreWorld(o, dir, seed, Path.GetFileName(dir), ct);
             c.Progress($"{Path.GetFileName(dir)}: {w.Corpus.Count} pages (seed {seed}) for mid-training and its probe", null);
         }
     }

@@ -8,6 +8,7 @@ using Quest.Models.Checkpoints;
 using Quest.Models.Runtime;
 using Quest.Models.Transformer;
 using Quest.Synthesis;
+using Quest.Synthesis.Rewards;
 using Quest.World;
 using TorchSharp;
 
@@ -130,14 +131,12 @@ public static class RecipeEval
         if (o.FreshWorldTasks == 0) return [];
         if (!Quest.World.Corpus.CorpusStore.IsCorpusDirectory(p.FreshWorld))
         {
-            var world = Quest.World.Generation.WorldGenerator.Generate(new Quest.World.Generation.WorldOptions { Seed = FreshWorldSeed(o), Pages = o.WorldPages, Name = "fresh-world" }, ct);
-            Quest.World.Corpus.CorpusStore.Save(world.Corpus, p.FreshWorld);
+            var world = Recipe.StoreWorld(o, p.FreshWorld, FreshWorldSeed(o), "fresh-world", ct);
             log?.Invoke($"fresh world: {world.Corpus.Count} pages (seed {FreshWorldSeed(o)})");
         }
         if (File.Exists(p.FreshTasks)) return TaskFile.Read(p.FreshTasks);
         using var sc = WorldEnvironment.Open(p.FreshWorld);
-        var classes = o.Complexities is { Count: > 0 } cs ? cs.Select(Quest.Synthesis.Families.Complexity.Parse).ToList() : null;
-        var r = await new Synthesizer(sc.Graph).RunAsync(new SynthesisOptions { Count = o.FreshWorldTasks, Seed = o.Seed + 17, TestFraction = 0.5, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = classes }, null, ct).ConfigureAwait(false);
+        var r = await new Synthesizer(sc.Graph).RunAsync(new SynthesisOptions { Count = o.FreshWorldTasks, Seed = o.Seed + 17, TestFraction = 0.5, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = Recipe.ComplexitiesOf(o) }, null, ct).ConfigureAwait(false);
         var tasks = r.Tasks.Select(t => t with { Split = "test" }).ToList();
         TaskFile.Write(p.FreshTasks, tasks);
         log?.Invoke($"fresh world: {tasks.Count} verified tasks of {o.FreshWorldTasks} slots");
@@ -158,20 +157,21 @@ public static class RecipeEval
         var fresh = await FreshTasksAsync(o, c.Paths, s => c.Progress(s, null), ct).ConfigureAwait(false);
         using var sc = WorldEnvironment.Open(c.Paths.World);
         using var fw = fresh.Count > 0 ? WorldEnvironment.Open(c.Paths.FreshWorld) : null;
-        var sets = new List<(string Set, IReadOnlyList<SynthTask> Tasks, WorldEnvironment Env, string Dir)> { (TestSets.HeldOut, tasks, sc, c.Paths.Eval) };
-        if (fw is not null) sets.Insert(0, (TestSets.FreshWorld, fresh, fw, c.Paths.EvalFresh));
+        // each set's world: its tools and its tasks' reward, made once for all four models
+        var sets = new List<(string Set, IReadOnlyList<SynthTask> Tasks, IReadOnlyList<ITool> Tools, RewardFunction Reward, string Dir)>
+            { (TestSets.HeldOut, tasks, Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward, c.Paths.Eval) };
+        if (fw is not null) sets.Insert(0, (TestSets.FreshWorld, fresh, Recipe.ToolsOf(o, fw), new Synthesizer(fw.Graph).Verifier.Reward, c.Paths.EvalFresh));
         var eo = EvalOptionsOf(o);
         var m = new Dictionary<string, double> { ["tasks"] = tasks.Count, ["fresh_tasks"] = fresh.Count };
         foreach (var (name, dir) in Models(c.Paths))
         {
             var loaded = Load(c.Paths, dir, o);
             using var client = Evaluation.LocalPolicy(loaded, eo, name);
-            foreach (var (set, list, env, outDir) in sets)
+            foreach (var (set, list, tools, reward, outDir) in sets)
             {
                 var byId = list.ToDictionary(t => t.Id);
-                var reward = new Synthesizer(env.Graph).Verifier.Reward;
                 string tag = set == TestSets.FreshWorld ? "fresh" : "held-out";
-                var trajs = await Evaluation.RolloutAsync(client, name, loaded.Tokenizer, list, Recipe.ToolsOf(o, env), reward, eo, Path.Combine(outDir, name),
+                var trajs = await Evaluation.RolloutAsync(client, name, loaded.Tokenizer, list, tools, reward, eo, Path.Combine(outDir, name),
                     pr => c.Progress($"{name,-9} {tag,-8} episode {pr.Done + pr.Skipped}/{pr.Total + pr.Skipped} {byId[pr.Last.TaskId].Family,-10} {pr.Last.Termination,-13} reward {pr.Last.Reward ?? 0:0.000} turns {pr.Last.Rounds}", null),
                     ct).ConfigureAwait(false);
                 Evaluation.EnsureMeasured(name, trajs, "Run the recipe again with --resume to retry them.");

@@ -15,7 +15,7 @@ public static class SynthStage
         var synth = new Synthesizer(sc.Graph);
         var progress = new Recipe.SyncProgress<SynthesisProgress>(pr => c.Progress(
             $"slot {pr.Done}/{pr.Total} {pr.Family,-10} accepted {pr.Accepted} candidates {pr.Candidates}", null));
-        var classes = o.Complexities is { Count: > 0 } cs ? cs.Select(Quest.Synthesis.Families.Complexity.Parse).ToList() : null;
+        var classes = Recipe.ComplexitiesOf(o);
         // with several task worlds the slots are shared out, and world 0 holds out a proportionally larger share so the
         // held-out split keeps its size; worlds 1… give train tasks only
         int n = o.TaskWorlds, slots = (o.Tasks + n - 1) / n;

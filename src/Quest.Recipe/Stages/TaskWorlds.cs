@@ -37,14 +37,8 @@ public sealed class TaskWorlds : IDisposable
         corpus == WorldZero || string.IsNullOrEmpty(corpus) ? p.World : Path.Combine(p.TaskWorlds, corpus);
 
     /// <summary>Generates and stores (with its index) task world <paramref name="i"/>; returns its page count.</summary>
-    public static int Generate(RecipeOptions o, RecipePaths p, int i, CancellationToken ct = default)
-    {
-        var dir = DirOf(p, NameOf(i));
-        var w = WorldGenerator.Generate(new WorldOptions { Seed = SeedOf(o, i), Pages = o.WorldPages, Name = NameOf(i) }, ct);
-        CorpusStore.Save(w.Corpus, dir);
-        using (var sc = WorldEnvironment.Open(dir)) _ = sc.Index;   // builds and persists the index
-        return w.Corpus.Count;
-    }
+    public static int Generate(RecipeOptions o, RecipePaths p, int i, CancellationToken ct = default) =>
+        Recipe.StoreWorld(o, DirOf(p, NameOf(i)), SeedOf(o, i), NameOf(i), ct).Corpus.Count;
 
     /// <summary>The environment and synthesizer of the world <paramref name="task"/> was drawn over.</summary>
     public (WorldEnvironment Env, Synthesizer Synth) Of(SynthTask task) => Of(task.Corpus);
