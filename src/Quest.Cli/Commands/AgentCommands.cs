@@ -53,11 +53,9 @@ public static class AgentCommands
             var endpoint = pr.GetValue(Endpoint);
             int retries = Math.Max(1, pr.GetValue(Retries));
             EndpointOptions Adjust(EndpointOptions o) => o with { MaxAttempts = retries };
-            if (spec is not null && string.IsNullOrWhiteSpace(spec))
-                throw new QuestInputException(null, null, null, "--policy is empty", "--policy openai:URL#MODEL | scripted:FILE | local:DIR");
-            if (!string.IsNullOrWhiteSpace(spec))
+            if (spec is not null)   // PolicySpec.Create names an empty --policy
             {
-                if (!string.IsNullOrWhiteSpace(endpoint)) throw new QuestInputException(null, null, null, "give either --policy or --endpoint, not both");
+                if (!string.IsNullOrWhiteSpace(spec) && !string.IsNullOrWhiteSpace(endpoint)) throw new QuestInputException(null, null, null, "give either --policy or --endpoint, not both");
                 return PolicySpec.Create(spec, dir => Quest.Models.Generation.LocalChatClient.Load(dir), Adjust);
             }
             if (string.IsNullOrWhiteSpace(endpoint))

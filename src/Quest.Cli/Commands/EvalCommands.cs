@@ -151,17 +151,16 @@ public static class EvalCommands
             var err = pr.InvocationConfiguration.Error;
             var outW = pr.InvocationConfiguration.Output;
             var d = new RlOptions();
-            var o = d;   // set inside the try: an output path is checked there
-            RlOptions Build() => d with
-            {
-                Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
-                MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
-                Temperature = pr.GetValue(temperature) ?? d.Temperature, Seed = pr.GetValue(seed) ?? d.Seed, Advantage = pr.GetValue(advantage) ?? d.Advantage,
-                Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, MiniBatches = pr.GetValue(miniBatches) ?? d.Grpo.MiniBatches, ScaleByStd = !pr.GetValue(noStd), Precision = pr.GetValue(precision) ?? d.Grpo.Precision }, OutputDir = QuestPaths.OutputDirectory(pr.GetValue(output), "--output"),
-            };
+            var o = d;   // set inside the try: the output path is checked there
             try
             {
-                o = Build();
+                o = d with
+                {
+                    Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
+                    MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
+                    Temperature = pr.GetValue(temperature) ?? d.Temperature, Seed = pr.GetValue(seed) ?? d.Seed, Advantage = pr.GetValue(advantage) ?? d.Advantage,
+                    Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, MiniBatches = pr.GetValue(miniBatches) ?? d.Grpo.MiniBatches, ScaleByStd = !pr.GetValue(noStd), Precision = pr.GetValue(precision) ?? d.Grpo.Precision }, OutputDir = QuestPaths.OutputDirectory(pr.GetValue(output), "--output"),
+                };
                 o.Validate("command line");
                 var initDir = pr.GetValue(init)!;
                 if (!Checkpoint.Exists(initDir)) throw new QuestInputException(initDir, null, null, "no checkpoint here", "--init DIR with config.json and model.safetensors");
