@@ -95,4 +95,38 @@ public static class RunCharts
         Charts.Lines(steps.Select(s => s.Step), ("reward", steps.Select(s => s.RewardMean)), ("valid turns", steps.Select(s => s.ValidTurnRate)),
             ("zero-variance groups", steps.Select(s => s.ZeroVarianceShare)), ("groups with reward", steps.Select(s => s.GroupsWithReward)))
         .WithTitle("RL (GRPO) per step").WithAxisTitles("step", "share / reward");
+
+    /// <summary>
+    /// Several runs (seeds, presets, commits) overlaid: a trainer's loss per step (<paramref name="trainer"/>: <c>copy</c>,
+    /// <c>pretrain</c>, <c>sft</c>) or, with <c>rl</c>, the RL train reward per step, each a moving average over
+    /// <paramref name="window"/> steps so the runs can be told apart.
+    /// </summary>
+    public static PlotlyFigure Overlay(IReadOnlyList<RunData> runs, string trainer, int window = 25)
+    {
+        bool rl = trainer == "rl";
+        var fig = new PlotlyFigure().WithTitle(rl ? $"RL train reward per step ({window}-step mean), one line per run" : $"{trainer} loss per step ({window}-step mean), one line per run")
+            .WithAxisTitles("step", rl ? "mean reward" : "cross-entropy");
+        foreach (var run in runs)
+        {
+            var ys = rl ? run.Rl().Select(x => x.RewardMean).ToList() : run.Training(trainer).Select(x => x.Loss).ToList();
+            if (ys.Count == 0) continue;
+            fig.AddTrace(Charts.LineTrace(Enumerable.Range(1, ys.Count), MovingAverage(ys, window), run.Name));
+        }
+        return rl ? fig : fig.WithLogY();
+    }
+
+    /// <summary>The trailing mean of each value and the <paramref name="window"/> − 1 before it (fewer at the start).</summary>
+    public static IReadOnlyList<double> MovingAverage(IReadOnlyList<double> values, int window)
+    {
+        if (window < 1) throw new ArgumentOutOfRangeException(nameof(window), window, "at least 1");
+        var result = new double[values.Count];
+        double sum = 0;
+        for (int i = 0; i < values.Count; i++)
+        {
+            sum += values[i];
+            if (i >= window) sum -= values[i - window];
+            result[i] = sum / Math.Min(i + 1, window);
+        }
+        return result;
+    }
 }

@@ -16,7 +16,8 @@ public static class RunReport
     public static async Task<HtmlReport> BuildAsync(RunData run, RunData? compare = null, CancellationToken ct = default)
     {
         var r = new HtmlReport($"Quest recipe run {run.Name}");
-        r.Text($"{run.Dir}: preset {run.Options.Preset}, seed {run.Options.Seed}; stages finished: {string.Join(", ", run.Stages.Select(s => $"{s.Stage} ({s.Seconds:0}s)"))}.");
+        r.Text($"{System.IO.Path.GetFileName(run.Dir)}: preset {run.Options.Preset}, seed {run.Options.Seed}; stages finished: {string.Join(", ", run.Stages.Select(s => $"{s.Stage} ({s.Seconds:0}s)"))}; total {run.Stages.Sum(s => s.Seconds) / 60:0.0} min. The Markdown card beside this page (report.md) has the same numbers as tables.");
+        r.Pre(string.Join("\n", ReportCard.ProvenanceLines(run)));
         if (run.Models.Count == 0)
         {
             r.Text("No eval rollouts yet: run the recipe's eval stage (quest recipe … --resume) and report again.");

@@ -57,6 +57,8 @@ public sealed record RecipePaths(string Root)
     public string FreshTasks => Path.Combine(Root, "fresh-tasks.jsonl");
     /// <summary>Eval rollouts on the fresh world (one sub-directory per model).</summary>
     public string EvalFresh => Path.Combine(Root, "eval-fresh");
+    /// <summary>One line per invocation (start or resume): commit, machine, versions, command (<see cref="Quest.Recipe.Provenance"/>).</summary>
+    public string Provenance => Path.Combine(Root, "provenance.jsonl");
     /// <summary>The run summary (stage times, eval table).</summary>
     public string Summary => Path.Combine(Root, "summary.json");
     /// <summary>The marker of one stage.</summary>
@@ -105,6 +107,7 @@ public static class Recipe
             throw new QuestInputException("--stages", null, null, $"unknown stage '{bad}'", string.Join(", ", StageNames));
         var paths = new RecipePaths(Path.GetFullPath(options.OutDir));
         CheckOrWriteOptions(options, paths);
+        Provenance.Append(paths, Provenance.Capture(stages));
         var channel = Channel.CreateUnbounded<RecipeEvent>(new UnboundedChannelOptions { SingleReader = true });
         var run = Task.Run(async () =>
         {

@@ -95,6 +95,47 @@ public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
     }
 
     [Fact]
+    public void The_report_card_holds_the_runs_provenance_stage_times_both_test_sets_and_links_that_resolve()
+    {
+        var run = RunData.Load(micro.Dir);
+        var md = ReportCard.Markdown(run);
+        // provenance: this build's commit and this machine, recorded by the run itself
+        var inv = Quest.Recipe.Provenance.Read(run.Paths);
+        Assert.Single(inv);
+        Assert.Equal(Machine.BuildCommit(typeof(Quest.Recipe.Recipe).Assembly), inv[0].Commit);
+        Assert.Equal(Machine.Current.Cpu, inv[0].Machine.Cpu);
+        Assert.Contains(Machine.Current.Cpu, md);
+        Assert.Contains("'micro' is not a named preset", md);
+        Assert.Contains("TorchSharp " + inv[0].TorchSharp, md);
+        Assert.All(run.Stages, s => Assert.Contains($"| {s.Stage} | ", md));
+        Assert.Equal(run.Stages.Count, run.Stages.Count(s => Quest.Recipe.Provenance.Of(inv, s) == inv[0]));
+        // both test sets, every model, and the numbers are the summary's
+        Assert.Contains("## Fresh world", md);
+        Assert.Contains("## Held-out split", md);
+        var sftFresh = run.Summary!.Eval.Single(r => r.Set == TestSets.FreshWorld && r.Model == "sft" && r.Group == "all test");
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| sft | {sftFresh.Tasks} | {sftFresh.MeanReward:0.000} |"), md);
+        Assert.Contains("| mt → sft |", md);
+        // every link is relative and names a file of the run
+        var links = System.Text.RegularExpressions.Regex.Matches(md, @"\]\(([^)]+)\)").Select(m => m.Groups[1].Value).Where(l => l != "report.html").ToList();
+        Assert.NotEmpty(links);
+        Assert.All(links, l => { Assert.False(Path.IsPathRooted(l), l); Assert.True(File.Exists(Path.Combine(run.Dir, l)), l); });
+        Assert.DoesNotContain(micro.Dir, md.Replace(inv[0].Command, ""));   // no absolute paths besides the command line as typed
+    }
+
+    [Fact]
+    public void Several_runs_compare_in_one_table_with_the_seed_aggregate_and_overlaid_curves()
+    {
+        var run = RunData.Load(micro.Dir);
+        var md = ReportCard.Compare([run, run]);
+        Assert.Equal(2, md.Split('\n').Count(l => l.StartsWith($"| {Path.GetFileName(micro.Dir)} |", StringComparison.Ordinal)));
+        Assert.Contains("## Seed aggregate", md);
+        Assert.Contains("| mt→sft |", md);
+        var fig = RunCharts.Overlay([run, run], "sft", window: 2);
+        Assert.Equal(2, fig.Data.Count);
+        Assert.DoesNotContain(RunCharts.Overlay([run], "rl").Data, d => d["y"]!.AsArray().Count != run.Rl().Count);
+    }
+
+    [Fact]
     public void Comparing_a_run_with_itself_gives_zero_differences()
     {
         var run = RunData.Load(micro.Dir);
@@ -145,6 +186,42 @@ public sealed class RunAnalysisUnitTests
             RunAnalysis.Cause(new TurnRecord { Kind = "invalid", Problems = ["3 <tool_call> blocks; only the last one runs"] }));
         Assert.Equal("invalid: neither a tool call nor an answer", RunAnalysis.Cause(new TurnRecord { Kind = "invalid" }));
         Assert.Equal("malformed tool call", RunAnalysis.Cause(new TurnRecord { Kind = "malformed_tool_call" }));
+    }
+
+    [Fact]
+    public void Overrides_are_the_settings_that_differ_from_the_preset()
+    {
+        Assert.Empty(ReportCard.Overrides(RecipeOptions.Tiny with { Seed = 3, OutDir = "/elsewhere" })!);
+        Assert.Equal(["page_worlds=0", "rl_steps=10"], ReportCard.Overrides(RecipeOptions.Tiny with { RlSteps = 10, PageWorlds = 0 })!.Order());
+        Assert.Null(ReportCard.Overrides(RecipeOptions.Tiny with { Preset = "mine" }));
+    }
+
+    [Fact]
+    public void A_moving_average_averages_the_trailing_window()
+    {
+        Assert.Equal([1.0, 1.5, 2.5, 3.5], RunCharts.MovingAverage([1, 2, 3, 4], 2));
+        Assert.Equal([5.0], RunCharts.MovingAverage([5], 10));
+        Assert.Equal(2.0, ReportCard.Tenth([2, 9, 9, 9, 9, 9, 9, 9, 9, 1], first: true));
+        Assert.Equal(1.0, ReportCard.Tenth([2, 9, 9, 9, 9, 9, 9, 9, 9, 1], first: false));
+    }
+
+    [Fact]
+    public void A_stage_belongs_to_the_last_invocation_started_before_it_completed()
+    {
+        var t0 = DateTimeOffset.Parse("2026-01-01T00:00:00Z");
+        var inv = new[] { new Quest.Recipe.Provenance { StartedAt = t0, Commit = "a" }, new Quest.Recipe.Provenance { StartedAt = t0.AddHours(1), Commit = "b" } };
+        Assert.Equal("a", Quest.Recipe.Provenance.Of(inv, new StageRecord { CompletedAt = t0.AddMinutes(30) })!.Commit);
+        Assert.Equal("b", Quest.Recipe.Provenance.Of(inv, new StageRecord { CompletedAt = t0.AddHours(2) })!.Commit);
+        Assert.Null(Quest.Recipe.Provenance.Of(inv, new StageRecord { CompletedAt = t0.AddHours(-1) }));
+        // appended lines read back, a torn last line skipped
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var paths = new RecipePaths(dir);
+        Quest.Recipe.Provenance.Append(paths, inv[0]);
+        Quest.Recipe.Provenance.Append(paths, inv[1]);
+        File.AppendAllText(paths.Provenance, "{\"started_at\":");
+        Assert.Equal(["a", "b"], Quest.Recipe.Provenance.Read(paths).Select(p => p.Commit));
+        Quest.Recipe.Provenance.Append(paths, inv[0] with { Commit = "c" });
+        Assert.Equal(["a", "b", "c"], Quest.Recipe.Provenance.Read(paths).Select(p => p.Commit));
     }
 
     [Fact]

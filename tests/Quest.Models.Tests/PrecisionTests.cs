@@ -17,11 +17,16 @@ public class PrecisionTests
         const string withAmx = "flags\t\t: fpu avx512f amx_bf16 amx_tile\n";
         const string without = "flags\t\t: fpu sse avx2 avx512f avx512_vnni\nbugs\t\t: avx512_bf16_is_not_a_flag_here\n";
         const string lookalike = "flags\t\t: fpu avx512_bf16x\n";
-        Assert.True(Precision.HasNativeBf16(withAvx));
-        Assert.True(Precision.HasNativeBf16(withAmx));
-        Assert.False(Precision.HasNativeBf16(without));
-        Assert.False(Precision.HasNativeBf16(lookalike));
-        Assert.False(Precision.HasNativeBf16(""));
+        static bool Bf16(string cpuinfo) => Machine.FromCpuInfo(cpuinfo).HasNativeBf16;
+        Assert.True(Bf16(withAvx));
+        Assert.True(Bf16(withAmx));
+        Assert.False(Bf16(without));
+        Assert.False(Bf16(lookalike));
+        Assert.False(Bf16(""));
+        var m = Machine.FromCpuInfo("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC\n" + withAvx[withAvx.IndexOf("flags")..] + "processor\t: 1\nmodel name\t: other\n");
+        Assert.Equal(("AMD EPYC", "AuthenticAMD"), (m.Cpu, m.Vendor));
+        Assert.Equal(["avx2", "avx512f", "avx512_vnni", "avx512_bf16"], m.Flags);   // the notable ones, in NotableFlags' order
+        Assert.Contains("AMD EPYC, ", m.ToString());
     }
 
     [Fact]

@@ -215,11 +215,11 @@ public class RecipeStageTests
         static string Json(RecipeOptions o) => System.Text.Json.JsonSerializer.Serialize(o with { OutDir = "x" }, JsonFiles.Indented);
         Assert.Equal(Json(new RecipeOptions() with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "d4" }), Json(RecipeOptions.ForDepth(4)));
-        // small is the tiny recipe with RL trained longer: the same model, world, tasks and SFT (its held-out split pairs with tiny's)
+        // long is the tiny recipe with RL trained longer: the same model, world, tasks and SFT (its held-out split pairs with tiny's)
         Assert.Equal(Json(RecipeOptions.Tiny with { Preset = "long", RlSteps = RecipeOptions.Long.RlSteps }), Json(RecipeOptions.Long));
         Assert.True(RecipeOptions.Long.RlSteps > RecipeOptions.Tiny.RlSteps);
         var d6 = RecipeOptions.FromPreset("D6").Validate();
-        Assert.Equal((6, "d6", 768, 384, 3072, 1200, 195), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
+        Assert.Equal((6, "d6", 768, 384, 3072, 1800, 195), (d6.Depth, d6.Model, d6.ContextTokens, d6.PretrainSeqLen, d6.VocabSize, d6.PretrainSteps, d6.RlSteps));
         Assert.True(d6.PretrainLearningRate < RecipeOptions.Tiny.PretrainLearningRate);
         Assert.Equal(Quest.Models.Transformer.ModelConfig.Tiny(2048), Quest.Models.Transformer.ModelConfig.FromPreset("d4", 2048));
         Assert.Equal((6, 192, 6, 3), Quest.Models.Transformer.ModelConfig.FromPreset("d6", 2048) is var m ? (m.Layers, m.DModel, m.Heads, m.KvHeads) : default);

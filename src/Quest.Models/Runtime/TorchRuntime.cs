@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -115,18 +116,15 @@ public static class TorchRuntime
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
     }
 
-    /// <summary>The x86 CPU vendor string (<c>GenuineIntel</c>, <c>AuthenticAMD</c>, …) from /proc/cpuinfo; null when unknown.</summary>
-    internal static string? CpuVendor()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/cpuinfo"))
-                if (line.StartsWith("vendor_id", StringComparison.Ordinal) && line.IndexOf(':') is var i and >= 0) return line[(i + 1)..].Trim();
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return null;
-    }
+    /// <summary>The x86 CPU vendor string (<c>GenuineIntel</c>, <c>AuthenticAMD</c>, …); null when unknown.</summary>
+    internal static string? CpuVendor() => Quest.Core.Machine.Current.Vendor;
+
+    /// <summary>The TorchSharp assembly version this process runs (e.g. <c>0.107.0</c>).</summary>
+    public static string TorchSharpVersion => typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+
+    /// <summary>The libtorch package this kit was built against (<c>libtorch-cpu-linux-x64 2.10.0</c>; set by the build's <c>TorchBackend</c>).</summary>
+    public static string Libtorch => typeof(TorchRuntime).Assembly.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>()
+        .FirstOrDefault(a => a.Key == "libtorch")?.Value ?? "unknown";
 
     [DllImport("libc.so.6")]
     private static extern int mprotect(nint addr, nuint len, int prot);

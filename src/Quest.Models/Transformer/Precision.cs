@@ -45,18 +45,6 @@ public static class Precision
     /// <summary>The name <paramref name="name"/> resolves to on <paramref name="device"/> (<c>fp32</c> or <c>bf16</c>), for logs and reports.</summary>
     public static string Describe(string? name, Device device) => Resolve(name, device) is null ? Float32 : BFloat16;
 
-    /// <summary>Whether this machine's CPU has bfloat16 dot-product instructions (read once from <c>/proc/cpuinfo</c>).</summary>
-    public static bool CpuHasNativeBf16 => _native.Value;
-
-    private static readonly Lazy<bool> _native = new(() =>
-    {
-        try { return File.Exists("/proc/cpuinfo") && HasNativeBf16(File.ReadAllText("/proc/cpuinfo")); }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
-    });
-
-    /// <summary>Whether a <c>/proc/cpuinfo</c> text lists <c>avx512_bf16</c> or <c>amx_bf16</c> among its flags.</summary>
-    public static bool HasNativeBf16(string cpuinfo) =>
-        cpuinfo.Split('\n').Where(l => l.StartsWith("flags", StringComparison.Ordinal))
-            .Any(l => l.Split([' ', '\t', ':'], StringSplitOptions.RemoveEmptyEntries).Any(f => f is "avx512_bf16" or "amx_bf16"));
+    /// <summary>Whether this machine's CPU has bfloat16 dot-product instructions (<see cref="Machine.HasNativeBf16"/>).</summary>
+    public static bool CpuHasNativeBf16 => Machine.Current.HasNativeBf16;
 }
