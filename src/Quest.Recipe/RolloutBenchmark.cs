@@ -54,14 +54,22 @@ public static class RolloutBenchmark
         long batchedTokens = batched.SelectMany(g => g.Turns).SelectMany(t => t).Sum(t => (long)t.TokenIds.Length);
         int episodes = batched.Sum(g => g.Trajectories.Count);
 
+        // the same batched rollout with every prefill chunk masked (the generator before it prefilled rows of one length
+        // unmasked: TextGenerator.PrefillUnmaskedRuns); sampled episodes differ, so compare positions per second
+        Models.Generation.GenerationStats? gsMasked = null;
+        var previous = Environment.GetEnvironmentVariable("QUEST_PREFILL");
+        Environment.SetEnvironmentVariable("QUEST_PREFILL", "masked");
+        try { await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct, s => gsMasked = s).ConfigureAwait(false); }
+        finally { Environment.SetEnvironmentVariable("QUEST_PREFILL", previous); }
+
         sw.Restart();
-        long seqTokens = 0;
+        long seqTokens = 0, seqPrefillPositions = 0;
         double seqPrefillS = 0, seqDecodeS = 0;
         foreach (var t in tasks)
             for (int k = 0; k < groupSize; k++)
             {
                 var one = await RlTrainer.RolloutGroupsAsync(model, [t], 1, tools, reward, agent, ct,
-                    s => { seqPrefillS += s.PrefillSeconds; seqDecodeS += s.DecodeSeconds; }).ConfigureAwait(false);
+                    s => { seqPrefillS += s.PrefillSeconds; seqDecodeS += s.DecodeSeconds; seqPrefillPositions += s.PrefillPositions; }).ConfigureAwait(false);
                 seqTokens += one.SelectMany(g => g.Turns).SelectMany(x => x).Sum(x => (long)x.TokenIds.Length);
             }
         double seqS = sw.Elapsed.TotalSeconds;
@@ -115,6 +123,11 @@ public static class RolloutBenchmark
             ["batched_decode_rows"] = gs.DecodeRows,
             ["batched_generated_tokens"] = gs.GeneratedTokens,
             ["sequential_prefill_s"] = Math.Round(seqPrefillS, 2),
+            ["sequential_prefill_positions"] = seqPrefillPositions,
+            // prefill positions per second, side by side (goal: batched at least as fast per position as one at a time)
+            ["batched_prefill_positions_per_s"] = Math.Round(gs.PrefillPositions / Math.Max(1e-9, gs.PrefillSeconds), 0),
+            ["batched_masked_prefill_positions_per_s"] = Math.Round(gsMasked!.PrefillPositions / Math.Max(1e-9, gsMasked.PrefillSeconds), 0),
+            ["sequential_prefill_positions_per_s"] = Math.Round(seqPrefillPositions / Math.Max(1e-9, seqPrefillS), 0),
             ["sequential_decode_s"] = Math.Round(seqDecodeS, 2),
             ["rl_step_rollout_s"] = Math.Round(batchedS, 2),
             ["rl_step_update_s"] = Math.Round(updateS, 2),

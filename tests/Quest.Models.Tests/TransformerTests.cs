@@ -96,6 +96,31 @@ public class TransformerTests
     }
 
     [Fact]
+    public void PrefillOfOneLengthUnmaskedEqualsTheMaskedPrefill()
+    {
+        // rows of equal length prefill in an unmasked cache window; mixed lengths, shared prompts and a full recompute
+        // (no cache) must give what the masked prefill gives
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 6);
+        var a = tok.Encode("Mara Quill founded the Alder Gazette; the");
+        var b = tok.Encode("The river town of");
+        var c = tok.Encode("The agent reads the");   // the same length as b or not: both kinds of chunk occur
+        var prompts = new[] { a, b, a, c, b, tok.Encode("x") };
+        var opts = new GenerationOptions { Temperature = 0, MaxNewTokens = 10, StopTokenIds = [] };
+        foreach (var useCache in new[] { true, false })
+        {
+            var o = opts with { UseKvCache = useCache };
+            var unmasked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = true }.Generate(prompts, o);
+            var masked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = false }.Generate(prompts, o);
+            for (int i = 0; i < prompts.Length; i++)
+            {
+                Assert.Equal(masked[i].TokenIds, unmasked[i].TokenIds);
+                for (int t = 0; t < masked[i].Logprobs.Length; t++) Assert.Equal(masked[i].Logprobs[t], unmasked[i].Logprobs[t], 3);
+            }
+        }
+    }
+
+    [Fact]
     public void RowsThatFinishEarlyLeaveTheBatchAndTheRestGenerateAsAlone()
     {
         var tok = Fixtures.Tokenizer;
@@ -190,7 +215,10 @@ public class TransformerTests
         var s = gen.Stats;
         Assert.Equal(1, s.Calls);
         Assert.Equal(3, s.Rows);
-        Assert.Equal(3L * longest, s.PrefillPositions);             // left-padded to the longest prompt
+        Assert.Equal(prompts.Sum(p => (long)p.Length), s.PrefillPositions);   // rows of one length prefill unmasked: no padding computed
+        var masked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = false };
+        masked.Generate(prompts, new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] });
+        Assert.Equal(3L * longest, masked.Stats.PrefillPositions);  // one masked chunk, left-padded to the longest prompt
         Assert.Equal(prompts.Sum(p => (long)p.Length), s.PromptTokens);
         Assert.Equal(36, s.GeneratedTokens);
         Assert.Equal(11, s.DecodeSteps);                            // the first token comes from the prefill

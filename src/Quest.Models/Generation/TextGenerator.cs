@@ -122,10 +122,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         var device = Model.Device;
         Generator? gen = options.Seed is long s ? new Generator((ulong)s, device) : null;
 
-        var outIds = Enumerable.Range(0, B).Select(_ => new List<int>()).ToArray();
-        var outLp = Enumerable.Range(0, B).Select(_ => new List<float>()).ToArray();
-        var finish = new FinishReason?[B];
-        var texts = new string?[B];
+        var rows = new RowOutputs(B);
+        var (outIds, outLp, finish, texts) = (rows.Ids, rows.Logprobs, rows.Finish, rows.Texts);
         int capacity = L + maxNew;
 
         using var _ = no_grad();
@@ -136,55 +134,14 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         Model.eval();
         try
         {
-            // left-padded prompt, validity (which key positions are real tokens) and positions
-            var idsArr = new long[B * L];
-            var validArr = new bool[B * capacity];
-            var nextPos = new long[B];
-            for (int b = 0; b < B; b++)
-            {
-                var p = prompts[b];
-                int off = L - p.Length;
-                for (int t = 0; t < L; t++)
-                {
-                    idsArr[b * L + t] = t < off ? pad : p[t - off];
-                    validArr[b * capacity + t] = t >= off;
-                }
-                nextPos[b] = p.Length;
-            }
-            valid = tensor(validArr, [B, capacity], device: device);
-            using var allIds = tensor(idsArr, [B, L], device: device);
+            var (allIdsT, validT, nextPos) = LeftPad(prompts, L, capacity, pad, device);
+            valid = validT;
+            using var allIds = allIdsT;
             using var cache = options.UseKvCache ? Model.NewCache(B, capacity) : null;
             var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
 
             clock.Start();
-            // identical prompts (a GRPO group's first turn: eight rollouts of one question) are prefilled once, and the
-            // distinct ones longest first, so each row chunk of the prefill skips the padding columns all its rows share;
-            // keys, values and last logits are then copied to the rows in the caller's order
-            var (order, rowOf) = PrefillOrder(prompts);
-            int U = order.Length;
-            var lengths = order.Select(i => prompts[i].Length).ToArray();
-            Stats.Calls++; Stats.Rows += B; Stats.SharedPrefillRows += B - U;
-            Stats.PromptTokens += lengths.Sum(n => (long)n);
-            Tensor lastLogits;
-            using (var scope = NewDisposeScope())
-            {
-                var v = valid.narrow(1, 0, L);
-                var pos = Positions(v);
-                var mask = PrefillMask(v, L, device);
-                long computed;
-                if (order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared and already longest first
-                    lastLogits = PrefillLastLogits(allIds, pos, mask, cache, lengths, out computed).MoveToOuterDisposeScope();
-                else
-                {
-                    var u = tensor(order.Select(i => (long)i).ToArray(), device: device);
-                    var map = tensor(rowOf, device: device);
-                    using var shared = cache is null ? null : Model.NewCache(U, capacity);
-                    var logitsU = PrefillLastLogits(allIds.index_select(0, u), pos.index_select(0, u), mask.index_select(0, u), shared, lengths, out computed);
-                    cache?.CopyRowsFrom(shared!, map, L);
-                    lastLogits = logitsU.index_select(0, map).MoveToOuterDisposeScope();
-                }
-                Stats.PrefillPositions += computed;
-            }
+            var lastLogits = Prefill(prompts, allIds, valid, L, capacity, cache, device);
             Stats.PrefillSeconds += clock.Elapsed.TotalSeconds;
             clock.Restart();
             decoding = true;
@@ -204,26 +161,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     lps = lp.cpu().data<float>().ToArray();
                 }
                 lastLogits.Dispose();
-                bool allDone = true;
-                for (int j = 0; j < active.Length; j++)
-                {
-                    int b = active[j];
-                    if (finish[b] is not null) { next[j] = pad; continue; }
-                    outIds[b].Add((int)next[j]);
-                    Stats.GeneratedTokens++;
-                    outLp[b].Add(lps[j]);
-                    onToken?.Invoke(b, (int)next[j], lps[j]);
-                    if (stopIds.Contains((int)next[j])) { finish[b] = FinishReason.StopToken; continue; }
-                    // a stop sequence can only have completed in the text of the last few tokens: decode that tail
-                    // (decoding the whole output every step made each row O(n²) and batching pointless)
-                    if (options.StopSequences.Count > 0 && FirstStop(Tokenizer.Decode(outIds[b].Skip(Math.Max(0, outIds[b].Count - tail))), options.StopSequences) >= 0)
-                    {
-                        var text = Tokenizer.Decode(outIds[b]);
-                        int cut = FirstStop(text, options.StopSequences);
-                        if (cut >= 0) { finish[b] = FinishReason.StopSequence; texts[b] = text[..cut]; continue; }
-                    }
-                    allDone = false;
-                }
+                bool allDone = Accept(active, next, lps, rows, stopIds, options.StopSequences, tail, pad, onToken);
                 if (allDone || step == maxNew - 1) break;
                 Stats.DecodeSteps++;
                 using var scope2 = NewDisposeScope();
@@ -233,9 +171,9 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     var keep = Enumerable.Range(0, active.Length).Where(j => finish[active[j]] is null).ToArray();
                     if (keep.Length <= active.Length / 2)
                     {
-                        using var rows = tensor(keep.Select(j => (long)j).ToArray(), device: device);
-                        cache.KeepRows(rows);
-                        var kept = valid.index_select(0, rows);
+                        using var keptRows = tensor(keep.Select(j => (long)j).ToArray(), device: device);
+                        cache.KeepRows(keptRows);
+                        var kept = valid.index_select(0, keptRows);
                         valid.Dispose();
                         valid = kept.DetachFromDisposeScope();
                         next = keep.Select(j => next[j]).ToArray();
@@ -288,11 +226,115 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         return result;
     }
 
+    /// <summary>What each row of a generate call has written so far: tokens, their logprobs, why it finished, its cut text.</summary>
+    private sealed class RowOutputs(int rows)
+    {
+        public readonly List<int>[] Ids = [.. Enumerable.Range(0, rows).Select(_ => new List<int>())];
+        public readonly List<float>[] Logprobs = [.. Enumerable.Range(0, rows).Select(_ => new List<float>())];
+        public readonly FinishReason?[] Finish = new FinishReason?[rows];
+        public readonly string?[] Texts = new string?[rows];
+    }
+
+    /// <summary>The prompts left-padded to <paramref name="length"/>, which key positions are real tokens (for the whole capacity), and each row's next position.</summary>
+    private static (Tensor Ids, Tensor Valid, long[] NextPos) LeftPad(IReadOnlyList<int[]> prompts, int length, int capacity, int pad, Device device)
+    {
+        int B = prompts.Count;
+        var ids = new long[B * length];
+        var valid = new bool[B * capacity];
+        var nextPos = new long[B];
+        for (int b = 0; b < B; b++)
+        {
+            var p = prompts[b];
+            int off = length - p.Length;
+            for (int t = 0; t < length; t++)
+            {
+                ids[b * length + t] = t < off ? pad : p[t - off];
+                valid[b * capacity + t] = t >= off;
+            }
+            nextPos[b] = p.Length;
+        }
+        return (tensor(ids, [B, length], device: device), tensor(valid, [B, capacity], device: device), nextPos);
+    }
+
+    /// <summary>
+    /// The prefill of a generate call: fills <paramref name="cache"/> with every prompt's keys and values and returns
+    /// each row's last logits. Identical prompts (a GRPO group's first turn: eight rollouts of one question) are
+    /// prefilled once, and the distinct ones longest first, so each row chunk skips the padding columns all its rows
+    /// share; keys, values and last logits are then copied to the rows in the caller's order.
+    /// </summary>
+    private Tensor Prefill(IReadOnlyList<int[]> prompts, Tensor allIds, Tensor valid, int L, int capacity, KvCache? cache, Device device)
+    {
+        int B = prompts.Count;
+        var (order, rowOf) = PrefillOrder(prompts);
+        int U = order.Length;
+        var lengths = order.Select(i => prompts[i].Length).ToArray();
+        Stats.Calls++; Stats.Rows += B; Stats.SharedPrefillRows += B - U;
+        Stats.PromptTokens += lengths.Sum(n => (long)n);
+        using var scope = NewDisposeScope();
+        var v = valid.narrow(1, 0, L);
+        var pos = Positions(v);
+        var mask = PrefillMask(v, L, device);
+        long computed;
+        Tensor lastLogits;
+        if (order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared and already longest first
+            lastLogits = PrefillLastLogits(allIds, pos, mask, cache, lengths, out computed).MoveToOuterDisposeScope();
+        else
+        {
+            var u = tensor(order.Select(i => (long)i).ToArray(), device: device);
+            var map = tensor(rowOf, device: device);
+            using var shared = cache is null ? null : Model.NewCache(U, capacity);
+            var logitsU = PrefillLastLogits(allIds.index_select(0, u), pos.index_select(0, u), mask.index_select(0, u), shared, lengths, out computed);
+            cache?.CopyRowsFrom(shared!, map, L);
+            lastLogits = logitsU.index_select(0, map).MoveToOuterDisposeScope();
+        }
+        Stats.PrefillPositions += computed;
+        return lastLogits;
+    }
+
+    /// <summary>
+    /// Takes one sampled token per active row (<paramref name="next"/>, <paramref name="lps"/>, in
+    /// <paramref name="active"/>'s order): appends it to the row, streams it, and finishes the row on a stop token or a
+    /// completed stop sequence; a row finished earlier gets <paramref name="pad"/>. Returns whether every row has finished.
+    /// </summary>
+    private bool Accept(int[] active, long[] next, float[] lps, RowOutputs rows, HashSet<int> stopIds, IReadOnlyList<string> stopSequences, int tail, int pad,
+        Action<int, int, float>? onToken)
+    {
+        bool allDone = true;
+        for (int j = 0; j < active.Length; j++)
+        {
+            int b = active[j];
+            if (rows.Finish[b] is not null) { next[j] = pad; continue; }
+            rows.Ids[b].Add((int)next[j]);
+            Stats.GeneratedTokens++;
+            rows.Logprobs[b].Add(lps[j]);
+            onToken?.Invoke(b, (int)next[j], lps[j]);
+            if (stopIds.Contains((int)next[j])) { rows.Finish[b] = FinishReason.StopToken; continue; }
+            // a stop sequence can only have completed in the text of the last few tokens: decode that tail
+            // (decoding the whole output every step made each row O(n²) and batching pointless)
+            if (stopSequences.Count > 0 && FirstStop(Tokenizer.Decode(rows.Ids[b].Skip(Math.Max(0, rows.Ids[b].Count - tail))), stopSequences) >= 0)
+            {
+                var text = Tokenizer.Decode(rows.Ids[b]);
+                int cut = FirstStop(text, stopSequences);
+                if (cut >= 0) { rows.Finish[b] = FinishReason.StopSequence; rows.Texts[b] = text[..cut]; continue; }
+            }
+            allDone = false;
+        }
+        return allDone;
+    }
+
     /// <summary>
     /// Drop finished rows from the decode batch once half of it has finished (with a KV cache): a decode step reads
     /// every row's cached keys and values, so finished rows cost as much as live ones. Results are the same either way.
     /// </summary>
     public bool DropFinishedRows { get; init; } = true;
+
+    /// <summary>
+    /// Prefill rows of one prompt length together and unmasked (a cache window that starts where their padding ends), so
+    /// attention takes libtorch's causal kernel; off, every chunk of up to <see cref="PrefillRowsPerChunk"/> rows masks
+    /// its padding. Results are the same either way (within float rounding); <c>quest bench rollout</c> compares them
+    /// (<c>QUEST_PREFILL=masked</c> turns it off for a process).
+    /// </summary>
+    public bool PrefillUnmaskedRuns { get; init; } = !string.Equals(Environment.GetEnvironmentVariable("QUEST_PREFILL"), "masked", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Most bytes a prefill chunk's largest activation may take (see <see cref="ActivationChunks"/>).</summary>
     public long PrefillChunkBytes { get; init; } = ActivationChunks.DefaultBytes;
@@ -314,17 +356,27 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         positions = 0;
         int n = PrefillRowsPerChunk(L);
         var last = new List<Tensor>();
-        for (int r = 0; r < B; r += n)
+        for (int r = 0; r < B;)
         {
+            // rows of one length (the rows come longest first) form a chunk of their own: with no padding among them,
+            // attention runs unmasked on libtorch's causal kernel, which was twice as fast per position as the masked
+            // one on mixed lengths (PrefillUnmaskedRuns); a chunk of mixed lengths masks its padding
             int k = Math.Min(n, B - r);
+            if (PrefillUnmaskedRuns) k = Math.Max(1, lengths.Skip(r).Take(k).TakeWhile(x => x == lengths[r]).Count());
             int off = L - lengths.Skip(r).Take(k).Max(), T = L - off;
-            using var rows = cache?.Rows(r, k);
-            if (rows is not null) rows.Length += off;
-            var m = mask.narrow(0, r, k).narrow(2, off, T);
-            if (rows is null) m = m.narrow(3, off, T);
+            bool unmasked = PrefillUnmaskedRuns && lengths[r + k - 1] == lengths[r];
+            using var rows = !unmasked ? cache?.Rows(r, k) : cache?.Window(r, k, off);
+            if (rows is not null && !unmasked) rows.Length += off;
+            Tensor? m = null;
+            if (!unmasked)
+            {
+                m = mask.narrow(0, r, k).narrow(2, off, T);
+                if (rows is null) m = m.narrow(3, off, T);
+            }
             var hidden = Model.Hidden(ids.narrow(0, r, k).narrow(1, off, T), pos.narrow(0, r, k).narrow(1, off, T), m, rows);
             last.Add(hidden.select(1, T - 1));
             positions += (long)k * T;
+            r += k;
         }
         if (cache is not null) cache.Length += L;
         return Model.Logits(last.Count == 1 ? last[0] : cat(last, 0)).to_type(ScalarType.Float32);

@@ -96,6 +96,23 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
+    /// An empty cache over rows <paramref name="start"/> .. <paramref name="start"/>+<paramref name="count"/>−1 whose
+    /// position 0 is position <paramref name="column"/> of this one (sharing its buffers): a prefill of rows that all
+    /// begin at <paramref name="column"/> (left padding before it) then runs from an empty cache, so attention needs no
+    /// padding mask and takes libtorch's causal kernel. Disposing the view leaves the buffers alone.
+    /// </summary>
+    internal KvCache Window(int start, int count, int column)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Batch);
+        ArgumentOutOfRangeException.ThrowIfNegative(column);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(column, Capacity - 1);
+        return new KvCache(K.Select(t => t.narrow(0, start, count).narrow(2, column, Capacity - column)).ToArray(),
+            V.Select(t => t.narrow(0, start, count).narrow(2, column, Capacity - column)).ToArray(), count, Capacity - column, 0);
+    }
+
+    /// <summary>
     /// Fills the next <paramref name="length"/> positions (from <see cref="Length"/>) of every row of this cache with the
     /// first <paramref name="length"/> positions of row <paramref name="rowOf"/>[row] of <paramref name="source"/> (a
     /// prefill computed once for rows that share a prompt) and moves <see cref="Length"/> past them.
