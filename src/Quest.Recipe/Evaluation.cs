@@ -172,13 +172,9 @@ public static class Evaluation
     public static LocalChatClient LocalPolicy(LoadedModel model, EvalOptions o, string name) =>
         LocalChatClient.Batched(model.Model, model.Tokenizer, new GenerationOptions { Temperature = o.Temperature, TopP = 1, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed }, o.Parallel, name);
 
-    /// <summary>
-    /// An episode's reward under its task, as RL and eval both score it: a rollout that ended on invalid turns gets 0
-    /// (QUEST RL) and no report; any other is scored by the task's reward function on its whole transcript.
-    /// </summary>
-    public static async Task<RewardResult?> RewardAsync(SynthTask task, Trajectory trajectory, RewardFunction reward, CancellationToken ct) =>
-        trajectory.Termination is Termination.InvalidTurns or Termination.Cancelled ? null
-            : await reward(task, OracleTeacher.Transcript(trajectory), ct).ConfigureAwait(false);
+    /// <summary>An episode's reward under its task: <see cref="TaskRewardScorer.RewardAsync"/>, the one scoring eval, RL and <c>quest rollout</c> share.</summary>
+    public static Task<RewardResult?> RewardAsync(SynthTask task, Trajectory trajectory, RewardFunction reward, CancellationToken ct) =>
+        TaskRewardScorer.RewardAsync(task, trajectory, reward, ct);
 
     /// <summary>
     /// Rolls <paramref name="policy"/> out on every task (<see cref="EvalOptions.Samples"/> times) into
@@ -187,12 +183,7 @@ public static class Evaluation
     public static async Task<IReadOnlyList<Trajectory>> RolloutAsync(IChatClient policy, string name, ITokenCounter? tokenCounter, IReadOnlyList<SynthTask> tasks,
         IReadOnlyList<ITool> tools, RewardFunction reward, EvalOptions o, string outDir, Action<RolloutProgress>? progress = null, CancellationToken ct = default)
     {
-        var byId = tasks.ToDictionary(t => t.Id);
-        var scorer = new DelegateScorer(async (rt, traj, token) =>
-        {
-            var r = await RewardAsync(byId[rt.Id], traj, reward, token).ConfigureAwait(false);
-            return r is null ? new EpisodeScore(0, null) : new EpisodeScore(r.Total, JsonSerializer.SerializeToNode(r, Recipe.Json));
-        });
+        var scorer = new TaskRewardScorer(tasks, reward);
         var agent = new ResearchAgent(policy, tools, RlTrainer.AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, name) with { SystemPromptTemplate = o.SystemPromptTemplate },
             tokenCounter: tokenCounter);
         var runner = new RolloutRunner(agent, scorer);

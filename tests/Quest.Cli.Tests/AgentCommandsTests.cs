@@ -129,6 +129,30 @@ public sealed class AgentCommandsTests : IDisposable
     private static List<Trajectory> Lines(string outDir) => RolloutRunner.ReadTrajectories(Path.Combine(outDir, "trajectories.jsonl")).ToList();
 
     [Fact]
+    public async Task Rollout_and_eval_give_a_synthesized_task_the_same_score()
+    {
+        // tasks synthesized over world-tiny, answered right but without citations: a task that needs citations then scores
+        // 0.75 under its reward (the citation term is 0), which the rubric alone would have scored 1
+        using var sc = global::Quest.World.WorldEnvironment.Open("world-tiny");
+        var all = (await new global::Quest.Synthesis.Synthesizer(sc.Graph).RunAsync(new global::Quest.Synthesis.SynthesisOptions { Count = 12, Seed = 4, TestFraction = 0.5 }, null, Ct)).Tasks;
+        var picked = all.Where(t => t.NeedCitation).Take(2).Concat(all.Where(t => !t.NeedCitation && t.Family != "report").Take(2)).ToList();
+        Assert.True(picked.Count(t => t.NeedCitation) > 0, "no citation task synthesized");
+        var tasks = Path.Combine(_dir, "synth.jsonl");
+        global::Quest.Synthesis.TaskFile.Write(tasks, picked);
+        var script = Path.Combine(_dir, "answers.jsonl");
+        File.WriteAllLines(script, picked.Select(t => JsonSerializer.Serialize(new { question = t.Question, turns = new[] { Answer(t.Answer) } })));
+        var ro = await RunAsync("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", Path.Combine(_dir, "ro"), "--corpus", "world-tiny", "--no-progress");
+        Assert.True(ro.Code == 0, ro.Err + ro.Out);
+        var ev = await RunAsync("eval", "--tasks", tasks, "--policy", "scripted:" + script, "--out", Path.Combine(_dir, "ev"), "--corpus", "world-tiny");
+        Assert.True(ev.Code == 0, ev.Err + ev.Out);
+        var byRollout = Lines(Path.Combine(_dir, "ro")).ToDictionary(t => t.TaskId, t => t.Reward);
+        var byEval = Lines(Path.Combine(_dir, "ev")).ToDictionary(t => t.TaskId, t => t.Reward);
+        Assert.Equal(picked.Count, byRollout.Count);
+        foreach (var t in picked) Assert.Equal(byEval[t.Id], byRollout[t.Id]);
+        Assert.All(picked.Where(t => t.NeedCitation), t => Assert.InRange(byRollout[t.Id]!.Value, 0, 0.75 + 1e-9));   // the citation term counted
+    }
+
+    [Fact]
     public async Task Rollout_writes_scored_episodes_and_refuses_to_overwrite_without_resume()
     {
         var tasks = WriteTasks(4); var script = WriteScript(4, 0); var outDir = Path.Combine(_dir, "out");

@@ -6,6 +6,8 @@ using Quest.Agent.Context;
 using Quest.Agent.Policies;
 using Quest.Agent.Rollout;
 using Quest.Core;
+using Quest.Synthesis;
+using Quest.Synthesis.Rewards;
 using Quest.World;
 using Quest.World.Corpus;
 using Quest.World.Generation;
@@ -108,11 +110,14 @@ public static class AgentCommands
         {
             var name = pr.GetValue(Corpus)!;
             if (name.Equals("none", StringComparison.OrdinalIgnoreCase)) return ([], null);
-            var env = WorldEnvironment.Open(name, log: quiet ? null : Console.Error);
+            var env = WorldEnvironment.Open(name, log: quiet ? null : pr.InvocationConfiguration.Error);
             return (env.Tools.ToList(), env);
         }
     }
 
+
+    /// <summary>Exit code of <c>quest ask</c> when the episode ended without an answer.</summary>
+    public const int NoAnswer = 3;
 
     // ------------------------------------------------------------------ quest ask
     /// <summary>Builds <c>quest ask</c>.</summary>
@@ -130,6 +135,7 @@ public static class AgentCommands
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             WorldEnvironment? env = null;
+            var (output, err) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
             try
             {
                 var q = pr.GetValue(question);
@@ -139,21 +145,21 @@ public static class AgentCommands
                 var options = flags.CreateOptions(pr);
                 (var tools, env) = flags.OpenTools(pr, isQuiet || asJson);
                 var agent = new ResearchAgent(policy, tools, options, condenser: flags.CreateCondenser(pr, policy));
-                Action<AgentEvent>? live = isQuiet || asJson ? null : e => { Console.WriteLine(TranscriptText.Format(e)); Console.Out.Flush(); };
-                if (live is not null) Console.WriteLine($"Question: {q}");
+                Action<AgentEvent>? live = isQuiet || asJson ? null : e => { output.WriteLine(TranscriptText.Format(e)); output.Flush(); };
+                if (live is not null) output.WriteLine($"Question: {q}");
                 var t = await agent.RunAsync(q, onEvent: live, cancellationToken: ct);
                 if (pr.GetValue(save) is { Length: > 0 } path) Jsonl.Append(path, t, RolloutRunner.JsonOptions);
-                if (asJson) Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(t, RolloutRunner.JsonOptions));
+                if (asJson) output.WriteLine(System.Text.Json.JsonSerializer.Serialize(t, RolloutRunner.JsonOptions));
                 else
                 {
-                    if (!isQuiet) Console.WriteLine($"Termination: {t.Termination}{(t.Error is null ? "" : $" ({t.Error})")} · rounds {t.Rounds} · sessions {t.Sessions.Count} · {t.ElapsedMs / 1000:0.0} s");
-                    Console.WriteLine(isQuiet ? t.Prediction ?? "" : $"Answer: {t.Prediction ?? "(none)"}");
+                    if (!isQuiet) output.WriteLine($"Termination: {t.Termination}{(t.Error is null ? "" : $" ({t.Error})")} · rounds {t.Rounds} · sessions {t.Sessions.Count} · {t.ElapsedMs / 1000:0.0} s");
+                    output.WriteLine(isQuiet ? t.Prediction ?? "" : $"Answer: {t.Prediction ?? "(none)"}");
                 }
-                if (t.Termination == Termination.PolicyError) { Console.Error.WriteLine($"quest: the policy failed: {t.Error}"); return 1; }
-                if (t.Termination == Termination.Cancelled) return 130;
-                return t.Prediction is null ? 3 : 0;
+                if (t.Termination == Termination.PolicyError) { err.WriteLine($"quest: the policy failed: {t.Error}"); return CliGuard.Failed; }
+                if (t.Termination == Termination.Cancelled) return CliGuard.Cancelled;
+                return t.Prediction is null ? NoAnswer : 0;
             }
-            catch (Exception ex) { return CliGuard.Report(Console.Error, ex); }
+            catch (Exception ex) { return CliGuard.Report(err, ex); }
             finally { env?.Dispose(); }
         });
         return cmd;
@@ -178,6 +184,7 @@ public static class AgentCommands
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             WorldEnvironment? env = null;
+            var (output, err) = (pr.InvocationConfiguration.Output, pr.InvocationConfiguration.Error);
             try
             {
                 var outDir = QuestPaths.OutputDirectory(pr.GetValue(outOpt), "--out");   // checked before any work
@@ -185,7 +192,7 @@ public static class AgentCommands
                 int k = pr.GetValue(samples), n = pr.GetValue(parallel);
                 if (k < 1 || n < 1) throw new QuestInputException(null, null, null, "--samples and --parallel must be at least 1");
                 using var policy = flags.CreatePolicy(pr);
-                await PolicySpec.EnsureReachableAsync(policy, Console.Error, ct);   // a dead endpoint fails here, in seconds
+                await PolicySpec.EnsureReachableAsync(policy, err, ct);   // a dead endpoint fails here, in seconds
                 var options = flags.CreateOptions(pr);
                 (var tools, env) = flags.OpenTools(pr, quiet: false);
                 var agent = new ResearchAgent(policy, tools, options, condenser: flags.CreateCondenser(pr, policy));
@@ -196,11 +203,16 @@ public static class AgentCommands
                     WhenNoJudge = Quest.Rubrics.MissingJudgeBehavior.FailLeaf,
                     Sources = env is null ? null : Quest.Rubrics.SourceResolver.FromDelegate(env.Resolver),
                 };
-                var scorer = RolloutScorers.Default(rubricContext);
+                // synthesized tasks score as quest eval, the recipe and RL score them (their reward, citations included:
+                // TaskRewardScorer); plain rollout tasks (QUEST's format) by their rubric tree or answer match
+                var synthesized = env is null ? null : TaskFile.ReadIfSynthesized(pr.GetValue(tasksOpt)!);
+                IEpisodeScorer scorer = synthesized is not null
+                    ? new TaskRewardScorer(synthesized, new Synthesizer(env!.Graph).Verifier.Reward)
+                    : RolloutScorers.Default(rubricContext);
                 var runner = new RolloutRunner(agent, scorer);
                 var ro = new RolloutOptions { OutDir = outDir, Samples = k, Parallelism = n, Resume = pr.GetValue(resume) };
                 RolloutSummary summary;
-                bool interactive = !pr.GetValue(noProgress) && AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+                bool interactive = !pr.GetValue(noProgress) && ReferenceEquals(output, Console.Out) && AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;   // a live bar only on a real terminal
                 if (interactive)
                 {
                     summary = await AnsiConsole.Progress()
@@ -218,21 +230,21 @@ public static class AgentCommands
                 else
                 {
                     summary = await runner.RunAsync(tasks, ro, p =>
-                        Console.WriteLine($"[{p.Skipped + p.Done}/{p.Skipped + p.Total}] {p.Last.TaskId}#{p.Last.Sample} {p.Last.Termination} rounds={p.Last.Rounds} reward={(p.Last.Reward is { } r ? r.ToString("0.###", CultureInfo.InvariantCulture) : "-")} {p.Last.ElapsedMs / 1000:0.0}s"), ct);
+                        output.WriteLine($"[{p.Skipped + p.Done}/{p.Skipped + p.Total}] {p.Last.TaskId}#{p.Last.Sample} {p.Last.Termination} rounds={p.Last.Rounds} reward={(p.Last.Reward is { } r ? r.ToString("0.###", CultureInfo.InvariantCulture) : "-")} {p.Last.ElapsedMs / 1000:0.0}s"), ct);
                 }
                 var table = new Table().AddColumn("termination").AddColumn(new TableColumn("episodes").RightAligned());
                 foreach (var (term, c) in summary.ByTermination) table.AddRow(Markup.Escape(term), c.ToString(CultureInfo.InvariantCulture));
-                AnsiConsole.Write(table);
-                Console.WriteLine($"{summary.InFile} episodes in {summary.OutFile} (this run: {summary.Written} written, {summary.Skipped} skipped{(summary.Cancelled ? ", cancelled: rerun with --resume" : "")}); mean reward {(summary.MeanReward is { } m ? m.ToString("0.###", CultureInfo.InvariantCulture) : "-")}");
-                if (summary.Cancelled) return 130;
+                CliConsole.For(output).Write(table);
+                output.WriteLine($"{summary.InFile} episodes in {summary.OutFile} (this run: {summary.Written} written, {summary.Skipped} skipped{(summary.Cancelled ? ", cancelled: rerun with --resume" : "")}); mean reward {(summary.MeanReward is { } m ? m.ToString("0.###", CultureInfo.InvariantCulture) : "-")}");
+                if (summary.Cancelled) return CliGuard.Cancelled;
                 if (summary.ByTermination.TryGetValue(Termination.PolicyError, out int failedEpisodes) && failedEpisodes > 0)
                 {
-                    Console.Error.WriteLine($"quest: {failedEpisodes} of {summary.InFile} episodes could not be run (policy_error): left out of the mean; rerun with --resume to retry them");
+                    err.WriteLine($"quest: {failedEpisodes} of {summary.InFile} episodes could not be run (policy_error): left out of the mean; rerun with --resume to retry them");
                     return CliGuard.Failed;
                 }
                 return 0;
             }
-            catch (Exception ex) { return CliGuard.Report(Console.Error, ex); }
+            catch (Exception ex) { return CliGuard.Report(err, ex); }
             finally { env?.Dispose(); }
         });
         return cmd;

@@ -38,18 +38,4 @@ public static class CliGuard
                 return Failed;
         }
     }
-
-    /// <summary>Runs a command body, reporting any failure through <see cref="Report"/>.</summary>
-    public static async Task<int> RunAsync(TextWriter err, Func<Task<int>> body, string? onCancel = null)
-    {
-        try { return await body().ConfigureAwait(false); }
-        catch (Exception e) { return Report(err, e, onCancel); }
-    }
-
-    /// <summary>Runs a synchronous command body, reporting any failure through <see cref="Report"/>.</summary>
-    public static int Run(TextWriter err, Func<int> body)
-    {
-        try { return body(); }
-        catch (Exception e) { return Report(err, e); }
-    }
 }

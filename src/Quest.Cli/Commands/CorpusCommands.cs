@@ -26,7 +26,6 @@ public static class CorpusCommands
         return cmd;
     }
 
-    internal static int Fail(ParseResult pr, Exception ex) => CliGuard.Report(pr.InvocationConfiguration.Error, ex);
 
     internal static IAnsiConsole ConsoleFor(TextWriter w) =>
         AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(w), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
@@ -51,7 +50,7 @@ public static class CorpusCommands
                 pr.InvocationConfiguration.Output.WriteLine($"{DictdImporter.DebianPackage(f)} files in {dir}; next: quest corpus build {n}");
                 return 0;
             }
-            catch (Exception ex) { return Fail(pr, ex); }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return c;
     }
@@ -99,7 +98,7 @@ public static class CorpusCommands
                 }
                 return 0;
             }
-            catch (Exception ex) { return Fail(pr, ex); }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return c;
     }
@@ -153,7 +152,7 @@ public static class CorpusCommands
                 }
                 return 0;
             }
-            catch (Exception ex) { return Fail(pr, ex); }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return c;
     }
@@ -175,7 +174,7 @@ public static class CorpusCommands
                 pr.InvocationConfiguration.Output.WriteLine(await tool.CallAsync(args, ct));
                 return 0;
             }
-            catch (Exception ex) { return Fail(pr, ex); }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return c;
     }

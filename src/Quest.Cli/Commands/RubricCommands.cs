@@ -38,15 +38,19 @@ public static class RubricCommands
         var file = new Argument<string>("file") { Description = FileArg.Description };
         var c = new Command("show", "Render a rubric tree (critical and sequential nodes marked, leaf checks, weights).");
         c.Arguments.Add(file);
-        c.SetAction((ParseResult pr) => Guard(pr, () =>
+        c.SetAction((ParseResult pr) =>
         {
-            var tree = RubricTree.Load(pr.GetValue(file)!);
-            var console = ConsoleFor(pr.InvocationConfiguration.Output);
-            console.Write(TreeView(tree));
-            console.MarkupLine($"[grey]{tree.Nodes.Count} nodes, {tree.Leaves.Count} leaves ({tree.Leaves.Count(l => l.Critical)} critical, " +
-                               $"{tree.JudgeLeafCount} judge), depth {tree.Depth}. Weight = share of the final score; critical nodes only gate (0).[/]");
-            return 0;
-        }));
+            try
+            {
+                var tree = RubricTree.Load(pr.GetValue(file)!);
+                var console = CliConsole.For(pr.InvocationConfiguration.Output, 160);
+                console.Write(TreeView(tree));
+                console.MarkupLine($"[grey]{tree.Nodes.Count} nodes, {tree.Leaves.Count} leaves ({tree.Leaves.Count(l => l.Critical)} critical, " +
+                                   $"{tree.JudgeLeafCount} judge), depth {tree.Depth}. Weight = share of the final score; critical nodes only gate (0).[/]");
+                return 0;
+            }
+            catch (Exception e) { return CliGuard.Report(pr.InvocationConfiguration.Error, e); }
+        });
         return c;
     }
 
@@ -98,42 +102,46 @@ public static class RubricCommands
         var c = new Command("score", "Score an answer (--answer) or given leaf outcomes (--leaves) against a rubric tree.");
         c.Arguments.Add(file);
         foreach (var o in new Option[] { answer, leaves, json, details, task, sources, endpoint, model, votes, parallel, failJudge }) c.Options.Add(o);
-        c.SetAction(async (ParseResult pr, CancellationToken ct) => await GuardAsync(pr, async () =>
+        c.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            var tree = RubricTree.Load(pr.GetValue(file)!);
-            var answerPath = pr.GetValue(answer);
-            var leavesPath = pr.GetValue(leaves);
-            if ((answerPath is null) == (leavesPath is null))
-                throw new QuestInputException(null, null, null, "give exactly one of --answer FILE and --leaves FILE", "--answer ANSWER.txt or --leaves OUTCOMES.json");
-            var output = pr.InvocationConfiguration.Output;
-            RubricReport report;
-            if (leavesPath is not null)
+            try
             {
-                report = tree.ScoreOutcomes(LeafOutcomeSet.Load(leavesPath));
-                output.WriteLine(report.ToJson(pr.GetValue(details)));
+                var tree = RubricTree.Load(pr.GetValue(file)!);
+                var answerPath = pr.GetValue(answer);
+                var leavesPath = pr.GetValue(leaves);
+                if ((answerPath is null) == (leavesPath is null))
+                    throw new QuestInputException(null, null, null, "give exactly one of --answer FILE and --leaves FILE", "--answer ANSWER.txt or --leaves OUTCOMES.json");
+                var output = pr.InvocationConfiguration.Output;
+                RubricReport report;
+                if (leavesPath is not null)
+                {
+                    report = tree.ScoreOutcomes(LeafOutcomeSet.Load(leavesPath));
+                    output.WriteLine(report.ToJson(pr.GetValue(details)));
+                    return 0;
+                }
+                var text = answerPath == "-" ? await Console.In.ReadToEndAsync(ct) : ReadFile(answerPath!);
+                var scored = Protocol.ExtractLastAnswer(text) ?? text;
+                if (pr.GetValue(votes) < 1) throw new QuestInputException(null, null, null, $"--votes {pr.GetValue(votes)}", "at least 1");
+                var context = new RubricContext
+                {
+                    Task = pr.GetValue(task),
+                    Judge = CreateJudge(pr.GetValue(endpoint), pr.GetValue(model)),
+                    JudgeOptions = new JudgeOptions { Votes = pr.GetValue(votes) },
+                    Sources = pr.GetValue(sources) is { } sp ? LoadSources(sp) : null,
+                    MaxConcurrency = Math.Max(1, pr.GetValue(parallel)),
+                    WhenNoJudge = pr.GetValue(failJudge) ? MissingJudgeBehavior.FailLeaf : MissingJudgeBehavior.Throw,
+                };
+                report = await tree.ScoreAsync(scored, context, ct);
+                if (pr.GetValue(json) || pr.GetValue(details)) { output.WriteLine(report.ToJson(pr.GetValue(details))); return 0; }
+                var console = CliConsole.For(output, 160);
+                console.Write(ReportTable(report));
+                console.MarkupLine($"[bold]score {report.Score.ToString("0.####", CultureInfo.InvariantCulture)}[/]  " +
+                                   $"[grey]({report.LeavesChecked}/{tree.Leaves.Count} leaves checked, {report.JudgeCalls} judge calls" +
+                                   $"{(scored.Length != text.Length ? ", scored the last <answer> block" : "")})[/]");
                 return 0;
             }
-            var text = answerPath == "-" ? await Console.In.ReadToEndAsync(ct) : ReadFile(answerPath!);
-            var scored = Protocol.ExtractLastAnswer(text) ?? text;
-            if (pr.GetValue(votes) < 1) throw new QuestInputException(null, null, null, $"--votes {pr.GetValue(votes)}", "at least 1");
-            var context = new RubricContext
-            {
-                Task = pr.GetValue(task),
-                Judge = CreateJudge(pr.GetValue(endpoint), pr.GetValue(model)),
-                JudgeOptions = new JudgeOptions { Votes = pr.GetValue(votes) },
-                Sources = pr.GetValue(sources) is { } sp ? LoadSources(sp) : null,
-                MaxConcurrency = Math.Max(1, pr.GetValue(parallel)),
-                WhenNoJudge = pr.GetValue(failJudge) ? MissingJudgeBehavior.FailLeaf : MissingJudgeBehavior.Throw,
-            };
-            report = await tree.ScoreAsync(scored, context, ct);
-            if (pr.GetValue(json) || pr.GetValue(details)) { output.WriteLine(report.ToJson(pr.GetValue(details))); return 0; }
-            var console = ConsoleFor(output);
-            console.Write(ReportTable(report));
-            console.MarkupLine($"[bold]score {report.Score.ToString("0.####", CultureInfo.InvariantCulture)}[/]  " +
-                               $"[grey]({report.LeavesChecked}/{tree.Leaves.Count} leaves checked, {report.JudgeCalls} judge calls" +
-                               $"{(scored.Length != text.Length ? ", scored the last <answer> block" : "")})[/]");
-            return 0;
-        }));
+            catch (Exception e) { return CliGuard.Report(pr.InvocationConfiguration.Error, e); }
+        });
         return c;
     }
 
@@ -167,25 +175,29 @@ public static class RubricCommands
         var c = new Command("convert", "Convert a rubric tree between YAML and QUEST JSON (lossless unless --no-checks).");
         c.Arguments.Add(file);
         foreach (var o in new Option[] { to, shape, noChecks, outFile }) c.Options.Add(o);
-        c.SetAction((ParseResult pr) => Guard(pr, () =>
+        c.SetAction((ParseResult pr) =>
         {
-            var tree = RubricTree.Load(pr.GetValue(file)!);
-            var s = pr.GetValue(shape)!.ToLowerInvariant() switch
+            try
             {
-                "task" => QuestJsonShape.TaskAndTree,
-                "root" => QuestJsonShape.RootName,
-                var x => throw new QuestInputException(null, null, null, $"--shape '{x}'", "task or root"),
-            };
-            var text = pr.GetValue(to)!.ToLowerInvariant() switch
-            {
-                "yaml" or "yml" => tree.ToYaml(),
-                "quest-json" or "json" => tree.ToQuestJson(s, !pr.GetValue(noChecks)),
-                var x => throw new QuestInputException(null, null, null, $"--to '{x}'", "yaml or quest-json"),
-            };
-            if (pr.GetValue(outFile) is { } path) AtomicFile.WriteAllText(path, text);
-            else pr.InvocationConfiguration.Output.Write(text);
-            return 0;
-        }));
+                var tree = RubricTree.Load(pr.GetValue(file)!);
+                var s = pr.GetValue(shape)!.ToLowerInvariant() switch
+                {
+                    "task" => QuestJsonShape.TaskAndTree,
+                    "root" => QuestJsonShape.RootName,
+                    var x => throw new QuestInputException(null, null, null, $"--shape '{x}'", "task or root"),
+                };
+                var text = pr.GetValue(to)!.ToLowerInvariant() switch
+                {
+                    "yaml" or "yml" => tree.ToYaml(),
+                    "quest-json" or "json" => tree.ToQuestJson(s, !pr.GetValue(noChecks)),
+                    var x => throw new QuestInputException(null, null, null, $"--to '{x}'", "yaml or quest-json"),
+                };
+                if (pr.GetValue(outFile) is { } path) AtomicFile.WriteAllText(path, text);
+                else pr.InvocationConfiguration.Output.Write(text);
+                return 0;
+            }
+            catch (Exception e) { return CliGuard.Report(pr.InvocationConfiguration.Error, e); }
+        });
         return c;
     }
 
@@ -247,15 +259,6 @@ public static class RubricCommands
         return s.Length <= max ? s : s[..(max - 1)] + "…";
     }
 
-    private static IAnsiConsole ConsoleFor(TextWriter writer) => CliConsole.For(writer, 160);
 
-    private static int Guard(ParseResult pr, Func<int> body)
-    {
-        return CliGuard.Run(pr.InvocationConfiguration.Error, body);
-    }
 
-    private static async Task<int> GuardAsync(ParseResult pr, Func<Task<int>> body)
-    {
-        return await CliGuard.RunAsync(pr.InvocationConfiguration.Error, body);
-    }
 }

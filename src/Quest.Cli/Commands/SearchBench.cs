@@ -41,7 +41,7 @@ public static class SearchBench
                 pr.InvocationConfiguration.Output.WriteLine(line);
                 return 0;
             }
-            catch (Exception ex) { return CorpusCommands.Fail(pr, ex); }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return c;
     }

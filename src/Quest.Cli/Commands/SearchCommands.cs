@@ -28,7 +28,7 @@ public static class SearchCommands
                 pr.InvocationConfiguration.Output.WriteLine(await tool.CallAsync(args, ct));
                 return 0;
             }
-            catch (Exception ex) { return CorpusCommands.Fail(pr, ex); }
+            catch (Exception ex) { return CliGuard.Report(pr.InvocationConfiguration.Error, ex); }
         });
         return cmd;
     }

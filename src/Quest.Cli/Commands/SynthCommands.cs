@@ -33,40 +33,44 @@ public static class SynthCommands
         var attempts = new Option<int>("--max-attempts") { Description = "Candidates tried per task before giving the slot up.", DefaultValueFactory = _ => 40 };
         var cmd = new Command("synth", "Synthesize verified tasks with rubric trees (balanced families and complexity classes C1-C9).");
         foreach (var o in new Option[] { corpus, family, count, output, seed, test, attempts }) cmd.Options.Add(o);
-        cmd.SetAction((ParseResult pr, CancellationToken ct) => GuardAsync(pr, async () =>
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            int n = pr.GetValue(count);
-            if (n < 1) throw new QuestInputException("--count", null, null, $"{n}", "a positive number of tasks");
-            var outFile = QuestPaths.OutputFile(pr.GetValue(output), "--out");   // checked before the work, not after
-            var fams = (pr.GetValue(family) ?? []).Select(Synthesizer.Family).ToList();
-            using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
-            var synth = new Synthesizer(sc.Graph, fams.Count == 0 ? null : fams);
-            var options = new SynthesisOptions { Count = n, Seed = pr.GetValue(seed), TestFraction = pr.GetValue(test), MaxAttemptsPerTask = pr.GetValue(attempts) };
-            var console = ConsoleFor(pr.InvocationConfiguration.Output);
-            SynthesisResult result;
-            if (ReferenceEquals(pr.InvocationConfiguration.Output, Console.Out) && !Console.IsOutputRedirected)
+            try
             {
-                SynthesisResult? r = null;
-                await console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .StartAsync(async ctx =>
-                    {
-                        var bar = ctx.AddTask($"synth {sc.Name}", maxValue: n);
-                        r = await synth.RunAsync(options, new InlineProgress(p =>
+                int n = pr.GetValue(count);
+                if (n < 1) throw new QuestInputException("--count", null, null, $"{n}", "a positive number of tasks");
+                var outFile = QuestPaths.OutputFile(pr.GetValue(output), "--out");   // checked before the work, not after
+                var fams = (pr.GetValue(family) ?? []).Select(Synthesizer.Family).ToList();
+                using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
+                var synth = new Synthesizer(sc.Graph, fams.Count == 0 ? null : fams);
+                var options = new SynthesisOptions { Count = n, Seed = pr.GetValue(seed), TestFraction = pr.GetValue(test), MaxAttemptsPerTask = pr.GetValue(attempts) };
+                var console = CliConsole.For(pr.InvocationConfiguration.Output, 200);
+                SynthesisResult result;
+                if (ReferenceEquals(pr.InvocationConfiguration.Output, Console.Out) && !Console.IsOutputRedirected)
+                {
+                    SynthesisResult? r = null;
+                    await console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                        .StartAsync(async ctx =>
                         {
-                            bar.Value = p.Done;
-                            bar.Description = $"synth {sc.Name}: {p.Accepted} accepted / {p.Candidates} candidates";
-                        }), ct);
-                    });
-                result = r!;
+                            var bar = ctx.AddTask($"synth {sc.Name}", maxValue: n);
+                            r = await synth.RunAsync(options, new InlineProgress(p =>
+                            {
+                                bar.Value = p.Done;
+                                bar.Description = $"synth {sc.Name}: {p.Accepted} accepted / {p.Candidates} candidates";
+                            }), ct);
+                        });
+                    result = r!;
+                }
+                else result = await synth.RunAsync(options, null, ct);
+                TaskFile.Write(outFile, result.Tasks);
+                var summaryPath = Path.ChangeExtension(outFile, ".summary.json");
+                AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(Summary(sc.Name, result), JsonFiles.Indented));
+                WriteSummary(console, sc.Name, result);
+                console.MarkupLine($"wrote [bold]{result.Tasks.Count}[/] tasks to {Markup.Escape(outFile)} (summary: {Markup.Escape(summaryPath)})");
+                return result.Tasks.Count == 0 ? 1 : 0;
             }
-            else result = await synth.RunAsync(options, null, ct);
-            TaskFile.Write(outFile, result.Tasks);
-            var summaryPath = Path.ChangeExtension(outFile, ".summary.json");
-            AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(Summary(sc.Name, result), JsonFiles.Indented));
-            WriteSummary(console, sc.Name, result);
-            console.MarkupLine($"wrote [bold]{result.Tasks.Count}[/] tasks to {Markup.Escape(outFile)} (summary: {Markup.Escape(summaryPath)})");
-            return result.Tasks.Count == 0 ? 1 : 0;
-        }));
+            catch (Exception e) { return CliGuard.Report(pr.InvocationConfiguration.Error, e); }
+        });
         cmd.Subcommands.Add(Export());
         cmd.Subcommands.Add(Verify());
         return cmd;
@@ -117,38 +121,42 @@ public static class SynthCommands
         var split = new Option<string?>("--split") { Description = "Only tasks of this split (train or test)." };
         var c = new Command("export", "Export tasks as verl parquet rows or LlamaFactory ShareGPT (the oracle teacher's transcripts); both are read back.");
         foreach (var o in new Option[] { tasks, format, output, corpus, threshold, split }) c.Options.Add(o);
-        c.SetAction((ParseResult pr, CancellationToken ct) => GuardAsync(pr, async () =>
+        c.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => pr.GetValue(split) is not { } s || t.Split == s).ToList();
-            if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks to export", "a non-empty task file (or another --split)");
-            var name = pr.GetValue(corpus) ?? list[0].Corpus;
-            using var sc = WorldEnvironment.Open(name);
-            var synth = new Synthesizer(sc.Graph);
-            var teacher = new OracleTeacher(sc.ToolsSized(ToolSizes.Quest), synth.Verifier.Reward, new TeacherOptions { ContextThreshold = pr.GetValue(threshold) });
-            var console = ConsoleFor(pr.InvocationConfiguration.Output);
-            var outPath = QuestPaths.OutputFile(pr.GetValue(output), "--out");
-            if (pr.GetValue(format) == "verl")
+            try
             {
-                var rows = await VerlParquet.WriteAsync(outPath, list, teacher.SystemPrompt, ct);
-                console.MarkupLine($"wrote {rows.Count} verl rows to {Markup.Escape(outPath)} (read back: ok)");
-                return 0;
+                var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => pr.GetValue(split) is not { } s || t.Split == s).ToList();
+                if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks to export", "a non-empty task file (or another --split)");
+                var name = pr.GetValue(corpus) ?? list[0].Corpus;
+                using var sc = WorldEnvironment.Open(name);
+                var synth = new Synthesizer(sc.Graph);
+                var teacher = new OracleTeacher(sc.ToolsSized(ToolSizes.Quest), synth.Verifier.Reward, new TeacherOptions { ContextThreshold = pr.GetValue(threshold) });
+                var console = CliConsole.For(pr.InvocationConfiguration.Output, 200);
+                var outPath = QuestPaths.OutputFile(pr.GetValue(output), "--out");
+                if (pr.GetValue(format) == "verl")
+                {
+                    var rows = await VerlParquet.WriteAsync(outPath, list, teacher.SystemPrompt, ct);
+                    console.MarkupLine($"wrote {rows.Count} verl rows to {Markup.Escape(outPath)} (read back: ok)");
+                    return 0;
+                }
+                var samples = new List<ShareGptSample>();
+                int solved = 0, sessions = 0;
+                var rewards = new List<double>();
+                foreach (var t in list)
+                {
+                    var r = await teacher.SolveAsync(t, ct);
+                    rewards.Add(r.Reward.Total);
+                    if (r.Reward.Total < 1.0 - 1e-9) { pr.InvocationConfiguration.Error.WriteLine($"warning: teacher reward {r.Reward.Total:0.###} on {t.Id}; left out"); continue; }
+                    solved++; sessions += r.Trajectory.Sessions.Count;
+                    samples.AddRange(OracleTeacher.ToShareGpt(r.Trajectory));
+                }
+                var back = ShareGpt.Write(outPath, samples);
+                console.MarkupLine($"teacher solved {solved}/{list.Count} tasks at reward 1.0 (mean reward {rewards.Average():0.###}); "
+                    + $"wrote {back.Count} ShareGPT samples ({sessions} sessions) to {Markup.Escape(outPath)} (read back: ok)");
+                return solved == list.Count ? 0 : 1;
             }
-            var samples = new List<ShareGptSample>();
-            int solved = 0, sessions = 0;
-            var rewards = new List<double>();
-            foreach (var t in list)
-            {
-                var r = await teacher.SolveAsync(t, ct);
-                rewards.Add(r.Reward.Total);
-                if (r.Reward.Total < 1.0 - 1e-9) { pr.InvocationConfiguration.Error.WriteLine($"warning: teacher reward {r.Reward.Total:0.###} on {t.Id}; left out"); continue; }
-                solved++; sessions += r.Trajectory.Sessions.Count;
-                samples.AddRange(OracleTeacher.ToShareGpt(r.Trajectory));
-            }
-            var back = ShareGpt.Write(outPath, samples);
-            console.MarkupLine($"teacher solved {solved}/{list.Count} tasks at reward 1.0 (mean reward {rewards.Average():0.###}); "
-                + $"wrote {back.Count} ShareGPT samples ({sessions} sessions) to {Markup.Escape(outPath)} (read back: ok)");
-            return solved == list.Count ? 0 : 1;
-        }));
+            catch (Exception e) { return CliGuard.Report(pr.InvocationConfiguration.Error, e); }
+        });
         return c;
     }
 
@@ -160,35 +168,34 @@ public static class SynthCommands
         var corpus = new Option<string?>("--corpus") { Description = "Corpus (default: the tasks' corpus)." };
         var c = new Command("verify", "Re-score every task's reference answer (must be 1.0) and negatives (must be < 1.0) from the file's own rubrics.");
         c.Options.Add(tasks); c.Options.Add(corpus);
-        c.SetAction((ParseResult pr, CancellationToken ct) => GuardAsync(pr, async () =>
+        c.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            var list = TaskFile.Read(pr.GetValue(tasks)!);
-            if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks", "a non-empty task file");
-            using var sc = WorldEnvironment.Open(pr.GetValue(corpus) ?? list[0].Corpus);
-            var v = new TaskVerifier(new TaskScorer(sc.Graph.PageTextAsync));
-            var table = new Table().AddColumn("id").AddColumn("family").AddColumn("C").AddColumn(new TableColumn("reference").RightAligned()).AddColumn(new TableColumn("max negative").RightAligned()).AddColumn("ok");
-            int bad = 0;
-            foreach (var t in list)
+            try
             {
-                var r = await v.ScoreAnswerAsync(t, t.Reference.AnswerText, ct);
-                double neg = 0;
-                foreach (var n in t.Negatives) neg = Math.Max(neg, await v.ScoreAnswerAsync(t, n.Answer, ct));
-                bool ok = r >= 1.0 - 1e-9 && neg < 1.0 - 1e-9 && t.Negatives.Count > 0;
-                if (!ok) bad++;
-                table.AddRow(Markup.Escape(t.Id), t.Family, t.Complexity, r.ToString("0.###", CultureInfo.InvariantCulture), neg.ToString("0.###", CultureInfo.InvariantCulture), ok ? "[green]yes[/]" : "[red]NO[/]");
+                var list = TaskFile.Read(pr.GetValue(tasks)!);
+                if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no tasks", "a non-empty task file");
+                using var sc = WorldEnvironment.Open(pr.GetValue(corpus) ?? list[0].Corpus);
+                var v = new TaskVerifier(new TaskScorer(sc.Graph.PageTextAsync));
+                var table = new Table().AddColumn("id").AddColumn("family").AddColumn("C").AddColumn(new TableColumn("reference").RightAligned()).AddColumn(new TableColumn("max negative").RightAligned()).AddColumn("ok");
+                int bad = 0;
+                foreach (var t in list)
+                {
+                    var r = await v.ScoreAnswerAsync(t, t.Reference.AnswerText, ct);
+                    double neg = 0;
+                    foreach (var n in t.Negatives) neg = Math.Max(neg, await v.ScoreAnswerAsync(t, n.Answer, ct));
+                    bool ok = r >= 1.0 - 1e-9 && neg < 1.0 - 1e-9 && t.Negatives.Count > 0;
+                    if (!ok) bad++;
+                    table.AddRow(Markup.Escape(t.Id), t.Family, t.Complexity, r.ToString("0.###", CultureInfo.InvariantCulture), neg.ToString("0.###", CultureInfo.InvariantCulture), ok ? "[green]yes[/]" : "[red]NO[/]");
+                }
+                var console = CliConsole.For(pr.InvocationConfiguration.Output, 200);
+                console.Write(table);
+                console.MarkupLine($"{list.Count - bad}/{list.Count} tasks verified");
+                return bad == 0 ? 0 : 1;
             }
-            var console = ConsoleFor(pr.InvocationConfiguration.Output);
-            console.Write(table);
-            console.MarkupLine($"{list.Count - bad}/{list.Count} tasks verified");
-            return bad == 0 ? 0 : 1;
-        }));
+            catch (Exception e) { return CliGuard.Report(pr.InvocationConfiguration.Error, e); }
+        });
         return c;
     }
 
-    private static IAnsiConsole ConsoleFor(TextWriter writer) => CliConsole.For(writer, 200);
 
-    private static async Task<int> GuardAsync(ParseResult pr, Func<Task<int>> body)
-    {
-        return await CliGuard.RunAsync(pr.InvocationConfiguration.Error, body);
-    }
 }

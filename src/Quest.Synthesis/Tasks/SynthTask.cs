@@ -154,6 +154,17 @@ public static class TaskFile
     public static string ToJsonLine(SynthTask task) => JsonSerializer.Serialize(task, Options);
 
     /// <summary>
+    /// The file's tasks as synthesized tasks when every row carries the synthesis fields (<c>family</c>, <c>split</c>), so
+    /// they can be scored by their own reward (<see cref="Rewards.TaskRewardScorer"/>); null for a plain rollout task file
+    /// (QUEST's format: id, question, answer, aliases, rubric). Bad lines throw as in <see cref="Read"/>.
+    /// </summary>
+    public static IReadOnlyList<SynthTask>? ReadIfSynthesized(string path)
+    {
+        var rows = RolloutTask.ReadRows(path);
+        return rows.Count == 0 || rows.Any(r => !r.Row.ContainsKey("family") || !r.Row.ContainsKey("split")) ? null : Read(path);
+    }
+
+    /// <summary>
     /// Reads and validates a task file through the kit's one strict task reader (<see cref="RolloutTask.ReadRows"/>:
     /// UTF-8, string ids, unique ids, compiling rubrics), then the synthesis fields (split, family, complexity). A bad
     /// line throws <see cref="QuestInputException"/> with file and line.
