@@ -47,9 +47,9 @@ public static class RecipeNotebook
                 if (charted != e.Stage)
                 {
                     chart?.Flush();
-                    chart = e.Stage == "rl"
-                        ? new LiveChart("RL (GRPO): reward, valid turns, zero-variance groups", yTitle: "share / reward").Show()
-                        : new LiveChart($"{e.Stage}: training loss", yTitle: "cross-entropy", logY: true).Show();
+                    chart = (e.Stage == "rl"
+                        ? new LiveChart("RL (GRPO): reward, valid turns, zero-variance groups", yTitle: "share / reward")
+                        : new LiveChart($"{e.Stage}: training loss", yTitle: "cross-entropy", logY: true)).WithProgress(StepsOf(options, e.Stage)).Show();
                     charted = e.Stage;
                 }
                 chart!.Add(step, [.. m.Where(kv => kv.Key != "step").Select(kv => (kv.Key, (double?)kv.Value))]);
@@ -75,6 +75,31 @@ public static class RecipeNotebook
         return rows;
     }
 
+    /// <summary>
+    /// The run notebooks 06–08 read, and a sentence saying which and why: the run named by <c>QUEST_RUN</c>; else the
+    /// tiny preset's run (<c>data/artifacts/recipe/tiny</c>) when it has finished, since it shows each stage learning
+    /// (the notebook run only shows each stage working); else the notebook run (<see cref="RecipeOptions.Notebook"/>,
+    /// made by the notebooks in minutes when missing).
+    /// </summary>
+    public static (RecipeOptions Options, string Which) ChooseRun()
+    {
+        if (Environment.GetEnvironmentVariable("QUEST_RUN") is { Length: > 0 } named)
+            return (RunData.Load(named).Options, $"the run QUEST_RUN names ({Path.GetFileName(Path.GetFullPath(named).TrimEnd('/'))})");
+        var tiny = RecipeOptions.Tiny;
+        if (File.Exists(new RecipePaths(Path.GetFullPath(tiny.OutDir)).Summary))
+            return (RunData.Load(tiny.OutDir).Options, "the tiny preset's finished run (data/artifacts/recipe/tiny: every stage learns there; unset it or set QUEST_RUN to read another)");
+        return (RecipeOptions.Notebook, "the notebook run (data/artifacts/recipe/notebook: minutes on 2 cores, so it shows each stage working, not what it learns; `quest recipe --preset tiny` makes the run that learns, about 35 minutes, and these notebooks then read it)");
+    }
+
+    /// <summary>The steps a training stage reports (the copy phase's and mid-training's together for <c>pretrain</c>).</summary>
+    public static int StepsOf(RecipeOptions o, string stage) => Math.Max(1, stage switch
+    {
+        "pretrain" => o.CopyPhaseSteps + o.PretrainSteps,
+        "sft" => o.SftSteps,
+        "rl" => o.RlSteps,
+        _ => 1,
+    });
+
     /// <summary>The teacher's kept trajectories (the SFT data's source).</summary>
     public static IReadOnlyList<Trajectory> TeacherTrajectories(RunData run) =>
         File.Exists(run.Paths.TeacherTrajectories) ? RolloutRunner.ReadTrajectories(run.Paths.TeacherTrajectories) : [];
@@ -87,20 +112,21 @@ public static class RecipeNotebook
     public static AgentView View(RunData run) => new(QuestTokenizer.Load(run.Paths.Tokenizer), run.Options.View);
 
     /// <summary>
-    /// A training example as HTML, token by token: what the model sees (grey) and what it is trained to write (green,
-    /// the loss mask). Special tokens are bold.
+    /// A training example as HTML, token by token, as readable text (decoded, wrapped to the cell's width): what the model
+    /// sees (grey) and what it is trained to write (green, the loss mask); a thin white line separates tokens, special
+    /// tokens are bold, and hovering a token shows its id.
     /// </summary>
     public static HtmlFragment MaskHtml(QuestTokenizer tokenizer, ChatEncoding example, int maxTokens = 600)
     {
-        var sb = new StringBuilder("<div style=\"font-family:monospace;font-size:85%;line-height:1.9;white-space:pre-wrap\">");
+        var sb = new StringBuilder("<div style=\"font-family:monospace;font-size:85%;line-height:1.9;white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%\">");
         int start = Math.Max(0, example.Ids.Length - maxTokens);
         if (start > 0) sb.Append($"<i>… {start} earlier tokens …</i>\n");
-        for (int i = start; i < example.Ids.Length; i++)
+        foreach (var (first, count, text) in tokenizer.DecodePieces(example.Ids[start..]))
         {
-            var text = tokenizer.TokenText(example.Ids[i]);
-            bool special = tokenizer.SpecialTokens.ContainsKey(text);
+            int i = start + first;
+            bool special = count == 1 && tokenizer.SpecialTokens.ContainsKey(text);
             var bg = example.AssistantMask[i] ? "#c8e6c9" : "#eeeeee";
-            sb.Append("<span title=\"").Append(example.Ids[i]).Append(example.AssistantMask[i] ? " trained" : " context").Append("\" style=\"background:").Append(bg)
+            sb.Append("<span title=\"").Append(string.Join(" ", example.Ids[i..(i + count)])).Append(example.AssistantMask[i] ? " trained" : " context").Append("\" style=\"background:").Append(bg)
               .Append(";border-right:1px solid #fff").Append(special ? ";font-weight:bold" : "").Append("\">")
               .Append(Html.Escape(text)).Append("</span>");
         }
@@ -129,20 +155,27 @@ public static class RecipeNotebook
     }
 
     /// <summary>
-    /// One GRPO group: <paramref name="size"/> sampled rollouts of <paramref name="task"/> by a stage model (temperature 1,
-    /// as in RL), their rewards and the advantages the run's RL stage uses (its <c>rl_advantage</c> estimator and
-    /// <c>rl_scale_by_std</c>: the recipe's default is reward minus the group mean, not divided by the group's σ).
+    /// A group worth looking at up close: one group of <paramref name="size"/> rollouts (temperature 1, as in RL) for each
+    /// of the first <paramref name="tries"/> train tasks of the task world (constraint tasks first), all decoded together,
+    /// and the first whose rewards differ (a flat group has all-zero advantages and teaches nothing to look at); the
+    /// first group when every one is flat. Its advantages are the run's estimator's (<see cref="RecipeOptions.RlAdvantage"/>).
     /// </summary>
-    public static async Task<(RolloutGroup Group, GroupAdvantages Advantages)> GroupAsync(RunData run, string model, SynthTask task, int size = 8, CancellationToken ct = default)
+    public static async Task<(SynthTask Task, RolloutGroup Group, GroupAdvantages Advantages, int Tried, int Flat)> GroupWithVarianceAsync(RunData run, string model,
+        int size = 8, int tries = 4, CancellationToken ct = default)
     {
-        var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), run.Options);
-        using var sc = WorldEnvironment.Open(run.Paths.World);
         var o = run.Options;
-        var groups = await RlTrainer.RolloutGroupsAsync(loaded, [task], size, Quest.Recipe.Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward,
-            RlTrainer.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct).ConfigureAwait(false);
+        var candidates = run.Tasks.Values.Where(t => t.Split == "train" && t.Corpus is "" or TaskWorlds.WorldZero)
+            .OrderBy(t => t.Family == "constraint" ? 0 : 1).ThenBy(t => t.Id, StringComparer.Ordinal).Take(tries).ToList();
+        if (candidates.Count == 0) throw new InvalidOperationException($"run {run.Name} has no train task on its task world");
+        var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), o);
+        IReadOnlyList<RolloutGroup> groups;
+        using (var sc = WorldEnvironment.Open(run.Paths.World))
+            groups = await RlTrainer.RolloutGroupsAsync(loaded, candidates, size, Quest.Recipe.Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward,
+                RlTrainer.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct).ConfigureAwait(false);
         loaded.Model.Dispose();
-        var (_, adv) = RlTrainer.Rows(groups, AdvantageEstimators.Create(o.RlAdvantage, o.RlScaleByStd));
-        return (groups[0], adv);
+        var pick = groups.FirstOrDefault(g => g.Rewards.Distinct().Count() > 1) ?? groups[0];
+        var (_, adv) = RlTrainer.Rows([pick], AdvantageEstimators.Create(o.RlAdvantage, o.RlScaleByStd));
+        return (pick.Task, pick, adv, groups.Count, groups.Count(g => g.Rewards.Distinct().Count() == 1));
     }
 
     /// <summary>The rubric report of an answer to a task (leaf by leaf; it renders as a tree in a notebook).</summary>

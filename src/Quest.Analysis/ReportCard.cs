@@ -105,6 +105,7 @@ public static class ReportCard
         {
             lines.Add($"invocation {i + 1}, started {p.StartedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC: commit {p.Commit ?? "unknown"}, {(p.Stages is null ? "all stages" : "stages " + string.Join(",", p.Stages))}");
             lines.Add($"  machine: {p.Machine}; TorchSharp {p.TorchSharp}, {p.Libtorch}, {p.TorchThreads} torch threads");
+            if (p.Runtime.Count > 0) lines.Add($"  libtorch readied: {string.Join("; ", p.Runtime)}");
             lines.Add($"  command: {p.Command}");
         }
         return lines;

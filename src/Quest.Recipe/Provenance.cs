@@ -25,14 +25,17 @@ public sealed record Provenance
     public string Libtorch { get; init; } = "";
     /// <summary>Intra-op threads of the torch thread.</summary>
     public int TorchThreads { get; init; }
+    /// <summary>What readying libtorch changed in the process (<see cref="TorchRuntime.Prepare"/>: allocator, OpenMP, MKL).</summary>
+    public IReadOnlyList<string> Runtime { get; init; } = [];
     /// <summary>The stages asked for (null: all).</summary>
     public IReadOnlyList<string>? Stages { get; init; }
     /// <summary>The process's command line.</summary>
     public string Command { get; init; } = "";
 
-    /// <summary>This process, now.</summary>
+    /// <summary>This process, now (readies libtorch first, so what that changed is recorded).</summary>
     public static Provenance Capture(IReadOnlyCollection<string>? stages) => new()
     {
+        Runtime = TorchRuntime.Prepare(),
         StartedAt = DateTimeOffset.UtcNow, Commit = Machine.BuildCommit(typeof(Provenance).Assembly), Machine = Machine.Current,
         TorchSharp = TorchRuntime.TorchSharpVersion, Libtorch = TorchRuntime.Libtorch, TorchThreads = TorchThread.Threads,
         Stages = stages?.ToList(), Command = string.Join(' ', Environment.GetCommandLineArgs()),

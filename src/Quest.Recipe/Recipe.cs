@@ -107,7 +107,8 @@ public static class Recipe
             throw new QuestInputException("--stages", null, null, $"unknown stage '{bad}'", string.Join(", ", StageNames));
         var paths = new RecipePaths(Path.GetFullPath(options.OutDir));
         CheckOrWriteOptions(options, paths);
-        Provenance.Append(paths, Provenance.Capture(stages));
+        if (StageNames.Any(s => (stages is null || stages.Contains(s)) && ReadMarker(paths, s) is null))   // a run that only reads back records nothing
+            Provenance.Append(paths, Provenance.Capture(stages));
         var channel = Channel.CreateUnbounded<RecipeEvent>(new UnboundedChannelOptions { SingleReader = true });
         var run = Task.Run(async () =>
         {

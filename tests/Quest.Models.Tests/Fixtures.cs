@@ -7,6 +7,13 @@ namespace Quest.Models.Tests;
 /// <summary>Small shared fixtures: a tokenizer trained once on a little corpus, and tiny model configs.</summary>
 internal static class Fixtures
 {
+    /// <summary>
+    /// The test host is an entry point like the CLI: it readies libtorch before any test's first torch call (the
+    /// OpenMP setting only takes before libgomp loads; <c>TorchRuntime.Prepare</c> no longer runs on assembly load).
+    /// </summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void PrepareTorch() => Quest.Models.Runtime.TorchRuntime.Prepare();
+
     public static readonly string[] Corpus =
     [
         "The river town of Alder sits where two valleys meet. Its mill was built in 1871 and burned in 1903.",

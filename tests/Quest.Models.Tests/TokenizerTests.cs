@@ -31,6 +31,21 @@ public class TokenizerTests
     }
 
     [Fact]
+    public void TokensShowAsReadableTextPiecesThatJoinToTheDecodedText()
+    {
+        var tok = Fixtures.Tokenizer;
+        const string text = "The Alder Gazette\nZoë ⚡ 日本 <think>ok</think>";
+        var ids = tok.Encode(text);
+        var pieces = tok.DecodePieces(ids);
+        Assert.Equal(text, string.Concat(pieces.Select(p => p.Text)));
+        Assert.Equal(ids.Length, pieces.Sum(p => p.Count));
+        Assert.Equal(Enumerable.Range(0, pieces.Count).Select(i => pieces.Take(i).Sum(p => p.Count)), pieces.Select(p => p.Start));
+        Assert.DoesNotContain(pieces, p => p.Text.Contains('Ġ') || p.Text.Contains('Ċ') || p.Text.Contains('\uFFFD'));
+        Assert.Contains(pieces, p => p.Text == "<think>" && p.Count == 1);
+        Assert.Contains(pieces, p => p.Text.Contains('⚡'));   // a 3-byte character the byte-level BPE split is one piece
+    }
+
+    [Fact]
     public void RandomUnicodeRoundTrips()
     {
         var tok = Fixtures.Tokenizer;

@@ -217,6 +217,22 @@ public sealed class DisplayTests
     }
 
     [Fact]
+    public void Live_chart_with_a_total_shows_progress_and_the_time_left_in_its_title()
+    {
+        var live = new LiveChart("sft: training loss").WithProgress(8);
+        Assert.Null(live.Progress);   // nothing done yet: no estimate
+        for (var i = 1; i <= 2; i++) { live.Add(i, ("loss", 1.0 / i)); Thread.Sleep(20); }
+        Assert.StartsWith("2/8 · 0:00 elapsed · about ", live.Progress);
+        Assert.EndsWith(" left", live.Progress);
+        var title = JsonNode.Parse(live.ToFigure().ToJson())!["layout"]!["title"]!.ToJsonString();
+        Assert.Contains("sft: training loss (2/8", title);
+        for (var i = 3; i <= 8; i++) live.Add(i, ("loss", 1.0 / i));
+        Assert.EndsWith("· done", live.Progress);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LiveChart().WithProgress(0));
+        Assert.Null(new LiveChart("no total").Progress);
+    }
+
+    [Fact]
     public async Task Track_consumes_the_stream_and_returns_every_item()
     {
         static async IAsyncEnumerable<(int Step, double Loss)> Steps()

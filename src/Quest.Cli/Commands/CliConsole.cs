@@ -21,4 +21,18 @@ internal static class CliConsole
         if (!real) console.Profile.Width = width;
         return console;
     }
+
+    /// <summary>The commands that run libtorch (by path: <c>train</c> and all under it, <c>recipe</c>, <c>bench train</c>, …).</summary>
+    public static readonly IReadOnlyList<string> TorchCommands = ["train", "recipe", "bench train", "bench generate", "bench rollout"];
+
+    /// <summary>
+    /// Readies libtorch for a command that runs it, before its first torch call, and says on <paramref name="err"/> what
+    /// that changed in this process (<see cref="Quest.Models.Runtime.TorchRuntime.Prepare"/>: allocator, OpenMP, MKL).
+    /// </summary>
+    public static void PrepareTorch(string commandPath, TextWriter err)
+    {
+        if (!TorchCommands.Any(c => commandPath == c || commandPath.StartsWith(c + " ", StringComparison.Ordinal))) return;
+        var changes = Quest.Models.Runtime.TorchRuntime.Prepare();
+        if (changes.Count > 0) err.WriteLine($"quest: libtorch ready: {string.Join("; ", changes)}");
+    }
 }

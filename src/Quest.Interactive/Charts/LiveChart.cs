@@ -21,8 +21,10 @@ public sealed class LiveChart
     private readonly Dictionary<string, List<(double X, double Y)>> _series = new(StringComparer.Ordinal);
     private readonly List<string> _order = new();
     private readonly Stopwatch _sinceRender = new();
+    private readonly Stopwatch _sinceFirst = new();
     private DisplayedValue? _display;
     private bool _dirty;
+    private int _done, _total;
 
     /// <summary>Creates a chart (not yet shown).</summary>
     /// <param name="title">Chart title.</param>
@@ -67,6 +69,37 @@ public sealed class LiveChart
         }
     }
 
+    /// <summary>
+    /// Counts <paramref name="total"/> <see cref="Add(double, ValueTuple{string, double?}[])"/> calls as the whole job, so
+    /// the title shows progress and an estimate of the time left (<see cref="Progress"/>), the notebook's progress bar.
+    /// </summary>
+    public LiveChart WithProgress(int total)
+    {
+        if (total < 1) throw new ArgumentOutOfRangeException(nameof(total), total, "at least one step");
+        lock (_gate) _total = total;
+        return this;
+    }
+
+    /// <summary>
+    /// <c>120/3000 · 0:26 elapsed · about 10:05 left</c> when <see cref="WithProgress"/> gave a total (the time left
+    /// extrapolates the mean time per step so far); null otherwise or before the first point.
+    /// </summary>
+    public string? Progress
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_total == 0 || _done == 0) return null;
+                var elapsed = _sinceFirst.Elapsed;
+                var left = TimeSpan.FromTicks(elapsed.Ticks / _done * Math.Max(0, _total - _done));
+                return $"{Math.Min(_done, _total)}/{_total} · {Clock(elapsed)} elapsed · {(_done >= _total ? "done" : $"about {Clock(left)} left")}";
+            }
+        }
+    }
+
+    private static string Clock(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Displays the chart in the current notebook cell (no-op outside a kernel) and returns this chart.</summary>
     public LiveChart Show()
     {
@@ -94,6 +127,7 @@ public sealed class LiveChart
     {
         lock (_gate)
         {
+            if (_done++ == 0) _sinceFirst.Start();
             foreach (var (name, y) in points)
             {
                 if (y is not { } value) continue;
@@ -125,7 +159,8 @@ public sealed class LiveChart
         lock (_gate)
         {
             var fig = new PlotlyFigure();
-            if (Title is not null) fig.WithTitle(Title);
+            var progress = Progress;
+            if (Title is not null || progress is not null) fig.WithTitle(Title is null ? progress! : progress is null ? Title : $"{Title} ({progress})");
             fig.WithAxisTitles(XTitle, YTitle);
             if (LogY) fig.WithLogY();
             foreach (var name in _order)

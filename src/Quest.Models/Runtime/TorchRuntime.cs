@@ -24,15 +24,7 @@ public static class TorchRuntime
     private static readonly object Gate = new();
     private static bool _prepared;
     private static Device? _device;
-
-#pragma warning disable CA2255 // a library module initializer is the point: hosts such as the Jupyter kernel call torch directly
-    [ModuleInitializer]
-    internal static void Init()
-    {
-        try { Prepare(); }
-        catch { /* never fail module load; the first torch call reports the real problem */ }
-    }
-#pragma warning restore CA2255
+    private static IReadOnlyList<string> _changes = [];
 
     /// <summary>
     /// Problems that stop TorchSharp loading here: for each copy of <c>libLibTorchSharp.so</c> next to this assembly or
@@ -57,25 +49,38 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// Checks the TorchSharp natives once (a library that would not load is reported on stderr with the fix), preloads
-    /// them for hosts that cannot resolve them by name, keeps freed memory for reuse (<see cref="MallocTuned"/>), and
-    /// gives threads other than the <see cref="TorchThread"/> one OpenMP thread each. Every Quest.Models entry point calls it; code that calls <c>torch.*</c> first
-    /// should too.
+    /// Readies this process for libtorch, once, and returns what it changed (<see cref="Changes"/>): checks the TorchSharp
+    /// natives (a library that would not load is reported on stderr with the fix), preloads them for hosts that cannot
+    /// resolve them by name, keeps freed memory for reuse (<see cref="MallocTuned"/>), gives threads other than the
+    /// <see cref="TorchThread"/> one OpenMP thread each, and lets MKL use the CPU's vector units on a non-Intel CPU
+    /// (<see cref="MklIntelPath"/>). Nothing happens when the assembly loads: the entry points call this first (the CLI's
+    /// model commands, the recipe, notebook 05–08's first cell) and show what it changed; every Quest.Models path that
+    /// reaches torch (device resolution, the torch thread, model construction, checkpoint loading) calls it too, so code
+    /// that forgets still gets it before the kit's first torch call. Code that calls <c>torch.*</c> first should call it
+    /// before (the OpenMP setting only takes before libgomp loads).
     /// </summary>
-    public static void Prepare()
+    public static IReadOnlyList<string> Prepare()
     {
         lock (Gate)
         {
-            if (_prepared) return;
+            if (_prepared) return _changes;
             _prepared = true;
-            if (!OperatingSystem.IsLinux()) return;
+            if (!OperatingSystem.IsLinux()) return _changes;
+            var changes = new List<string>();
             MallocTuned = TuneMalloc();
-            OneOmpThreadElsewhere();
+            if (MallocTuned) changes.Add("glibc malloc keeps freed blocks up to 32 MB, 256 MB free, 4 arenas (QUEST_MALLOC=default: off)");
+            if (OneOmpThreadElsewhere()) changes.Add("OMP_NUM_THREADS=1 for threads other than the torch thread (set OMP_NUM_THREADS to choose)");
             foreach (var p in LoadProblems()) Console.Error.WriteLine($"quest: TorchSharp will not load: {p}");
-            PreloadNatives(Path.GetDirectoryName(typeof(TorchRuntime).Assembly.Location));
+            if (PreloadNatives(Path.GetDirectoryName(typeof(TorchRuntime).Assembly.Location)) is > 0 and var n) changes.Add($"preloaded {n} libtorch natives by full path");
             MklIntelPath = UseMklIntelPath();
+            if (MklIntelPath) changes.Add($"MKL's Intel-CPU check answers yes in this process on this {CpuVendor()} CPU, so MKL picks kernels by CPU flags (QUEST_MKL=default: off)");
+            _changes = changes;
+            return _changes;
         }
     }
+
+    /// <summary>What <see cref="Prepare"/> changed in this process, a sentence each (empty before it ran, or when it changed nothing).</summary>
+    public static IReadOnlyList<string> Changes { get { lock (Gate) return _changes; } }
 
     /// <summary>
     /// Whether <see cref="Prepare"/> let the MKL inside libtorch pick its kernels by the CPU's features on a non-Intel
@@ -135,11 +140,11 @@ public static class TorchRuntime
     /// creating an OpenMP team of its own, whose idle workers would make libgomp stop spinning the torch thread's team.
     /// The torch thread sets its own count (<see cref="TorchThread.Threads"/>).
     /// </summary>
-    private static void OneOmpThreadElsewhere()
+    private static bool OneOmpThreadElsewhere()
     {
-        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is not null) return;
-        try { SetEnv("OMP_NUM_THREADS", "1", 0); }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is not null) return false;
+        try { return SetEnv("OMP_NUM_THREADS", "1", 0) == 0; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
     }
 
     /// <summary>
@@ -246,15 +251,17 @@ public static class TorchRuntime
     /// <c>artifacts/lib/Quest.Models.dll</c> with <c>#r</c>) cannot resolve libtorch by name; loading the two libraries by
     /// full path first makes TorchSharp's own look-up find them already in the process.
     /// </summary>
-    private static void PreloadNatives(string? assemblyDir)
+    private static int PreloadNatives(string? assemblyDir)
     {
-        if (string.IsNullOrEmpty(assemblyDir)) return;
+        if (string.IsNullOrEmpty(assemblyDir)) return 0;
         var native = Path.Combine(assemblyDir, "runtimes", "linux-x64", "native");
+        int loaded = 0;
         foreach (var name in new[] { "libtorch_cpu.so", "libLibTorchSharp.so" })
         {
             var path = Path.Combine(native, name);
-            if (File.Exists(path)) NativeLibrary.TryLoad(path, out _);
+            if (File.Exists(path) && NativeLibrary.TryLoad(path, out _)) loaded++;
         }
+        return loaded;
     }
 
     /// <summary>

@@ -212,6 +212,31 @@ public sealed class QuestTokenizer : ITokenCounter
         return ms.ToArray();
     }
 
+    /// <summary>
+    /// <paramref name="ids"/> as readable text pieces, one per token, for showing tokens to people: each piece is the
+    /// token's decoded text (a space is a space, a newline a newline), and tokens that only together make a character
+    /// (a multi-byte UTF-8 character split by byte-level BPE) form one piece. Concatenated, the pieces are
+    /// <see cref="Decode"/>'s text.
+    /// </summary>
+    public IReadOnlyList<(int Start, int Count, string Text)> DecodePieces(IReadOnlyList<int> ids)
+    {
+        var strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+        var pieces = new List<(int, int, string)>();
+        int start = 0;
+        var pending = new List<byte>();
+        for (int i = 0; i < ids.Count; i++)
+        {
+            pending.AddRange(DecodeBytes([ids[i]]));
+            bool last = i == ids.Count - 1;
+            try { pieces.Add((start, i - start + 1, strict.GetString(pending.ToArray()))); }
+            catch (DecoderFallbackException) when (!last && i - start < 3) { continue; }   // a character continues in the next token
+            catch (DecoderFallbackException) { pieces.Add((start, i - start + 1, Encoding.UTF8.GetString(pending.ToArray()))); }
+            pending.Clear();
+            start = i + 1;
+        }
+        return pieces;
+    }
+
     /// <summary>The text of one token, with bytes shown GPT-2 style (space as Ġ), for display.</summary>
     public string TokenText(int id) => _special.ContainsValue(id) ? Encoding.UTF8.GetString(_bytes[id]) : new string(_bytes[id].Select(b => ByteToChar[b]).ToArray());
 
