@@ -26,6 +26,8 @@ internal sealed class AnalysisFormatters : INotebookFormatters
         QuestNotebook.RegisterHtml<RlStepReport>(r => Html.Pre(r.ToString()).Html);
         QuestNotebook.RegisterHtml<RecipeSummary>(s => Html.Pre(s.FormatTable()).Html);
         QuestNotebook.RegisterHtml<StageComparison>(c => Html.Pre(Evaluation.FormatComparisons([c])).Html);
-        QuestNotebook.RegisterHtml<RunData>(r => Tables.ToHtml(r.Stages.Select(s => new { s.Stage, Seconds = Math.Round(s.Seconds, 1), Metrics = string.Join(", ", s.Metrics.Take(6).Select(kv => $"{kv.Key} {kv.Value:0.###}")) }), caption: r.Name + " · " + r.Dir).Html);
+        // a run under the repository shows as its relative path (a notebook's output names no machine's folders)
+        static string DisplayPath(string dir) => Path.GetRelativePath(Quest.Core.QuestPaths.RepoRoot ?? "/", dir) is var rel && !rel.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(rel) ? rel : Path.GetFileName(dir);
+        QuestNotebook.RegisterHtml<RunData>(r => Tables.ToHtml(r.Stages.Select(s => new { s.Stage, Seconds = Math.Round(s.Seconds, 1), Metrics = string.Join(", ", s.Metrics.Take(6).Select(kv => $"{kv.Key} {kv.Value:0.###}")) }), caption: r.Name + " · " + DisplayPath(r.Dir)).Html);
     }
 }

@@ -143,7 +143,7 @@ public static class ReportCard
             sb.AppendLine("| model | tasks | mean reward | pass@1 | answered | valid turns | no run |");
             sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
             foreach (var r in all)
-                sb.AppendLine(Inv($"| {r.Model} | {r.Tasks} | {r.MeanReward:0.000} | {r.PassAt1:0.0%} | {r.AnsweredPct:0.0}% | {r.ProtocolValidPct:0.0}% | {r.PolicyErrors} |"));
+                sb.AppendLine(Inv($"| {r.Model} | {r.Tasks} | {r.MeanReward:0.000} | {r.PassAt1:0.0}% | {r.AnsweredPct:0.0}% | {r.ProtocolValidPct:0.0}% | {r.PolicyErrors} |"));
             sb.AppendLine();
             var cs = s.Ablation.Where(a => a.Set == set).ToList();
             if (cs.Count > 0)

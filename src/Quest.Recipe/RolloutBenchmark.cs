@@ -54,12 +54,12 @@ public static class RolloutBenchmark
         long batchedTokens = batched.SelectMany(g => g.Turns).SelectMany(t => t).Sum(t => (long)t.TokenIds.Length);
         int episodes = batched.Sum(g => g.Trajectories.Count);
 
-        // the same batched rollout with every prefill chunk masked (the generator before it prefilled rows of one length
-        // unmasked: TextGenerator.PrefillUnmaskedRuns); sampled episodes differ, so compare positions per second
-        Models.Generation.GenerationStats? gsMasked = null;
+        // the same batched rollout with rows of one length prefilled unmasked (TextGenerator.PrefillUnmaskedRuns); sampled
+        // episodes differ, so compare positions per second
+        Models.Generation.GenerationStats? gsUnmasked = null;
         var previous = Environment.GetEnvironmentVariable("QUEST_PREFILL");
-        Environment.SetEnvironmentVariable("QUEST_PREFILL", "masked");
-        try { await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct, s => gsMasked = s).ConfigureAwait(false); }
+        Environment.SetEnvironmentVariable("QUEST_PREFILL", "unmasked");
+        try { await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct, s => gsUnmasked = s).ConfigureAwait(false); }
         finally { Environment.SetEnvironmentVariable("QUEST_PREFILL", previous); }
 
         sw.Restart();
@@ -126,8 +126,11 @@ public static class RolloutBenchmark
             ["sequential_prefill_positions"] = seqPrefillPositions,
             // prefill positions per second, side by side (goal: batched at least as fast per position as one at a time)
             ["batched_prefill_positions_per_s"] = Math.Round(gs.PrefillPositions / Math.Max(1e-9, gs.PrefillSeconds), 0),
-            ["batched_masked_prefill_positions_per_s"] = Math.Round(gsMasked!.PrefillPositions / Math.Max(1e-9, gsMasked.PrefillSeconds), 0),
+            ["batched_unmasked_prefill_positions_per_s"] = Math.Round(gsUnmasked!.PrefillPositions / Math.Max(1e-9, gsUnmasked.PrefillSeconds), 0),
             ["sequential_prefill_positions_per_s"] = Math.Round(seqPrefillPositions / Math.Max(1e-9, seqPrefillS), 0),
+            // prompt tokens per second of prefill (padding computed or not, shared prompts counted once per row)
+            ["batched_prefill_prompt_tokens_per_s"] = Math.Round(gs.PromptTokens / Math.Max(1e-9, gs.PrefillSeconds), 0),
+            ["batched_unmasked_prefill_prompt_tokens_per_s"] = Math.Round(gsUnmasked.PromptTokens / Math.Max(1e-9, gsUnmasked.PrefillSeconds), 0),
             ["sequential_decode_s"] = Math.Round(seqDecodeS, 2),
             ["rl_step_rollout_s"] = Math.Round(batchedS, 2),
             ["rl_step_update_s"] = Math.Round(updateS, 2),

@@ -113,7 +113,7 @@ public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
         Assert.Contains("## Fresh world", md);
         Assert.Contains("## Held-out split", md);
         var sftFresh = run.Summary!.Eval.Single(r => r.Set == TestSets.FreshWorld && r.Model == "sft" && r.Group == "all test");
-        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| sft | {sftFresh.Tasks} | {sftFresh.MeanReward:0.000} |"), md);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| sft | {sftFresh.Tasks} | {sftFresh.MeanReward:0.000} | {sftFresh.PassAt1:0.0}% | {sftFresh.AnsweredPct:0.0}% |"), md);   // shares in percent, as the summary keeps them
         Assert.Contains("| mt → sft |", md);
         // every link is relative and names a file of the run
         var links = System.Text.RegularExpressions.Regex.Matches(md, @"\]\(([^)]+)\)").Select(m => m.Groups[1].Value).Where(l => l != "report.html").ToList();

@@ -215,10 +215,10 @@ public class TransformerTests
         var s = gen.Stats;
         Assert.Equal(1, s.Calls);
         Assert.Equal(3, s.Rows);
-        Assert.Equal(prompts.Sum(p => (long)p.Length), s.PrefillPositions);   // rows of one length prefill unmasked: no padding computed
-        var masked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = false };
-        masked.Generate(prompts, new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] });
-        Assert.Equal(3L * longest, masked.Stats.PrefillPositions);  // one masked chunk, left-padded to the longest prompt
+        Assert.Equal(3L * longest, s.PrefillPositions);             // one masked chunk, left-padded to the longest prompt
+        var unmasked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = true };
+        unmasked.Generate(prompts, new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] });
+        Assert.Equal(prompts.Sum(p => (long)p.Length), unmasked.Stats.PrefillPositions);   // rows of one length prefill unmasked: no padding computed
         Assert.Equal(prompts.Sum(p => (long)p.Length), s.PromptTokens);
         Assert.Equal(36, s.GeneratedTokens);
         Assert.Equal(11, s.DecodeSteps);                            // the first token comes from the prefill
