@@ -87,7 +87,7 @@ public static class RecipeNotebook
             return (RunData.Load(named).Options, $"the run QUEST_RUN names ({Path.GetFileName(Path.GetFullPath(named).TrimEnd('/'))})");
         var tiny = RecipeOptions.Tiny;
         if (File.Exists(new RecipePaths(Path.GetFullPath(tiny.OutDir)).Summary))
-            return (RunData.Load(tiny.OutDir).Options, "the tiny preset's finished run (data/artifacts/recipe/tiny: every stage learns there; unset it or set QUEST_RUN to read another)");
+            return (RunData.Load(tiny.OutDir).Options, "the tiny preset's finished run (data/artifacts/recipe/tiny, where every stage learns; QUEST_RUN reads another)");
         return (RecipeOptions.Notebook, "the notebook run (data/artifacts/recipe/notebook: minutes on 2 cores, so it shows each stage working, not what it learns; `quest recipe --preset tiny` makes the run that learns, about 35 minutes, and these notebooks then read it)");
     }
 
