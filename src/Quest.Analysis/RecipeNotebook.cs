@@ -84,10 +84,10 @@ public static class RecipeNotebook
     public static (RecipeOptions Options, string Which) ChooseRun()
     {
         if (Environment.GetEnvironmentVariable("QUEST_RUN") is { Length: > 0 } named)
-            return (RunData.Load(named).Options, $"the run QUEST_RUN names ({Path.GetFileName(Path.GetFullPath(named).TrimEnd('/'))})");
+            return (RunData.ReadOptions(named), $"the run QUEST_RUN names ({Path.GetFileName(Path.GetFullPath(named).TrimEnd('/'))})");
         var tiny = RecipeOptions.Tiny;
         if (File.Exists(new RecipePaths(Path.GetFullPath(tiny.OutDir)).Summary))
-            return (RunData.Load(tiny.OutDir).Options, "the tiny preset's finished run (data/artifacts/recipe/tiny, where every stage learns; QUEST_RUN reads another)");
+            return (RunData.ReadOptions(tiny.OutDir), "the tiny preset's finished run (data/artifacts/recipe/tiny, where every stage learns; QUEST_RUN reads another)");
         return (RecipeOptions.Notebook, "the notebook run (data/artifacts/recipe/notebook: minutes on 2 cores, so it shows each stage working, not what it learns; `quest recipe --preset tiny` makes the run that learns, about 35 minutes, and these notebooks then read it)");
     }
 
@@ -149,7 +149,7 @@ public static class RecipeNotebook
         var agent = new ResearchAgent(client, Quest.Recipe.Recipe.ToolsOf(run.Options, sc),
             RlTrainer.AgentOptionsFor(eo.MaxTurns, eo.MaxNewTokens, eo.Temperature, eo.Date, model), tokenCounter: loaded.Tokenizer);
         var traj = await agent.RunAsync(task.Question, new EpisodeInfo(task.Id, 0, task.Answer), cancellationToken: ct).ConfigureAwait(false);
-        traj.Reward = (await Evaluation.RewardAsync(task, traj, new Synthesizer(sc.Graph).Verifier.Reward, ct).ConfigureAwait(false))?.Total ?? 0;
+        traj.Reward = (await Quest.Synthesis.Rewards.TaskRewardScorer.RewardAsync(task, traj, new Synthesizer(sc.Graph).Verifier.Reward, ct).ConfigureAwait(false))?.Total ?? 0;
         loaded.Model.Dispose();
         return traj;
     }

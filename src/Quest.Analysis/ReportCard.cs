@@ -20,9 +20,10 @@ public static class ReportCard
     {
         var sb = new StringBuilder();
         var o = run.Options;
+        var invocations = Quest.Recipe.Provenance.Read(run.Paths);
         sb.AppendLine($"# Quest recipe run `{Path.GetFileName(run.Dir)}`: preset {o.Preset}, seed {o.Seed}").AppendLine();
-        Provenance(sb, run);
-        Stages(sb, run);
+        Provenance(sb, run, invocations);
+        Stages(sb, run, invocations);
         if (run.Summary is { } s) Results(sb, s);
         else sb.AppendLine("No `summary.json` yet: the eval stage has not finished (`quest recipe --resume --out DIR`).").AppendLine();
         Curves(sb, run);
@@ -96,10 +97,11 @@ public static class ReportCard
     /// Where and with what the run ran, a line each: its settings (preset, seed, overrides), then per invocation the start,
     /// commit and stages, the machine, the versions and the command. Shared by the Markdown card and the HTML report.
     /// </summary>
-    public static IReadOnlyList<string> ProvenanceLines(RunData run)
+    public static IReadOnlyList<string> ProvenanceLines(RunData run) => ProvenanceLines(run, Quest.Recipe.Provenance.Read(run.Paths));
+
+    private static IReadOnlyList<string> ProvenanceLines(RunData run, IReadOnlyList<Quest.Recipe.Provenance> inv)
     {
         var lines = new List<string> { $"settings: preset {run.Options.Preset}, seed {run.Options.Seed}, {DescribeOverrides(run.Options)}" };
-        var inv = Quest.Recipe.Provenance.Read(run.Paths);
         if (inv.Count == 0) lines.Add("no provenance.jsonl: the run predates it (commit and machine unknown)");
         foreach (var (p, i) in inv.Select((p, i) => (p, i)))
         {
@@ -111,24 +113,24 @@ public static class ReportCard
         return lines;
     }
 
-    private static void Provenance(StringBuilder sb, RunData run)
+    private static void Provenance(StringBuilder sb, RunData run, IReadOnlyList<Quest.Recipe.Provenance> invocations)
     {
         sb.AppendLine("## Provenance").AppendLine();
-        foreach (var line in ProvenanceLines(run)) sb.AppendLine(line.StartsWith("  ", StringComparison.Ordinal) ? "  - " + line.TrimStart() : "- " + line);
+        foreach (var line in ProvenanceLines(run, invocations)) sb.AppendLine(line.StartsWith("  ", StringComparison.Ordinal) ? "  - " + line.TrimStart() : "- " + line);
         sb.AppendLine();
     }
 
-    private static void Stages(StringBuilder sb, RunData run)
+    private static void Stages(StringBuilder sb, RunData run, IReadOnlyList<Quest.Recipe.Provenance> invocations)
     {
         if (run.Stages.Count == 0) return;
-        var inv = Quest.Recipe.Provenance.Read(run.Paths);
+        var inv = invocations.ToList();
         sb.AppendLine("## Wall time per stage").AppendLine();
         sb.AppendLine("| stage | wall | completed (UTC) | invocation |");
         sb.AppendLine("|---|---:|---|---:|");
         foreach (var s in run.Stages)
         {
             var p = Quest.Recipe.Provenance.Of(inv, s);
-            sb.AppendLine($"| {s.Stage} | {Duration(s.Seconds)} | {s.CompletedAt.UtcDateTime:yyyy-MM-dd HH:mm} | {(p is null ? "–" : (inv.ToList().IndexOf(p) + 1).ToString(CultureInfo.InvariantCulture))} |");
+            sb.AppendLine($"| {s.Stage} | {Duration(s.Seconds)} | {s.CompletedAt.UtcDateTime:yyyy-MM-dd HH:mm} | {(p is null ? "–" : (inv.IndexOf(p) + 1).ToString(CultureInfo.InvariantCulture))} |");
         }
         sb.AppendLine($"| **total** | **{Duration(run.Stages.Sum(s => s.Seconds))}** | | |").AppendLine();
     }
@@ -184,7 +186,8 @@ public static class ReportCard
             var steps = run.Training(stage);
             if (steps.Count == 0) continue;
             var evals = steps.Where(x => x.EvalLoss is not null).Select(x => Inv($"{x.Step}: {x.EvalLoss:0.000}")).ToList();
-            lines.Add(Inv($"| {stage} | {steps.Count} | {Tenth(steps.Select(x => x.Loss).ToList(), first: true):0.000} → {Tenth(steps.Select(x => x.Loss).ToList(), first: false):0.000} | {(evals.Count == 0 ? "–" : string.Join(", ", evals))} |"));
+            var losses = steps.Select(x => x.Loss).ToList();
+            lines.Add(Inv($"| {stage} | {steps.Count} | {Tenth(losses, first: true):0.000} → {Tenth(losses, first: false):0.000} | {(evals.Count == 0 ? "–" : string.Join(", ", evals))} |"));
         }
         var rl = run.Rl();
         if (lines.Count == 0 && rl.Count == 0) return;

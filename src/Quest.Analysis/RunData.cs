@@ -60,16 +60,24 @@ public sealed class RunData
     /// <summary>Reads <paramref name="dir"/>; a folder that holds no recipe run throws <see cref="QuestInputException"/>.</summary>
     public static RunData Load(string dir)
     {
+        var options = ReadOptions(dir);
+        var run = new RunData(options.OutDir, options);
+        run.Reload();
+        return run;
+    }
+
+    /// <summary>
+    /// The options a run in <paramref name="dir"/> was started with (its <c>recipe.json</c>, <see cref="RecipeOptions.OutDir"/>
+    /// set to the full path), without reading anything else; a folder that holds no recipe run throws <see cref="QuestInputException"/>.
+    /// </summary>
+    public static RecipeOptions ReadOptions(string dir)
+    {
         var full = System.IO.Path.GetFullPath(dir);
         var p = new RecipePaths(full);
         if (!File.Exists(p.OptionsFile))
             throw new QuestInputException(full, null, null, "not a recipe run directory (no recipe.json)", "a directory written by `quest recipe` (e.g. data/artifacts/recipe/tiny)");
-        RecipeOptions options;
-        try { options = JsonSerializer.Deserialize<RecipeOptions>(Utf8Text.ReadFile(p.OptionsFile), Quest.Recipe.Recipe.Json) ?? throw new JsonException("null"); }
+        try { return (JsonSerializer.Deserialize<RecipeOptions>(Utf8Text.ReadFile(p.OptionsFile), Quest.Recipe.Recipe.Json) ?? throw new JsonException("null")) with { OutDir = full }; }
         catch (JsonException ex) { throw new QuestInputException(p.OptionsFile, null, null, $"invalid recipe options: {Quest.Core.JsonFiles.Describe(ex)}", "recipe.json written by `quest recipe`", ex); }
-        var run = new RunData(full, options with { OutDir = full });
-        run.Reload();
-        return run;
     }
 
     /// <summary>Reads the files again (for a run that is still going).</summary>

@@ -24,14 +24,15 @@ foreach (var command in new[]
 // Ctrl-C / SIGTERM cancel the command's token; a training step or an episode in flight then gets time to finish and
 // write its checkpoint or trajectory line before the process ends (System.CommandLine's default grace is 2 s).
 var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
+bool help = args.Any(a => a is "-h" or "--help" or "-?");
 var path = new List<string>();   // the full command path ("train rl"), not only the innermost name
 for (var r = parsed.CommandResult; r is not null && r.Command != root; r = r.Parent as System.CommandLine.Parsing.CommandResult) path.Insert(0, r.Command.Name);
 // A command line that does not parse is bad input like any other: exit 2, "quest: " on stderr (not the help text on stdout).
-if (parsed.Errors.Count > 0 && !args.Any(a => a is "-h" or "--help" or "-?"))
+if (parsed.Errors.Count > 0 && !help)
 {
     foreach (var e in parsed.Errors) Console.Error.WriteLine($"quest: {e.Message}");
     Console.Error.WriteLine($"quest: see `{string.Join(' ', ["quest", .. path, "--help"])}`");
     return CliGuard.BadInput;
 }
-if (!args.Any(a => a is "-h" or "--help" or "-?")) CliConsole.PrepareTorch(string.Join(' ', path), Console.Error);
+if (!help) CliConsole.PrepareTorch(string.Join(' ', path), Console.Error);
 return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromMinutes(2) });

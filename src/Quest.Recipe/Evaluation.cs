@@ -172,10 +172,6 @@ public static class Evaluation
     public static LocalChatClient LocalPolicy(LoadedModel model, EvalOptions o, string name) =>
         LocalChatClient.Batched(model.Model, model.Tokenizer, new GenerationOptions { Temperature = o.Temperature, TopP = 1, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed }, o.Parallel, name);
 
-    /// <summary>An episode's reward under its task: <see cref="TaskRewardScorer.RewardAsync"/>, the one scoring eval, RL and <c>quest rollout</c> share.</summary>
-    public static Task<RewardResult?> RewardAsync(SynthTask task, Trajectory trajectory, RewardFunction reward, CancellationToken ct) =>
-        TaskRewardScorer.RewardAsync(task, trajectory, reward, ct);
-
     /// <summary>
     /// Rolls <paramref name="policy"/> out on every task (<see cref="EvalOptions.Samples"/> times) into
     /// <c>OUT/trajectories.jsonl</c>, resuming finished episodes, and returns the trajectories.

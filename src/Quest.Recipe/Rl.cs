@@ -226,7 +226,7 @@ public sealed class RlTrainer
             var agent = new ResearchAgent(rec, tools, agentOptions, tokenCounter: model.Tokenizer);
             Trajectory traj;
             using (job.Seat) traj = await agent.RunAsync(job.Task.Question, new EpisodeInfo(job.Task.Id, job.K, job.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
-            double r = (await Evaluation.RewardAsync(job.Task, traj, reward, ct).ConfigureAwait(false))?.Total ?? 0;
+            double r = (await TaskRewardScorer.RewardAsync(job.Task, traj, reward, ct).ConfigureAwait(false))?.Total ?? 0;
             traj.Reward = r;
             return (job.Task, traj, rec.Turns, r);
         }).ToList();

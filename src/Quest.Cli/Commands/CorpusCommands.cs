@@ -26,7 +26,6 @@ public static class CorpusCommands
         return cmd;
     }
 
-
     internal static IAnsiConsole ConsoleFor(TextWriter w) =>
         AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(w), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
 

@@ -258,7 +258,4 @@ public static class RubricCommands
         s = s.ReplaceLineEndings(" ");
         return s.Length <= max ? s : s[..(max - 1)] + "…";
     }
-
-
-
 }

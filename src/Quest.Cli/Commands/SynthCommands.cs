@@ -196,6 +196,4 @@ public static class SynthCommands
         });
         return c;
     }
-
-
 }

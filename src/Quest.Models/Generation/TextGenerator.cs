@@ -123,7 +123,6 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         Generator? gen = options.Seed is long s ? new Generator((ulong)s, device) : null;
 
         var rows = new RowOutputs(B);
-        var (outIds, outLp, finish, texts) = (rows.Ids, rows.Logprobs, rows.Finish, rows.Texts);
         int capacity = L + maxNew;
 
         using var _ = no_grad();
@@ -168,7 +167,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 int S = L + step + 1;   // keys after appending this token
                 if (cache is not null && DropFinishedRows)
                 {
-                    var keep = Enumerable.Range(0, active.Length).Where(j => finish[active[j]] is null).ToArray();
+                    var keep = Enumerable.Range(0, active.Length).Where(j => rows.Finish[active[j]] is null).ToArray();
                     if (keep.Length <= active.Length / 2)
                     {
                         using var keptRows = tensor(keep.Select(j => (long)j).ToArray(), device: device);
@@ -218,10 +217,10 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         var result = new GeneratedSequence[B];
         for (int b = 0; b < B; b++)
         {
-            var ids = outIds[b];
-            var f = finish[b] ?? FinishReason.Length;
-            var text = texts[b] ?? Tokenizer.Decode(f == FinishReason.StopToken ? ids.Take(ids.Count - 1) : ids);
-            result[b] = new GeneratedSequence(prompts[b], [.. ids], [.. outLp[b]], text, f);
+            var ids = rows.Ids[b];
+            var f = rows.Finish[b] ?? FinishReason.Length;
+            var text = rows.Texts[b] ?? Tokenizer.Decode(f == FinishReason.StopToken ? ids.Take(ids.Count - 1) : ids);
+            result[b] = new GeneratedSequence(prompts[b], [.. ids], [.. rows.Logprobs[b]], text, f);
         }
         return result;
     }
@@ -366,7 +365,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             int k = Math.Min(n, B - r);
             if (PrefillUnmaskedRuns) k = Math.Max(1, lengths.Skip(r).Take(k).TakeWhile(x => x == lengths[r]).Count());
             int off = L - lengths.Skip(r).Take(k).Max(), T = L - off;
-            bool unmasked = PrefillUnmaskedRuns && lengths[r + k - 1] == lengths[r];
+            bool unmasked = PrefillUnmaskedRuns;   // k rows of one length: no padding among them
             using var rows = !unmasked ? cache?.Rows(r, k) : cache?.Window(r, k, off);
             if (rows is not null && !unmasked) rows.Length += off;
             Tensor? m = null;

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using TorchSharp;
@@ -49,7 +48,7 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// Readies this process for libtorch, once, and returns what it changed (<see cref="Changes"/>): checks the TorchSharp
+    /// Readies this process for libtorch, once, and returns what it changed, a sentence each (the same list on every later call): checks the TorchSharp
     /// natives (a library that would not load is reported on stderr with the fix), preloads them for hosts that cannot
     /// resolve them by name, keeps freed memory for reuse (<see cref="MallocTuned"/>), gives threads other than the
     /// <see cref="TorchThread"/> one OpenMP thread each, and lets MKL use the CPU's vector units on a non-Intel CPU
@@ -78,9 +77,6 @@ public static class TorchRuntime
             return _changes;
         }
     }
-
-    /// <summary>What <see cref="Prepare"/> changed in this process, a sentence each (empty before it ran, or when it changed nothing).</summary>
-    public static IReadOnlyList<string> Changes { get { lock (Gate) return _changes; } }
 
     /// <summary>
     /// Whether <see cref="Prepare"/> let the MKL inside libtorch pick its kernels by the CPU's features on a non-Intel

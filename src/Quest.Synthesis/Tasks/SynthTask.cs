@@ -161,7 +161,7 @@ public static class TaskFile
     public static IReadOnlyList<SynthTask>? ReadIfSynthesized(string path)
     {
         var rows = RolloutTask.ReadRows(path);
-        return rows.Count == 0 || rows.Any(r => !r.Row.ContainsKey("family") || !r.Row.ContainsKey("split")) ? null : Read(path);
+        return rows.Count == 0 || rows.Any(r => !r.Row.ContainsKey("family") || !r.Row.ContainsKey("split")) ? null : FromRows(path, rows);
     }
 
     /// <summary>
@@ -169,10 +169,12 @@ public static class TaskFile
     /// UTF-8, string ids, unique ids, compiling rubrics), then the synthesis fields (split, family, complexity). A bad
     /// line throws <see cref="QuestInputException"/> with file and line.
     /// </summary>
-    public static IReadOnlyList<SynthTask> Read(string path)
+    public static IReadOnlyList<SynthTask> Read(string path) => FromRows(path, RolloutTask.ReadRows(path));
+
+    private static IReadOnlyList<SynthTask> FromRows(string path, IReadOnlyList<(int Line, System.Text.Json.Nodes.JsonObject Row, RolloutTask Task)> rows)
     {
         var list = new List<SynthTask>();
-        foreach (var (lineNo, row, _) in RolloutTask.ReadRows(path))
+        foreach (var (lineNo, row, _) in rows)
         {
             SynthTask? t;
             try { t = row.Deserialize<SynthTask>(Options); }
