@@ -1,4 +1,5 @@
 using Microsoft.Data.Analysis;
+using Quest.Eval;
 using Quest.Interactive;
 using Quest.Models.Training;
 using Quest.Recipe;

@@ -1,3 +1,4 @@
+using Quest.Eval;
 using Quest.Core;
 using System.Globalization;
 using System.Text;
@@ -145,9 +146,9 @@ public static class RecipeNotebook
         var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), run.Options);
         using var sc = WorldEnvironment.Open(run.Paths.World);
         var eo = RecipeEval.EvalOptionsOf(run.Options) with { Samples = 1, Parallel = 1 };
-        using var client = Evaluation.LocalPolicy(loaded, eo, model);
+        using var client = RecipeEval.LocalPolicy(loaded, eo, model);
         var agent = new ResearchAgent(client, Quest.Recipe.Recipe.ToolsOf(run.Options, sc),
-            RlTrainer.AgentOptionsFor(eo.MaxTurns, eo.MaxNewTokens, eo.Temperature, eo.Date, model), tokenCounter: loaded.Tokenizer);
+            Evaluation.AgentOptionsFor(eo.MaxTurns, eo.MaxNewTokens, eo.Temperature, eo.Date, model), tokenCounter: loaded.Tokenizer);
         var traj = await agent.RunAsync(task.Question, new EpisodeInfo(task.Id, 0, task.Answer), cancellationToken: ct).ConfigureAwait(false);
         traj.Reward = (await Quest.Synthesis.Rewards.TaskRewardScorer.RewardAsync(task, traj, new Synthesizer(sc.Graph).Verifier.Reward, ct).ConfigureAwait(false))?.Total ?? 0;
         loaded.Model.Dispose();
@@ -171,7 +172,7 @@ public static class RecipeNotebook
         IReadOnlyList<RolloutGroup> groups;
         using (var sc = WorldEnvironment.Open(run.Paths.World))
             groups = await RlTrainer.RolloutGroupsAsync(loaded, candidates, size, Quest.Recipe.Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward,
-                RlTrainer.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct).ConfigureAwait(false);
+                Evaluation.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct).ConfigureAwait(false);
         loaded.Model.Dispose();
         var pick = groups.FirstOrDefault(g => g.Rewards.Distinct().Count() > 1) ?? groups[0];
         var (_, adv) = RlTrainer.Rows([pick], AdvantageEstimators.Create(o.RlAdvantage, o.RlScaleByStd));
@@ -196,10 +197,10 @@ public static class RecipeNotebook
         var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), run.Options);
         using var sc = WorldEnvironment.Open(run.Paths.World);
         var eo = RecipeEval.EvalOptionsOf(run.Options) with { Samples = k, Temperature = temperature };
-        using var client = Evaluation.LocalPolicy(loaded, eo, model);
+        using var client = RecipeEval.LocalPolicy(loaded, eo, model);
         var dir = Path.Combine(run.Dir, "eval-samples", string.Create(CultureInfo.InvariantCulture, $"{model}-k{k}-t{temperature:0.##}"));
         var ts = await Evaluation.RolloutAsync(client, model, loaded.Tokenizer, tasks, Quest.Recipe.Recipe.ToolsOf(run.Options, sc),
-            new Synthesizer(sc.Graph).Verifier.Reward, eo, dir, ct: ct).ConfigureAwait(false);
+            new Synthesizer(sc.Graph).Verifier.Reward, eo, dir, ct: ct, episodeScope: client.EpisodeScope).ConfigureAwait(false);
         loaded.Model.Dispose();
         return ts;
     }

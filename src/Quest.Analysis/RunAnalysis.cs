@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Quest.Eval;
 using Quest.Agent;
 using Quest.Recipe;
 using Quest.Rubrics;

@@ -220,7 +220,7 @@ public static class Recipe
         o.Complexities is { Count: > 0 } cs ? cs.Select(Quest.Synthesis.Families.Complexity.Parse).ToList() : null;
 
     /// <summary>The agent's tools over a run's corpus, their output sized by the run's <see cref="RecipeOptions.ToolOutput"/>.</summary>
-    public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, WorldEnvironment sc) => sc.ToolsSized(o.ToolOutput == "small" ? ToolSizes.SmallWindow : ToolSizes.Quest);
+    public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, WorldEnvironment sc) => sc.ToolsSized(ToolSizes.Named(o.ToolOutput)!);   // validated against ToolSizes.Names
 
     /// <summary>
     /// Whether train task <paramref name="t"/> is reserved for RL: its seed entity falls in the

@@ -1,5 +1,6 @@
 using Quest.Core;
 using Quest.Models.Generation;
+using Quest.World.Tools;
 
 namespace Quest.Recipe;
 
@@ -282,7 +283,7 @@ public sealed record RecipeOptions
         Need(FreshWorldTasks >= 0, $"fresh_world_tasks {FreshWorldTasks}", "0 (no fresh-world test) or more");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");
-        Need(ToolOutput is "small" or "quest", $"tool_output '{ToolOutput}'", "small or quest");
+        Need(ToolSizes.Named(ToolOutput) is not null, $"tool_output '{ToolOutput}'", string.Join(" or ", ToolSizes.Names));
         Need(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));
         Need(CopyPhaseSteps >= 0 && (CopyPhaseSteps == 0 || CopyDrills > 0), $"copy_phase_steps {CopyPhaseSteps}", "0, or a positive count with copy_drills > 0");
         Need(CopyDrills >= 0 && ToolOutputDocs >= 0, $"copy_drills {CopyDrills}, tool_output_docs {ToolOutputDocs}", "counts >= 0");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Quest.Eval;
 using Quest.Agent;
 using Quest.Agent.Context;
 using Quest.Core;
@@ -194,14 +195,6 @@ public sealed class RlTrainer
         return new RlTrainer(Checkpoint.Load(initDir, device), tasks, worldOf, options, 0);
     }
 
-    /// <summary>The agent settings of an RL or eval rollout with this model.</summary>
-    public static AgentOptions AgentOptionsFor(int maxTurns, int maxNewTokens, double temperature, DateOnly date, string modelId) => new()
-    {
-        MaxTurns = maxTurns, MaxTokensPerTurn = maxNewTokens, MaxContextTokens = 1 << 20, MaxInvalidTurns = 3,
-        Temperature = (float)temperature, TopP = 1f, PresencePenalty = null, Date = date, ModelId = modelId,
-        Context = new ContextOptions { Enabled = false },
-    };
-
     /// <summary>
     /// Rolls out every task <paramref name="groupSize"/> times, all rollouts concurrently through one
     /// <see cref="GenerationBatcher"/>, and scores them (a rollout that ended on invalid turns gets 0, as in QUEST RL).
@@ -263,7 +256,7 @@ public sealed class RlTrainer
         var estimator = AdvantageEstimators.Create(o.Advantage, o.Grpo.ScaleByStd);
         if (_startStep > 0) updater.LoadState(Path.Combine(o.OutputDir!, Checkpoint.OptimizerFile));
         int pad = Math.Max(0, Loaded.Tokenizer.EndOfTextId);
-        var agentOptions = AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, "rl");
+        var agentOptions = Evaluation.AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, "rl");
         for (int step = _startStep + 1; step <= o.Steps; step++)
         {
             if (ct.IsCancellationRequested)

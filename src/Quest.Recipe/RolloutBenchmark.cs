@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Quest.Eval;
 using Quest.Models.Checkpoints;
 using Quest.Models.Runtime;
 using Quest.Models.Tokenization;
@@ -42,7 +43,7 @@ public static class RolloutBenchmark
             var cfg = ModelConfig.Tiny(tok.VocabSize) with { MaxSeqLen = 384, View = Models.Generation.AgentView.QuestionRecent };
             model = new LoadedModel(new QuestTransformer(cfg, 1), tok, "");
         }
-        var agent = RlTrainer.AgentOptionsFor(maxTurns, maxNewTokens, 1.0, new DateOnly(2026, 1, 1), "bench");
+        var agent = Evaluation.AgentOptionsFor(maxTurns, maxNewTokens, 1.0, new DateOnly(2026, 1, 1), "bench");
 
         // warm-up (allocator, JIT)
         await RlTrainer.RolloutGroupsAsync(model, tasks.Take(1).ToList(), 2, tools, reward, agent with { MaxTurns = 1 }, ct).ConfigureAwait(false);

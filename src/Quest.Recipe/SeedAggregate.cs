@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Quest.Eval;
 using Quest.Agent.Rollout;
 using Quest.Core;
 using Quest.Synthesis;

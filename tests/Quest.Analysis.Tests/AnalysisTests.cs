@@ -1,4 +1,5 @@
 using Microsoft.Data.Analysis;
+using Quest.Eval;
 using Quest.Agent;
 using Quest.Analysis;
 using Quest.Core;
@@ -51,7 +52,7 @@ public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
 
         // The summary's "all test" mean equals the mean over the episode rows.
         foreach (var m in run.Models)
-            Assert.Equal(run.Summary!.Eval.Single(r => r.Model == m && r.Group == "all test" && r.Set == Quest.Recipe.TestSets.HeldOut).MeanReward,
+            Assert.Equal(run.Summary!.Eval.Single(r => r.Model == m && r.Group == "all test" && r.Set == Quest.Eval.TestSets.HeldOut).MeanReward,
                 run.Episodes().Where(e => e.Model == m && e.Split == "test").Average(e => e.Reward), 6);
     }
 

@@ -129,7 +129,7 @@ public sealed class AgentCommandsTests : IDisposable
     private static List<Trajectory> Lines(string outDir) => RolloutRunner.ReadTrajectories(Path.Combine(outDir, "trajectories.jsonl")).ToList();
 
     [Fact]
-    public async Task Rollout_and_eval_give_a_synthesized_task_the_same_score()
+    public async Task Rollout_and_eval_give_a_synthesized_task_the_same_score_and_eval_of_a_scripted_policy_never_loads_libtorch()
     {
         // tasks synthesized over world-tiny, answered right but without citations: a task that needs citations then scores
         // 0.75 under its reward (the citation term is 0), which the rubric alone would have scored 1
@@ -143,8 +143,21 @@ public sealed class AgentCommandsTests : IDisposable
         File.WriteAllLines(script, picked.Select(t => JsonSerializer.Serialize(new { question = t.Question, turns = new[] { Answer(t.Answer) } })));
         var ro = await RunAsync("rollout", "--tasks", tasks, "--policy", "scripted:" + script, "--out", Path.Combine(_dir, "ro"), "--corpus", "world-tiny", "--no-progress");
         Assert.True(ro.Code == 0, ro.Err + ro.Out);
-        var ev = await RunAsync("eval", "--tasks", tasks, "--policy", "scripted:" + script, "--out", Path.Combine(_dir, "ev"), "--corpus", "world-tiny");
-        Assert.True(ev.Code == 0, ev.Err + ev.Out);
+        // eval runs with the dynamic loader's trace on: a scripted (or endpoint) policy must not load libtorch
+        var psi = Quest("eval", "--tasks", tasks, "--policy", "scripted:" + script, "--out", Path.Combine(_dir, "ev"), "--corpus", "world-tiny");
+        psi.Environment["LD_DEBUG"] = "files";
+        using (var p = Process.Start(psi)!)
+        {
+            var o = p.StandardOutput.ReadToEndAsync(Ct); var e = p.StandardError.ReadToEndAsync(Ct);
+            await p.WaitForExitAsync(Ct);
+            var (evOut, evErr) = (await o, await e);
+            Assert.True(p.ExitCode == 0, evErr[^Math.Min(evErr.Length, 4000)..] + evOut);
+            if (OperatingSystem.IsLinux())
+            {
+                Assert.Contains("libcoreclr", evErr);                 // the trace works here
+                Assert.DoesNotContain("libtorch", evErr);            // and libtorch was never opened
+            }
+        }
         var byRollout = Lines(Path.Combine(_dir, "ro")).ToDictionary(t => t.TaskId, t => t.Reward);
         var byEval = Lines(Path.Combine(_dir, "ev")).ToDictionary(t => t.TaskId, t => t.Reward);
         Assert.Equal(picked.Count, byRollout.Count);

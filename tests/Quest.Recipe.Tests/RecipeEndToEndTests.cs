@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Quest.Eval;
 using Quest.Agent.Rollout;
 using Quest.Models.Checkpoints;
 using Quest.Recipe;

@@ -1,3 +1,4 @@
+using Quest.Eval;
 using Quest.Core;
 using Quest.Rubrics;
 
@@ -29,7 +30,7 @@ public static class CliGuard
             case QuestInputException or RubricJudgeMissingException or ArgumentException:
                 err.WriteLine("quest: " + e.Message);
                 return BadInput;
-            case IOException or UnauthorizedAccessException or Quest.Agent.PolicyException or Quest.Recipe.IncompleteEvaluationException:
+            case IOException or UnauthorizedAccessException or Quest.Agent.PolicyException or Quest.Eval.IncompleteEvaluationException:
                 err.WriteLine("quest: " + e.Message);
                 return Failed;
             default:

@@ -1,7 +1,9 @@
+using System.Runtime.CompilerServices;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
+using Quest.Eval;
 using Quest.Agent;
 using Quest.Agent.Policies;
 using Quest.Agent.Rollout;
@@ -13,6 +15,7 @@ using Quest.Models.Training;
 using Quest.Recipe;
 using Quest.Synthesis;
 using Quest.World;
+using Quest.World.Tools;
 
 namespace Quest.Cli.Commands;
 
@@ -65,27 +68,16 @@ public static class EvalCommands
                 using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
                 var reward = new Synthesizer(sc.Graph).Verifier.Reward;
                 var spec = pr.GetValue(policy)!;
-                IChatClient client;
-                ITokenCounter? counter = null;
-                string name = spec;
-                string? view = null;
-                if (spec.StartsWith("local:", StringComparison.OrdinalIgnoreCase))
-                {
-                    var dir = spec["local:".Length..];
-                    if (!Checkpoint.Exists(dir)) throw new QuestInputException(dir, null, null, "no checkpoint here", "local:DIR with config.json and model.safetensors");
-                    var loaded = Checkpoint.Load(dir, TorchRuntime.ResolveDevice("auto"));
-                    view = loaded.Model.Config.View;
-                    name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'));
-                    client = Evaluation.LocalPolicy(loaded, eo, name);
-                    counter = loaded.Tokenizer;
-                }
-                else client = PolicySpec.Create(spec, null);
+                // a local checkpoint is opened in a method of its own, so an endpoint or scripted policy never loads TorchSharp
+                var (client, counter, name, view, scope) = spec.StartsWith("local:", StringComparison.OrdinalIgnoreCase)
+                    ? LocalPolicy(spec["local:".Length..], eo)
+                    : (PolicySpec.Create(spec, null), (ITokenCounter?)null, spec, (string?)null, (Func<IDisposable>?)null);
                 using var _ = client;
                 await PolicySpec.EnsureReachableAsync(client, err, ct);   // a dead endpoint fails here, in seconds
                 var outDir = QuestPaths.OutputDirectory(pr.GetValue(output), "--out");
                 var tools = sc.ToolsSized(Sizes(pr.GetValue(toolOutput)!, view));
                 var trajs = await Evaluation.RolloutAsync(client, name, counter, list, tools, reward, eo, outDir,
-                    p => err.WriteLine($"episode {p.Done + p.Skipped}/{p.Total + p.Skipped} {p.Last.TaskId} {p.Last.Termination} reward {p.Last.Reward ?? 0:0.000}"), ct);
+                    p => err.WriteLine($"episode {p.Done + p.Skipped}/{p.Total + p.Skipped} {p.Last.TaskId} {p.Last.Termination} reward {p.Last.Reward ?? 0:0.000}"), ct, scope);
                 var byId = list.ToDictionary(t => t.Id);
                 var rows = Evaluation.Rows(name, trajs, byId);
                 StageComparison? vs = null;
@@ -107,6 +99,18 @@ public static class EvalCommands
         return cmd;
     }
 
+    /// <summary>A local checkpoint as a policy: the client, its tokenizer (to count tokens), its name, its view and the
+    /// scope that decodes concurrent episodes together.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (IChatClient Client, ITokenCounter? Counter, string Name, string? View, Func<IDisposable>? Scope) LocalPolicy(string dir, EvalOptions eo)
+    {
+        if (!Checkpoint.Exists(dir)) throw new QuestInputException(dir, null, null, "no checkpoint here", "local:DIR with config.json and model.safetensors");
+        var loaded = Checkpoint.Load(dir, TorchRuntime.ResolveDevice("auto"));
+        var name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd('/'));
+        var client = RecipeEval.LocalPolicy(loaded, eo, name);
+        return (client, loaded.Tokenizer, name, loaded.Model.Config.View, client.EpisodeScope);
+    }
+
     /// <summary>The <c>--tool-output</c> option: how much search and visit print (what the model was trained to read).</summary>
     internal static Option<string> ToolOutputOption() => new("--tool-output")
     {
@@ -115,67 +119,7 @@ public static class EvalCommands
     };
 
     /// <summary>Tool sizes for <c>--tool-output</c> given the policy's view (null: not a local model).</summary>
-    internal static Quest.World.Tools.ToolSizes Sizes(string option, string? view) => option.ToLowerInvariant() switch
-    {
-        "small" => Quest.World.Tools.ToolSizes.SmallWindow,
-        "quest" => Quest.World.Tools.ToolSizes.Quest,
-        "auto" => view == AgentView.QuestionRecent ? Quest.World.Tools.ToolSizes.SmallWindow : Quest.World.Tools.ToolSizes.Quest,
-        _ => throw new QuestInputException(null, null, null, $"--tool-output '{option}'", "auto, small or quest"),
-    };
-
-    /// <summary>Builds <c>quest train rl</c>.</summary>
-    public static Command CreateRl()
-    {
-        var cmd = new Command("rl", "GRPO over the agent's own rollouts, from a checkpoint (e.g. the SFT stage), on the train tasks of a task file.");
-        var init = new Option<string>("--init") { Description = "Checkpoint to start from (the SFT stage directory).", Required = true };
-        var tasks = new Option<string>("--tasks") { Description = "Task JSONL; its train split is used.", Required = true };
-        var corpus = new Option<string>("--corpus") { Description = "Corpus the tasks were built on (a stored corpus name or directory).", DefaultValueFactory = _ => "world" };
-        var output = new Option<string>("--output") { Description = "Stage directory (checkpoints, metrics); re-running resumes.", Required = true };
-        var steps = new Option<int?>("--steps") { Description = "RL steps." };
-        var prompts = new Option<int?>("--prompts") { Description = "Tasks per step." };
-        var group = new Option<int?>("--group-size") { Description = "Rollouts per task (QUEST: 8)." };
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate." };
-        var maxTurns = new Option<int?>("--max-turns") { Description = "Model calls per rollout." };
-        var maxTokens = new Option<int?>("--max-tokens") { Description = "Tokens per model call." };
-        var device = new Option<string?>("--device") { Description = "auto, cpu, cuda." };
-        var temperature = new Option<double?>("--temperature") { Description = "Rollout sampling temperature, also the temperature of the policy the update optimises (QUEST: 1.0)." };
-        var miniBatches = new Option<int?>("--mini-batches") { Description = "Optimizer steps per rollout batch (QUEST: 4)." };
-        var noStd = new Option<bool>("--no-std") { Description = "Advantages r − group mean, not divided by the group's standard deviation (Dr. GRPO)." };
-        var toolOutput = ToolOutputOption();
-        var precision = new Option<string?>("--precision") { Description = "Matrix products of the update: fp32 (default), bf16 (mixed precision) or auto (bf16 on a CPU with native bfloat16 instructions); rollouts sample in float32." };
-        var seed = new Option<long?>("--seed") { Description = "Seed of the task order and of the rollouts' sampling (default 1): runs with other seeds are independent samples of the stage." };
-        var advantage = new Option<string?>("--advantage") { Description = "How rewards become advantages: grpo (default; --no-std for Dr. GRPO), rloo, or reinforce (the batch mean as baseline)." };
-        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, temperature, miniBatches, noStd, advantage, toolOutput, precision, seed }) cmd.Options.Add(o);
-        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
-        {
-            var err = pr.InvocationConfiguration.Error;
-            var outW = pr.InvocationConfiguration.Output;
-            var d = new RlOptions();
-            var o = d;   // set inside the try: the output path is checked there
-            try
-            {
-                o = d with
-                {
-                    Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
-                    MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
-                    Temperature = pr.GetValue(temperature) ?? d.Temperature, Seed = pr.GetValue(seed) ?? d.Seed, Advantage = pr.GetValue(advantage) ?? d.Advantage,
-                    Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, MiniBatches = pr.GetValue(miniBatches) ?? d.Grpo.MiniBatches, ScaleByStd = !pr.GetValue(noStd), Precision = pr.GetValue(precision) ?? d.Grpo.Precision }, OutputDir = QuestPaths.OutputDirectory(pr.GetValue(output), "--output"),
-                };
-                o.Validate("command line");
-                var initDir = pr.GetValue(init)!;
-                if (!Checkpoint.Exists(initDir)) throw new QuestInputException(initDir, null, null, "no checkpoint here", "--init DIR with config.json and model.safetensors");
-                var list = TaskFile.Read(pr.GetValue(tasks)!).Where(t => t.Split == "train").ToList();
-                if (list.Count == 0) throw new QuestInputException(pr.GetValue(tasks), null, null, "no train tasks", "a task file with a train split");
-                using var sc = WorldEnvironment.Open(pr.GetValue(corpus)!);
-                var view = Quest.Models.Transformer.ModelConfig.Load(Path.Combine(initDir, Checkpoint.ConfigFile)).View;
-                var trainer = RlTrainer.Create(initDir, list, sc.ToolsSized(Sizes(pr.GetValue(toolOutput)!, view)), new Synthesizer(sc.Graph).Verifier.Reward, o);
-                if (trainer.History.Count > 0) outW.WriteLine($"# resuming from {o.OutputDir} at step {trainer.History[^1].Step}");
-                await foreach (var r in trainer.RunAsync(ct)) outW.WriteLine(r.ToString());
-                outW.WriteLine($"# done: {o.OutputDir}");
-                return 0;
-            }
-            catch (Exception ex) { return CliGuard.Report(err, ex, $"cancelled: progress saved in {o.OutputDir} (run the same command to resume)"); }
-        });
-        return cmd;
-    }
+    internal static ToolSizes Sizes(string option, string? view) =>
+        option.Equals("auto", StringComparison.OrdinalIgnoreCase) ? (view == AgentView.QuestionRecent ? ToolSizes.SmallWindow : ToolSizes.Quest)
+        : ToolSizes.Named(option) ?? throw new QuestInputException(null, null, null, $"--tool-output '{option}'", "auto, " + string.Join(" or ", ToolSizes.Names));
 }

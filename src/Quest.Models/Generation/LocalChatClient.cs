@@ -30,6 +30,9 @@ public sealed class LocalChatClient : IChatClient
     public string ModelId { get; init; } = "quest-local";
     /// <summary>When set, requests go through this batcher (concurrent callers are decoded together).</summary>
     public GenerationBatcher? Batcher { get; init; }
+    /// <summary>What a rollout runner wraps each episode in so the turns of running episodes decode together (the
+    /// batcher's join), or null without a batcher.</summary>
+    public Func<IDisposable>? EpisodeScope => Batcher is { } b ? b.Join : null;
     /// <summary>How this model sees an episode (from its config).</summary>
     public AgentView View { get; }
 

@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Quest.Eval;
 using Quest.Agent;
 using Quest.Agent.Rollout;
 using Quest.Core;
 using Quest.Models.Checkpoints;
+using Quest.Models.Generation;
 using Quest.Models.Runtime;
 using Quest.Models.Transformer;
 using Quest.Synthesis;
@@ -143,6 +145,11 @@ public static class RecipeEval
         return tasks;
     }
 
+    /// <summary>A local model as a policy that decodes concurrent episodes together (dispose it after use; roll out with
+    /// its <see cref="LocalChatClient.EpisodeScope"/>).</summary>
+    public static LocalChatClient LocalPolicy(LoadedModel model, EvalOptions o, string name) =>
+        LocalChatClient.Batched(model.Model, model.Tokenizer, new GenerationOptions { Temperature = o.Temperature, TopP = 1, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed }, o.Parallel, name);
+
     /// <summary>The eval settings of a run.</summary>
     public static EvalOptions EvalOptionsOf(RecipeOptions o) => new()
     {
@@ -166,14 +173,14 @@ public static class RecipeEval
         foreach (var (name, dir) in Models(c.Paths))
         {
             var loaded = Load(c.Paths, dir, o);
-            using var client = Evaluation.LocalPolicy(loaded, eo, name);
+            using var client = LocalPolicy(loaded, eo, name);
             foreach (var (set, list, tools, reward, outDir) in sets)
             {
                 var byId = list.ToDictionary(t => t.Id);
                 string tag = set == TestSets.FreshWorld ? "fresh" : "held-out";
                 var trajs = await Evaluation.RolloutAsync(client, name, loaded.Tokenizer, list, tools, reward, eo, Path.Combine(outDir, name),
                     pr => c.Progress($"{name,-9} {tag,-8} episode {pr.Done + pr.Skipped}/{pr.Total + pr.Skipped} {byId[pr.Last.TaskId].Family,-10} {pr.Last.Termination,-13} reward {pr.Last.Reward ?? 0:0.000} turns {pr.Last.Rounds}", null),
-                    ct).ConfigureAwait(false);
+                    ct, client.EpisodeScope).ConfigureAwait(false);
                 Evaluation.EnsureMeasured(name, trajs, "Run the recipe again with --resume to retry them.");
                 var all = Evaluation.Row(name, "all test", trajs.Where(t => byId.TryGetValue(t.TaskId, out var tk) && tk.Split == "test").ToList());
                 string key = set == TestSets.FreshWorld ? $"{name}_fresh" : name;

@@ -111,4 +111,15 @@ public sealed record ToolSizes
     public static ToolSizes Quest => new();
     /// <summary>Sized for a 512-token window: 3 results with 150-character snippets, 3 evidence sentences.</summary>
     public static ToolSizes SmallWindow => new() { SearchResults = 3, SnippetChars = 150, VisitEvidenceSentences = 3, VisitEvidenceChars = 600 };
+
+    /// <summary>The names a run's options and the command line give the sizes: <c>small</c> (<see cref="SmallWindow"/>) and <c>quest</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["small", "quest"];
+
+    /// <summary>The sizes called <paramref name="name"/> (<see cref="Names"/>, case-insensitive), or null for another name.</summary>
+    public static ToolSizes? Named(string name) => name.ToLowerInvariant() switch
+    {
+        "small" => SmallWindow,
+        "quest" => Quest,
+        _ => null,
+    };
 }

@@ -3,15 +3,14 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Quest.Agent;
+using Quest.Agent.Context;
 using Quest.Agent.Rollout;
 using Quest.Core;
-using Quest.Models.Checkpoints;
-using Quest.Models.Generation;
 using Quest.Synthesis;
 using Quest.Synthesis.Rewards;
 using Quest.Synthesis.Teacher;
 
-namespace Quest.Recipe;
+namespace Quest.Eval;
 
 /// <summary>Settings of an evaluation (<c>quest eval</c>, the recipe's eval stage).</summary>
 public sealed record EvalOptions
@@ -168,26 +167,36 @@ public sealed record StageComparison
 /// </summary>
 public static class Evaluation
 {
-    /// <summary>A local model as a policy that decodes concurrent episodes together (dispose it after use).</summary>
-    public static LocalChatClient LocalPolicy(LoadedModel model, EvalOptions o, string name) =>
-        LocalChatClient.Batched(model.Model, model.Tokenizer, new GenerationOptions { Temperature = o.Temperature, TopP = 1, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed }, o.Parallel, name);
+    /// <summary>
+    /// The agent settings of an evaluation or RL rollout: <paramref name="maxTurns"/> model calls of at most
+    /// <paramref name="maxNewTokens"/> tokens, no context manager (the model's own view windows the episode), at most 3
+    /// invalid turns.
+    /// </summary>
+    public static AgentOptions AgentOptionsFor(int maxTurns, int maxNewTokens, double temperature, DateOnly date, string modelId) => new()
+    {
+        MaxTurns = maxTurns, MaxTokensPerTurn = maxNewTokens, MaxContextTokens = 1 << 20, MaxInvalidTurns = 3,
+        Temperature = (float)temperature, TopP = 1f, PresencePenalty = null, Date = date, ModelId = modelId,
+        Context = new ContextOptions { Enabled = false },
+    };
 
     /// <summary>
     /// Rolls <paramref name="policy"/> out on every task (<see cref="EvalOptions.Samples"/> times) into
-    /// <c>OUT/trajectories.jsonl</c>, resuming finished episodes, and returns the trajectories.
+    /// <c>OUT/trajectories.jsonl</c>, resuming finished episodes, and returns the trajectories. A policy that decodes
+    /// concurrent episodes together passes its <paramref name="episodeScope"/> (a local model's batcher join).
     /// </summary>
     public static async Task<IReadOnlyList<Trajectory>> RolloutAsync(IChatClient policy, string name, ITokenCounter? tokenCounter, IReadOnlyList<SynthTask> tasks,
-        IReadOnlyList<ITool> tools, RewardFunction reward, EvalOptions o, string outDir, Action<RolloutProgress>? progress = null, CancellationToken ct = default)
+        IReadOnlyList<ITool> tools, RewardFunction reward, EvalOptions o, string outDir, Action<RolloutProgress>? progress = null, CancellationToken ct = default,
+        Func<IDisposable>? episodeScope = null)
     {
         var scorer = new TaskRewardScorer(tasks, reward);
-        var agent = new ResearchAgent(policy, tools, RlTrainer.AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, name) with { SystemPromptTemplate = o.SystemPromptTemplate },
+        var agent = new ResearchAgent(policy, tools, AgentOptionsFor(o.MaxTurns, o.MaxNewTokens, o.Temperature, o.Date, name) with { SystemPromptTemplate = o.SystemPromptTemplate },
             tokenCounter: tokenCounter);
         var runner = new RolloutRunner(agent, scorer);
         var rollout = tasks.Select(t => new RolloutTask { Id = t.Id, Question = t.Question, Answer = t.Answer, Aliases = t.Aliases }).ToList();
         var summary = await runner.RunAsync(rollout, new RolloutOptions
         {
             OutDir = outDir, Resume = true, Samples = o.Samples, Parallelism = Math.Max(1, o.Parallel),
-            EpisodeScope = policy is LocalChatClient { Batcher: { } batcher } ? batcher.Join : null,   // decode each turn of the running episodes together
+            EpisodeScope = episodeScope,
         }, progress, ct).ConfigureAwait(false);
         if (summary.Cancelled) throw new OperationCanceledException(ct);
         return RolloutRunner.ReadTrajectories(summary.OutFile);
