@@ -204,10 +204,14 @@ public static class ReportCard
         {
             var r = rl.Select(x => x.RewardMean).ToList();
             sb.AppendLine(Inv($"RL: {rl.Count} steps, train reward {Tenth(r, true):0.000} (first tenth) → {Tenth(r, false):0.000} (last tenth), ")
-                + Inv($"zero-variance groups {rl.Average(x => x.ZeroVarianceShare):0%}, clip fraction {rl.Average(x => x.ClipFraction):0.000}, valid turns {rl[^1].ValidTurnRate:0%} at the end, ")
+                + Inv($"zero-variance groups {rl.Average(x => x.ZeroVarianceShare):0%}, {string.Concat(UpdateMeans(rl).Select(kv => Inv($"mean {kv.Key.Replace('_', ' ')} {kv.Value:0.000}, ")))}valid turns {rl[^1].ValidTurnRate:0%} at the end, ")
                 + Inv($"rollouts {rl.Sum(x => x.RolloutSeconds):0} s and updates {rl.Sum(x => x.UpdateSeconds):0} s.")).AppendLine();
         }
     }
+
+    /// <summary>The mean of each of the RL update's named measures over the steps that report it.</summary>
+    private static IEnumerable<KeyValuePair<string, double>> UpdateMeans(IReadOnlyList<RlStepReport> rl) =>
+        rl.SelectMany(x => x.Update.Keys).Distinct().Select(k => KeyValuePair.Create(k, rl.Where(x => x.Update.ContainsKey(k)).Average(x => x.Update[k])));
 
     private static void Files(StringBuilder sb, RunData run)
     {

@@ -61,21 +61,27 @@ public static class RunFrames
         new DoubleDataFrameColumn("grad_norm", steps.Select(s => s.GradNorm)),
         new DoubleDataFrameColumn("tokens_per_s", steps.Select(s => s.TokensPerSecond)));
 
-    /// <summary>The RL stage's steps: step, reward, zero_variance, groups_with_reward, valid, answer, entropy, grad_norm, rollout_s, update_s.</summary>
+    /// <summary>The RL stage's steps: step, reward, zero_variance, groups_with_reward, valid, answer, grad_norm, rollout_s, update_s, then one
+    /// column per measure the update names (PPO clip: entropy, clip_fraction).</summary>
     public static DataFrame Rl(RunData run) => Rl(run.Rl());
 
     /// <summary>RL step reports as a frame.</summary>
-    public static DataFrame Rl(IReadOnlyList<RlStepReport> steps) => new(
+    public static DataFrame Rl(IReadOnlyList<RlStepReport> steps)
+    {
+        var df = new DataFrame(
         new Int32DataFrameColumn("step", steps.Select(s => s.Step)),
         new DoubleDataFrameColumn("reward", steps.Select(s => s.RewardMean)),
         new DoubleDataFrameColumn("zero_variance", steps.Select(s => s.ZeroVarianceShare)),
         new DoubleDataFrameColumn("groups_with_reward", steps.Select(s => s.GroupsWithReward)),
         new DoubleDataFrameColumn("valid", steps.Select(s => s.ValidTurnRate)),
         new DoubleDataFrameColumn("answer", steps.Select(s => s.AnswerRate)),
-        new DoubleDataFrameColumn("entropy", steps.Select(s => s.Entropy)),
         new DoubleDataFrameColumn("grad_norm", steps.Select(s => s.GradNorm)),
         new DoubleDataFrameColumn("rollout_s", steps.Select(s => s.RolloutSeconds)),
         new DoubleDataFrameColumn("update_s", steps.Select(s => s.UpdateSeconds)));
+        foreach (var name in steps.SelectMany(s => s.Update.Keys).Distinct())
+            df.Columns.Add(new DoubleDataFrameColumn(name, steps.Select(s => s.Update.TryGetValue(name, out var v) ? v : (double?)null)));
+        return df;
+    }
 
     /// <summary>Writes every frame of a run as CSV into <paramref name="dir"/> (episodes.csv, eval.csv, copy/pretrain/sft.csv, rl.csv); returns the files.</summary>
     public static IReadOnlyList<string> SaveCsv(RunData run, string dir)

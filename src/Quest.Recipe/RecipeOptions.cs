@@ -135,6 +135,8 @@ public sealed record RecipeOptions
     /// rubric rewards are continuous, and σ-scaling gives a group whose rollouts differ by 0.01 the same ±1 advantages as one
     /// whose rollouts differ by 1; measured no worse (docs/results.md).</summary>
     public bool RlScaleByStd { get; init; }
+    /// <summary>The RL policy update (<c>ppo_clip</c>: QUEST's; <c>rft</c>: rejection-sampling fine-tuning; see <c>PolicyUpdates</c>).</summary>
+    public string RlUpdate { get; init; } = "ppo_clip";
     /// <summary>How RL turns rewards into advantages (<c>grpo</c>, <c>rloo</c>, <c>reinforce</c>; see <c>AdvantageEstimators</c>).</summary>
     public string RlAdvantage { get; init; } = "grpo";
     /// <summary>
@@ -284,6 +286,8 @@ public sealed record RecipeOptions
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");
         Need(ToolSizes.Named(ToolOutput) is not null, $"tool_output '{ToolOutput}'", string.Join(" or ", ToolSizes.Names));
+        Need(Quest.Models.Training.PolicyUpdates.Names.Contains(RlUpdate), $"rl_update '{RlUpdate}'", string.Join(", ", Quest.Models.Training.PolicyUpdates.Names));
+        Need(Quest.Models.Training.AdvantageEstimators.Names.Contains(RlAdvantage), $"rl_advantage '{RlAdvantage}'", string.Join(", ", Quest.Models.Training.AdvantageEstimators.Names));
         Need(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));
         Need(CopyPhaseSteps >= 0 && (CopyPhaseSteps == 0 || CopyDrills > 0), $"copy_phase_steps {CopyPhaseSteps}", "0, or a positive count with copy_drills > 0");
         Need(CopyDrills >= 0 && ToolOutputDocs >= 0, $"copy_drills {CopyDrills}, tool_output_docs {ToolOutputDocs}", "counts >= 0");

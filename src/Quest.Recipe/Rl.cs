@@ -22,7 +22,7 @@ namespace Quest.Recipe;
 /// </summary>
 public sealed record RlOptions
 {
-    /// <summary>RL steps (one rollout batch and one policy update each). The recipe's tiny preset runs 45 and small 150; the held-out gain grew with steps up to 150 in every run measured.</summary>
+    /// <summary>RL steps (one rollout batch and one policy update each); the recipe sets its own (<c>RecipeOptions.RlSteps</c>).</summary>
     public int Steps { get; init; } = 90;
     /// <summary>Tasks (prompts) per step.</summary>
     public int PromptsPerStep { get; init; } = 8;
@@ -38,8 +38,11 @@ public sealed record RlOptions
     /// the evaluation runs.
     /// </summary>
     public double Temperature { get; init; } = 1.0;
-    /// <summary>The policy update (PPO clip, <see cref="GrpoUpdater"/>).</summary>
+    /// <summary>Settings of the policy update (learning rate, clip, mini-batches; <see cref="GrpoOptions"/>).</summary>
     public GrpoOptions Grpo { get; init; } = new();
+    /// <summary>Which policy update runs (<see cref="PolicyUpdates"/>): <c>ppo_clip</c> (QUEST's) or <c>rft</c>
+    /// (rejection-sampling fine-tuning on the rollouts with advantage &gt; 0).</summary>
+    public string Update { get; init; } = "ppo_clip";
     /// <summary>
     /// How rewards become advantages (<see cref="AdvantageEstimators"/>): <c>grpo</c> (QUEST's; divided by the group's σ
     /// when <see cref="GrpoOptions.ScaleByStd"/>), <c>rloo</c> or <c>reinforce</c> (the batch mean as baseline).
@@ -72,6 +75,7 @@ public sealed record RlOptions
         Need(double.IsFinite(Grpo.LearningRate) && Grpo.LearningRate > 0, $"learning_rate {Grpo.LearningRate}", "a finite rate > 0");
         Need(Grpo.ClipLow is > 0 and < 1 && Grpo.ClipHigh > 0, "clip", "0 < clip_low < 1, clip_high > 0");
         Need(Grpo.MiniBatches >= 1 && Grpo.MicroBatch >= 1, $"mini_batches {Grpo.MiniBatches}, micro_batch {Grpo.MicroBatch}", "at least 1");
+        Need(PolicyUpdates.Names.Contains(Update), $"update '{Update}'", string.Join(", ", PolicyUpdates.Names));
         Need(AdvantageEstimators.Names.Contains(Advantage), $"advantage '{Advantage}'", string.Join(", ", AdvantageEstimators.Names));
         Need(Quest.Models.Transformer.Precision.IsKnown(Grpo.Precision), $"precision '{Grpo.Precision}'", Quest.Models.Transformer.Precision.Expected);
         return this;
@@ -97,12 +101,10 @@ public sealed record RlStepReport
     public double AnswerRate { get; init; }
     /// <summary>Tokens the policy generated this step.</summary>
     public long TokensGenerated { get; init; }
-    /// <summary>Mean token entropy on the trained tokens (nats).</summary>
-    public double Entropy { get; init; }
     /// <summary>Mean gradient norm before clipping.</summary>
     public double GradNorm { get; init; }
-    /// <summary>Share of trained tokens whose ratio was clipped.</summary>
-    public double ClipFraction { get; init; }
+    /// <summary>The update's own measures by name (<see cref="PolicyUpdateReport.Metrics"/>; PPO clip: entropy, clip_fraction).</summary>
+    public Dictionary<string, double> Update { get; init; } = [];
     /// <summary>Learning rate.</summary>
     public double LearningRate { get; init; }
     /// <summary>Rows trained on (model calls of rollouts in groups with signal).</summary>
@@ -114,12 +116,12 @@ public sealed record RlStepReport
     /// <summary>Checkpoint directory when one was written at this step.</summary>
     public string? Checkpoint { get; init; }
 
-    /// <summary><c>rl step  3/30 reward 0.125 zero_var 0.50 valid 0.81 answer 0.44 gen_tok 12345 ent 1.234 gnorm 0.456 lr 3.0e-04 rollout_s 12.3 update_s 4.5</c></summary>
+    /// <summary><c>rl step  3/30 reward 0.125 zero_var 0.50 valid 0.81 answer 0.44 gen_tok 12345 gnorm 0.456 entropy 1.234 clip_fraction 0.012 lr 3.0e-04 rollout_s 12.3 update_s 4.5</c></summary>
     public override string ToString()
     {
         var w = TotalSteps.ToString().Length;
         var s = FormattableString.Invariant(
-            $"rl step {Step.ToString().PadLeft(w)}/{TotalSteps} reward {RewardMean:0.000} zero_var {ZeroVarianceShare:0.00} valid {ValidTurnRate:0.00} answer {AnswerRate:0.00} gen_tok {TokensGenerated,6} ent {Entropy:0.000} gnorm {GradNorm:0.000} lr {LearningRate:0.0e+00} rollout_s {RolloutSeconds,5:0.0} update_s {UpdateSeconds,5:0.0}");
+            $"rl step {Step.ToString().PadLeft(w)}/{TotalSteps} reward {RewardMean:0.000} zero_var {ZeroVarianceShare:0.00} valid {ValidTurnRate:0.00} answer {AnswerRate:0.00} gen_tok {TokensGenerated,6} gnorm {GradNorm:0.000}{string.Concat(Update.Select(kv => FormattableString.Invariant($" {kv.Key} {kv.Value:0.000}")))} lr {LearningRate:0.0e+00} rollout_s {RolloutSeconds,5:0.0} update_s {UpdateSeconds,5:0.0}");
         return Checkpoint is null ? s : s + " ckpt " + Checkpoint;
     }
 }
@@ -252,7 +254,7 @@ public sealed class RlTrainer
     public async IAsyncEnumerable<RlStepReport> RunAsync([EnumeratorCancellation] CancellationToken ct = default)
     {
         var o = Options;
-        using IPolicyUpdate updater = new GrpoUpdater(Loaded.Model, o.Grpo with { Temperature = o.Temperature });
+        using var updater = PolicyUpdates.Create(o.Update, Loaded.Model, o.Grpo with { Temperature = o.Temperature });
         var estimator = AdvantageEstimators.Create(o.Advantage, o.Grpo.ScaleByStd);
         if (_startStep > 0) updater.LoadState(Path.Combine(o.OutputDir!, Checkpoint.OptimizerFile));
         int pad = Math.Max(0, Loaded.Tokenizer.EndOfTextId);
@@ -290,7 +292,7 @@ public sealed class RlTrainer
                 ValidTurnRate = turns == 0 ? 0 : trajs.Sum(t => t.Turns.Count(x => x.Kind is "answer" or "tool_call")) / (double)turns,
                 AnswerRate = trajs.Count(t => !string.IsNullOrWhiteSpace(t.Prediction)) / (double)trajs.Count,
                 TokensGenerated = groups.SelectMany(g => g.Turns).SelectMany(x => x).Sum(t => (long)t.TokenIds.Length),
-                Entropy = u.Entropy, GradNorm = u.GradNorm, ClipFraction = u.ClipFraction, LearningRate = lr, Rows = u.Rows,
+                GradNorm = u.GradNorm, Update = new(u.Metrics), LearningRate = lr, Rows = u.Rows,
                 RolloutSeconds = rolloutS, UpdateSeconds = sw.Elapsed.TotalSeconds,
             };
             _history.Add(report);

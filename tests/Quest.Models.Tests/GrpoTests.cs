@@ -177,8 +177,10 @@ public class GrpoTests
         }
     }
 
-    [Fact]
-    public async Task ToyTaskAlwaysAnswerXReachesRewardNearOne()
+    [Theory]
+    [InlineData("ppo_clip")]
+    [InlineData("rft")]
+    public async Task ToyTaskAlwaysAnswerXReachesRewardNearOne(string update)
     {
         // A policy that answers one capital letter after "A:"; reward 1 when it says X. Mid-training spreads the answer
         // over 26 letters (p(X) ≈ 1/26, so a group of 8 sometimes succeeds); GRPO must make X the answer.
@@ -197,8 +199,9 @@ public class GrpoTests
         var prompt = tok.Encode("Q: pick a letter A:");
         var opts = new GenerationOptions { Temperature = 1, MaxNewTokens = 2, Seed = 5 };
         double Reward(GeneratedSequence s) => s.Text.TrimStart().StartsWith('X') ? 1 : 0;
-        using var updater = new GrpoUpdater(model, new GrpoOptions { LearningRate = 3e-3, MiniBatches = 2 });
+        using var updater = PolicyUpdates.Create(update, model, new GrpoOptions { LearningRate = 3e-3, MiniBatches = 2 });
         var means = new List<double>();
+        var names = new HashSet<string>();
         for (int step = 0; step < 40; step++)
         {
             var seqs = gen.Generate(Enumerable.Repeat(prompt, 64).ToList(), opts with { Seed = 100 + step });
@@ -206,11 +209,14 @@ public class GrpoTests
             var groups = Enumerable.Range(0, 64).Select(i => $"g{i / 8}").ToList();
             var adv = Grpo.Advantages(rewards, groups);
             var rows = seqs.Select((s, i) => new RlSample(prompt, s.TokenIds, s.Logprobs, adv.Values[i], groups[i])).ToList();
-            updater.Update(rows, 3e-3, tok.EndOfTextId, step);
+            var u = updater.Update(rows, 3e-3, tok.EndOfTextId, step);
+            names.UnionWith(u.Metrics.Keys);
+            if (update == "rft") Assert.Equal(rows.Count(r => r.Advantage > 1e-12), u.Rows);   // only the rollouts that beat their group
             means.Add(rewards.Average());
         }
+        Assert.Equal(update == "rft" ? ["kept_rows", "nll"] : ["clip_fraction", "entropy"], names.Order());
         Assert.True(means.Take(3).Average() < 0.3, $"the toy task must start hard: {string.Join(", ", means.Take(3))}");
-        Assert.True(means.TakeLast(3).Average() > 0.9, $"GRPO should make X the answer; mean rewards: {string.Join(", ", means.Select(m => m.ToString("0.00")))}");
+        Assert.True(means.TakeLast(3).Average() > 0.9, $"{update} should make X the answer; mean rewards: {string.Join(", ", means.Select(m => m.ToString("0.00")))}");
     }
 
     [Fact]

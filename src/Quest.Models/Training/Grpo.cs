@@ -66,14 +66,21 @@ public sealed record GrpoOptions
     public double Temperature { get; init; } = 1.0;
 }
 
-/// <summary>What one GRPO update did.</summary>
-/// <param name="Loss">Mean policy loss over the mini-batches.</param>
+/// <summary>
+/// What one policy update did: the measures every update has, and the named set its algorithm adds (for PPO clip:
+/// <c>entropy</c> and <c>clip_fraction</c>). The RL step report, its frames, charts and report card carry the named set
+/// as it comes, so a new update's measures need no new field anywhere.
+/// </summary>
+/// <param name="Loss">Mean loss over the mini-batches.</param>
 /// <param name="GradNorm">Mean gradient norm before clipping.</param>
-/// <param name="Entropy">Mean token entropy of the policy on the generated tokens (nats).</param>
-/// <param name="ClipFraction">Share of generated tokens whose ratio was clipped.</param>
 /// <param name="Rows">Rows trained on.</param>
 /// <param name="Tokens">Generated tokens trained on.</param>
-public sealed record GrpoUpdate(double Loss, double GradNorm, double Entropy, double ClipFraction, int Rows, long Tokens);
+/// <param name="Metrics">The algorithm's own measures, by snake_case name.</param>
+public sealed record PolicyUpdateReport(double Loss, double GradNorm, int Rows, long Tokens, IReadOnlyDictionary<string, double> Metrics)
+{
+    /// <summary>Nothing trained (no row carried signal).</summary>
+    public static PolicyUpdateReport None { get; } = new(0, 0, 0, 0, new Dictionary<string, double>());
+}
 
 /// <summary>
 /// GRPO as QUEST runs it (verl, §6.1): group-relative advantages, token-level PPO clipping with clip-higher
@@ -237,11 +244,26 @@ public interface IPolicyUpdate : IDisposable
     /// <summary>The name the options use.</summary>
     string Name { get; }
     /// <summary>Updates the model on <paramref name="rows"/> at learning rate <paramref name="lr"/>.</summary>
-    GrpoUpdate Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0);
+    PolicyUpdateReport Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0);
     /// <summary>Saves the optimizer state.</summary>
     void SaveState(string path);
     /// <summary>Loads an optimizer state written by <see cref="SaveState"/>.</summary>
     void LoadState(string path);
+}
+
+/// <summary>The policy updates by name.</summary>
+public static class PolicyUpdates
+{
+    /// <summary>The names <see cref="Create"/> knows: <c>ppo_clip</c> (QUEST's), <c>rft</c> (rejection-sampling fine-tuning).</summary>
+    public static readonly IReadOnlyList<string> Names = ["ppo_clip", "rft"];
+
+    /// <summary>The update called <paramref name="name"/> for <paramref name="model"/>.</summary>
+    public static IPolicyUpdate Create(string name, QuestTransformer model, GrpoOptions options) => name.Trim().ToLowerInvariant() switch
+    {
+        "ppo_clip" => new GrpoUpdater(model, options),
+        "rft" => new RejectionSamplingUpdate(model, options),
+        _ => throw new Quest.Core.QuestInputException(null, null, null, $"policy update '{name}'", string.Join(", ", Names)),
+    };
 }
 
 /// <summary>
@@ -251,6 +273,15 @@ public interface IPolicyUpdate : IDisposable
 /// </summary>
 public sealed class GrpoUpdater : IPolicyUpdate
 {
+    /// <summary>The names of this update's measures.</summary>
+    public static class Metric
+    {
+        /// <summary>Mean token entropy of the policy on the trained tokens (nats).</summary>
+        public const string Entropy = "entropy";
+        /// <summary>Share of trained tokens whose ratio was clipped.</summary>
+        public const string ClipFraction = "clip_fraction";
+    }
+
     /// <inheritdoc/>
     public string Name => "ppo_clip";
 
@@ -273,13 +304,13 @@ public sealed class GrpoUpdater : IPolicyUpdate
     /// One update on <paramref name="rows"/> (rows with zero advantage are dropped first; they add nothing but cost) at
     /// learning rate <paramref name="lr"/>. Returns zeros when no row carries signal.
     /// </summary>
-    public GrpoUpdate Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0) =>
+    public PolicyUpdateReport Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0) =>
         TorchThread.Run(() => UpdateHere(rows, lr, padId, seed));   // the libtorch work runs on the torch thread
 
-    private GrpoUpdate UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed)
+    private PolicyUpdateReport UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed)
     {
         var live = rows.Where(r => Math.Abs(r.Advantage) > 1e-12).ToList();
-        if (live.Count == 0) return new GrpoUpdate(0, 0, 0, 0, 0, 0);
+        if (live.Count == 0) return PolicyUpdateReport.None;
         var rng = new Random((int)(seed & 0x7FFFFFFF));
         live = live.OrderBy(_ => rng.Next()).ToList();
         int mb = Math.Clamp(Options.MiniBatches, 1, live.Count);
@@ -306,7 +337,11 @@ public sealed class GrpoUpdater : IPolicyUpdate
             _opt.Step(lr);
         }
         Model.eval();
-        return new GrpoUpdate(loss, gnorm, tokens == 0 ? 0 : ent / tokens, tokens == 0 ? 0 : clipped / tokens, live.Count, tokens);
+        return new PolicyUpdateReport(loss, gnorm, live.Count, tokens, new Dictionary<string, double>
+        {
+            [Metric.Entropy] = tokens == 0 ? 0 : ent / tokens,
+            [Metric.ClipFraction] = tokens == 0 ? 0 : clipped / tokens,
+        });
     }
 
     /// <summary>Saves the optimizer state.</summary>

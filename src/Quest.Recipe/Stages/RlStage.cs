@@ -10,7 +10,7 @@ public static class RlStage
     public static RlOptions OptionsOf(RecipeOptions o, RecipePaths p) => new()
     {
         Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens, Temperature = o.RlTemperature,
-        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches, ScaleByStd = o.RlScaleByStd }, Advantage = o.RlAdvantage, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
+        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches, ScaleByStd = o.RlScaleByStd }, Advantage = o.RlAdvantage, Update = o.RlUpdate, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
         OutputDir = p.Rl, Seed = o.Seed, Device = o.Device, Date = o.Date,
     };
 
