@@ -17,6 +17,7 @@ internal static class CliConsole
             Out = new AnsiConsoleOutput(writer),
             Ansi = real ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = real ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = real ? InteractionSupport.Detect : InteractionSupport.No,   // progress bars redraw only on a terminal
         });
         if (!real) console.Profile.Width = width;
         return console;

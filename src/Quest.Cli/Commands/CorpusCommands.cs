@@ -26,9 +26,6 @@ public static class CorpusCommands
         return cmd;
     }
 
-    internal static IAnsiConsole ConsoleFor(TextWriter w) =>
-        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(w), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
-
     private static Command Fetch()
     {
         var which = new Argument<string>("name") { Description = "foldoc or jargon." };
@@ -71,7 +68,7 @@ public static class CorpusCommands
                 var sw = Stopwatch.StartNew();
                 PageCorpus? corpus = null; string? dir = null; Bm25Index? index = null;
                 var console = AnsiConsole.Console.Profile.Capabilities.Interactive && pr.InvocationConfiguration.Output == Console.Out
-                    ? AnsiConsole.Console : ConsoleFor(pr.InvocationConfiguration.Error);
+                    ? AnsiConsole.Console : CliConsole.For(pr.InvocationConfiguration.Error);
                 console.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                     .Start(ctx =>
                     {
@@ -111,7 +108,7 @@ public static class CorpusCommands
         {
             try
             {
-                var console = ConsoleFor(pr.InvocationConfiguration.Output);
+                var console = CliConsole.For(pr.InvocationConfiguration.Output);
                 var n = pr.GetValue(which);
                 if (string.IsNullOrWhiteSpace(n))
                 {
