@@ -101,7 +101,7 @@ public sealed record RecipeOptions
     /// <summary>Pretraining sequence length.</summary>
     public int PretrainSeqLen { get; init; } = WindowOf(DefaultDepth) / 2;
     /// <summary>Pretraining peak learning rate.</summary>
-    public double PretrainLearningRate { get; init; } = 0.012 / DefaultDepth;
+    public double PretrainLearningRate { get; init; } = PretrainLrOf(DefaultDepth);
 
     // ---- 5. sft
     /// <summary>SFT optimizer steps (about 4.8 epochs of the tiny teacher set): 1,500 left the held-out loss
@@ -110,7 +110,7 @@ public sealed record RecipeOptions
     /// <summary>SFT sequences per step (one assistant turn each, with the context the agent would show the model).</summary>
     public int SftBatch { get; init; } = 8;
     /// <summary>SFT peak learning rate.</summary>
-    public double SftLearningRate { get; init; } = 0.008 / DefaultDepth;
+    public double SftLearningRate { get; init; } = SftLrOf(DefaultDepth);
     /// <summary>SFT batches drawn together and shared out by length (<c>ChatSftData.LengthGroup</c>; 1: each batch
     /// drawn on its own). 32 was 16% faster but trained a worse model, so the default is off (docs/results.md).</summary>
     public int SftLengthGroup { get; init; } = 1;
@@ -127,7 +127,7 @@ public sealed record RecipeOptions
     /// <summary>Rollouts per task (QUEST: 8).</summary>
     public int RlGroupSize { get; init; } = 8;
     /// <summary>RL peak learning rate.</summary>
-    public double RlLearningRate { get; init; } = 1.2e-4 / DefaultDepth;
+    public double RlLearningRate { get; init; } = RlLrOf(DefaultDepth);
     /// <summary>Optimizer steps per RL rollout batch (its rows split into this many mini-batches; QUEST: 4). With 2
     /// the PPO clip is active on the second step; 4 at a higher rate did no better (docs/results.md).</summary>
     public int RlMiniBatches { get; init; } = 2;
@@ -192,7 +192,7 @@ public sealed record RecipeOptions
             Preset = $"d{depth}", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", $"d{depth}"), Depth = depth,
             Model = $"d{depth}", ContextTokens = WindowOf(depth), TeacherViewChars = TeacherViewCharsOf(depth), PretrainSeqLen = WindowOf(depth) / 2,
             VocabSize = VocabOf(depth), PretrainSteps = PretrainStepsOf(depth), RlSteps = RlStepsOf(depth),
-            PretrainLearningRate = 0.012 / depth, SftLearningRate = 0.008 / depth, RlLearningRate = 1.2e-4 / depth,
+            PretrainLearningRate = PretrainLrOf(depth), SftLearningRate = SftLrOf(depth), RlLearningRate = RlLrOf(depth),
         };
     }
 
@@ -203,6 +203,9 @@ public sealed record RecipeOptions
     private static int VocabOf(int depth) => 512 * depth;
     private static int PretrainStepsOf(int depth) => 300 * depth;
     private static int RlStepsOf(int depth) => (int)Math.Round(32.5 * depth);
+    private static double PretrainLrOf(int depth) => 0.012 / depth;
+    private static double SftLrOf(int depth) => 0.008 / depth;
+    private static double RlLrOf(int depth) => 1.2e-4 / depth;
 
     /// <summary>Depth 4 (a 1.0M-parameter model, 512-token window), a 2,000-page world, ~2,700 tasks (C1–C3), a copy phase, 3,000 SFT steps, 130 RL steps (see the README for its measured wall time).</summary>
     public static RecipeOptions Tiny => ForDepth(4) with { Preset = "tiny", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", "tiny") };
