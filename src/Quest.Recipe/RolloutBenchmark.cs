@@ -55,13 +55,10 @@ public static class RolloutBenchmark
         long batchedTokens = batched.SelectMany(g => g.Turns).SelectMany(t => t).Sum(t => (long)t.TokenIds.Length);
         int episodes = batched.Sum(g => g.Trajectories.Count);
 
-        // the same batched rollout with rows of one length prefilled unmasked (TextGenerator.PrefillUnmaskedRuns); sampled
+        // the same batched rollout with rows of one length prefilled unmasked (GenerationOptions.PrefillUnmaskedRuns); sampled
         // episodes differ, so compare positions per second
         Models.Generation.GenerationStats? gsUnmasked = null;
-        var previous = Environment.GetEnvironmentVariable("QUEST_PREFILL");
-        Environment.SetEnvironmentVariable("QUEST_PREFILL", "unmasked");
-        try { await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct, s => gsUnmasked = s).ConfigureAwait(false); }
-        finally { Environment.SetEnvironmentVariable("QUEST_PREFILL", previous); }
+        await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, _ => (tools, reward), agent, ct, s => gsUnmasked = s, prefillUnmaskedRuns: true).ConfigureAwait(false);
 
         sw.Restart();
         long seqTokens = 0, seqPrefillPositions = 0;

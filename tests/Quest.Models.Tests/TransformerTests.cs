@@ -110,8 +110,8 @@ public class TransformerTests
         foreach (var useCache in new[] { true, false })
         {
             var o = opts with { UseKvCache = useCache };
-            var unmasked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = true }.Generate(prompts, o);
-            var masked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = false }.Generate(prompts, o);
+            var unmasked = new TextGenerator(m, tok).Generate(prompts, o with { PrefillUnmaskedRuns = true });
+            var masked = new TextGenerator(m, tok).Generate(prompts, o);
             for (int i = 0; i < prompts.Length; i++)
             {
                 Assert.Equal(masked[i].TokenIds, unmasked[i].TokenIds);
@@ -216,8 +216,8 @@ public class TransformerTests
         Assert.Equal(1, s.Calls);
         Assert.Equal(3, s.Rows);
         Assert.Equal(3L * longest, s.PrefillPositions);             // one masked chunk, left-padded to the longest prompt
-        var unmasked = new TextGenerator(m, tok) { PrefillUnmaskedRuns = true };
-        unmasked.Generate(prompts, new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] });
+        var unmasked = new TextGenerator(m, tok);
+        unmasked.Generate(prompts, new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [], PrefillUnmaskedRuns = true });
         Assert.Equal(prompts.Sum(p => (long)p.Length), unmasked.Stats.PrefillPositions);   // rows of one length prefill unmasked: no padding computed
         Assert.Equal(prompts.Sum(p => (long)p.Length), s.PromptTokens);
         Assert.Equal(36, s.GeneratedTokens);

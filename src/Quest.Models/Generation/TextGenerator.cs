@@ -27,6 +27,15 @@ public sealed record GenerationOptions
     public long? Seed { get; init; }
     /// <summary>Use the key/value cache (false recomputes the whole prefix every step; for checks and benchmarks).</summary>
     public bool UseKvCache { get; init; } = true;
+    /// <summary>
+    /// Prefill rows of one prompt length together and unmasked (a cache window that starts where their padding ends),
+    /// so attention takes libtorch's causal kernel and computes no padding; off (the default), every chunk of up to
+    /// <see cref="TextGenerator.PrefillRowsPerChunk"/> rows masks its padding. Results are the same either way (within
+    /// float rounding). Measured with <c>quest bench rollout</c> (8 groups of 8, a tiny SFT checkpoint): unmasked runs
+    /// 28,770 prompt tokens/s against 30,791 masked and 33,686 one row at a time: rows sorted longest first leave masked
+    /// chunks almost no padding, and rows of one length are mostly one row, so it is an option, not the default.
+    /// </summary>
+    public bool PrefillUnmaskedRuns { get; init; }
 }
 
 /// <summary>Why a sequence ended.</summary>
@@ -140,7 +149,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
 
             clock.Start();
-            var lastLogits = Prefill(prompts, allIds, valid, L, capacity, cache, device);
+            var lastLogits = Prefill(prompts, allIds, valid, L, capacity, cache, device, options.PrefillUnmaskedRuns);
             Stats.PrefillSeconds += clock.Elapsed.TotalSeconds;
             clock.Restart();
             decoding = true;
@@ -202,7 +211,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                     var full = cat([allIds, gen2], 1);
                     var v = valid.narrow(1, 0, S);
                     var pos = Positions(v);
-                    lastLogits = PrefillLastLogits(full, pos, PrefillMask(v, S, device), null, prompts.Select(p => p.Length + S - L).ToArray(), out long _).MoveToOuterDisposeScope();
+                    lastLogits = PrefillLastLogits(full, pos, PrefillMask(v, S, device), null, prompts.Select(p => p.Length + S - L).ToArray(), options.PrefillUnmaskedRuns, out long _).MoveToOuterDisposeScope();
                 }
             }
         }
@@ -261,7 +270,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// prefilled once, and the distinct ones longest first, so each row chunk skips the padding columns all its rows
     /// share; keys, values and last logits are then copied to the rows in the caller's order.
     /// </summary>
-    private Tensor Prefill(IReadOnlyList<int[]> prompts, Tensor allIds, Tensor valid, int L, int capacity, KvCache? cache, Device device)
+    private Tensor Prefill(IReadOnlyList<int[]> prompts, Tensor allIds, Tensor valid, int L, int capacity, KvCache? cache, Device device, bool unmaskedRuns)
     {
         int B = prompts.Count;
         var (order, rowOf) = PrefillOrder(prompts);
@@ -276,13 +285,13 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         long computed;
         Tensor lastLogits;
         if (order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared and already longest first
-            lastLogits = PrefillLastLogits(allIds, pos, mask, cache, lengths, out computed).MoveToOuterDisposeScope();
+            lastLogits = PrefillLastLogits(allIds, pos, mask, cache, lengths, unmaskedRuns, out computed).MoveToOuterDisposeScope();
         else
         {
             var u = tensor(order.Select(i => (long)i).ToArray(), device: device);
             var map = tensor(rowOf, device: device);
             using var shared = cache is null ? null : Model.NewCache(U, capacity);
-            var logitsU = PrefillLastLogits(allIds.index_select(0, u), pos.index_select(0, u), mask.index_select(0, u), shared, lengths, out computed);
+            var logitsU = PrefillLastLogits(allIds.index_select(0, u), pos.index_select(0, u), mask.index_select(0, u), shared, lengths, unmaskedRuns, out computed);
             cache?.CopyRowsFrom(shared!, map, L);
             lastLogits = logitsU.index_select(0, map).MoveToOuterDisposeScope();
         }
@@ -327,17 +336,6 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// </summary>
     public bool DropFinishedRows { get; init; } = true;
 
-    /// <summary>
-    /// Prefill rows of one prompt length together and unmasked (a cache window that starts where their padding ends),
-    /// so attention takes libtorch's causal kernel and computes no padding; off (the default), every chunk of up to
-    /// <see cref="PrefillRowsPerChunk"/> rows masks its padding. Results are the same either way (within float rounding).
-    /// Measured with <c>quest bench rollout</c> (8 groups of 8, a tiny SFT checkpoint): unmasked runs 28,770 prompt
-    /// tokens/s against 30,791 masked and 33,686 one row at a time: rows sorted longest first leave masked chunks almost
-    /// no padding, and rows of one length are mostly one row, so it is kept as an option, not the default
-    /// (<c>QUEST_PREFILL=unmasked</c> turns it on for a process).
-    /// </summary>
-    public bool PrefillUnmaskedRuns { get; init; } = string.Equals(Environment.GetEnvironmentVariable("QUEST_PREFILL"), "unmasked", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>Most bytes a prefill chunk's largest activation may take (see <see cref="ActivationChunks"/>).</summary>
     public long PrefillChunkBytes { get; init; } = ActivationChunks.DefaultBytes;
 
@@ -352,7 +350,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// so rows sorted by length cost about their own tokens. <paramref name="positions"/>: the positions computed.
     /// Returns float32 logits <c>[B, vocab]</c>.
     /// </summary>
-    private Tensor PrefillLastLogits(Tensor ids, Tensor pos, Tensor mask, KvCache? cache, int[] lengths, out long positions)
+    private Tensor PrefillLastLogits(Tensor ids, Tensor pos, Tensor mask, KvCache? cache, int[] lengths, bool unmaskedRuns, out long positions)
     {
         int B = (int)ids.shape[0], L = (int)ids.shape[1];
         positions = 0;
@@ -360,12 +358,12 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         var last = new List<Tensor>();
         for (int r = 0; r < B;)
         {
-            // with PrefillUnmaskedRuns, rows of one length form a chunk of their own: with no padding among them,
+            // with GenerationOptions.PrefillUnmaskedRuns, rows of one length form a chunk of their own: with no padding among them,
             // attention runs unmasked on libtorch's causal kernel; otherwise a chunk of mixed lengths masks its padding
             int k = Math.Min(n, B - r);
-            if (PrefillUnmaskedRuns) k = Math.Max(1, lengths.Skip(r).Take(k).TakeWhile(x => x == lengths[r]).Count());
+            if (unmaskedRuns) k = Math.Max(1, lengths.Skip(r).Take(k).TakeWhile(x => x == lengths[r]).Count());
             int off = L - lengths.Skip(r).Take(k).Max(), T = L - off;
-            bool unmasked = PrefillUnmaskedRuns;   // k rows of one length: no padding among them
+            bool unmasked = unmaskedRuns;   // k rows of one length: no padding among them
             using var rows = !unmasked ? cache?.Rows(r, k) : cache?.Window(r, k, off);
             if (rows is not null && !unmasked) rows.Length += off;
             Tensor? m = null;
