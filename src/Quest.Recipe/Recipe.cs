@@ -47,6 +47,10 @@ public sealed record RecipePaths(string Root)
     public string Eval => Path.Combine(Root, "eval");
     /// <summary>Task worlds 1… (<see cref="RecipeOptions.TaskWorlds"/>), one sub-directory each (world 0 is <see cref="World"/>).</summary>
     public string TaskWorlds => Path.Combine(Root, "task-worlds");
+    /// <summary>The worlds RL alone draws its tasks over (<see cref="RecipeOptions.RlWorlds"/>), one sub-directory each.</summary>
+    public string RlWorlds => Path.Combine(Root, "rl-worlds");
+    /// <summary>The RL worlds' tasks (all in the train split).</summary>
+    public string RlTasks => Path.Combine(Root, "rl-tasks.jsonl");
     /// <summary>The worlds mid-training reads instead of the task world (<see cref="RecipeOptions.PageWorlds"/>), one sub-directory each.</summary>
     public string PageWorlds => Path.Combine(Root, "page-worlds");
     /// <summary>The world of the copy probe's held-out drills when the run has page worlds (no stage trains on it).</summary>

@@ -122,6 +122,12 @@ public sealed record RecipeOptions
     /// <summary>Share of the train split's seed entities whose tasks are kept for RL alone (the teacher never sees
     /// them); 0 samples every train task. 0.15 was measured and did not help (docs/results.md).</summary>
     public double RlTaskFraction { get; init; }
+    /// <summary>
+    /// Worlds generated for RL alone (0: RL draws from the task worlds' train split). Their pages are read by no stage
+    /// and their facts are in no teacher transcript, so the reward can only be earned by looking things up: RL trains
+    /// research on names the policy has never seen, as the fresh-world test asks of it.
+    /// </summary>
+    public int RlWorlds { get; init; }
     /// <summary>Train tasks per RL step.</summary>
     public int RlPromptsPerStep { get; init; } = 8;
     /// <summary>Rollouts per task (QUEST: 8).</summary>
@@ -284,6 +290,7 @@ public sealed record RecipeOptions
         Need(double.IsFinite(RlTemperature) && RlTemperature > 0, $"rl_temperature {RlTemperature}", "a finite temperature > 0");
         Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
         Need(TaskWorlds is >= 1 and <= 32, $"task_worlds {TaskWorlds}", "1 (the task world alone) to 32");
+        Need(RlWorlds is >= 0 and <= 16, $"rl_worlds {RlWorlds}", "0 (the task worlds' train split) to 16");
         Need(PageWorlds is >= 0 and <= 16, $"page_worlds {PageWorlds}", "0 (the task world) to 16");
         Need(FreshWorldTasks >= 0, $"fresh_world_tasks {FreshWorldTasks}", "0 (no fresh-world test) or more");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");

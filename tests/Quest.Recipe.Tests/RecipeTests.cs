@@ -22,6 +22,33 @@ public class RecipeStageTests
     /// <summary>A recipe small enough for the default test run (stages 1-3 take seconds).</summary>
     private static RecipeOptions Mini(string dir) => RecipeOptions.Tiny with { OutDir = dir, WorldPages = 150, Tasks = 15, TestFraction = 0.3, CopyDrills = 300, CopyPhaseSteps = 10 };
 
+    [Fact]
+    public async Task Rl_worlds_are_generated_for_rl_alone_and_their_tasks_are_read_back_on_resume()
+    {
+        using var tmp = new TempDir();
+        var o = Mini(tmp.Path) with { TaskWorlds = 3, RlWorlds = 2 };
+        var p = new RecipePaths(tmp.Path);
+        var tasks = await TaskWorlds.RlTasksAsync(o, p, ct: TestContext.Current.CancellationToken);
+        Assert.NotEmpty(tasks);
+        Assert.All(tasks, t => Assert.Equal("train", t.Split));
+        Assert.Equal(["rl-world-0", "rl-world-1"], tasks.Select(t => t.Corpus).Distinct().Order());
+        // their worlds are apart from every other world of the run, and each task's tools and reward come from its own
+        Assert.NotEqual(TaskWorlds.RlSeedOf(o, 0), TaskWorlds.SeedOf(o, 0));
+        Assert.NotEqual(TaskWorlds.RlSeedOf(o, 0), RecipeEval.FreshWorldSeed(o));
+        using (var worlds = new TaskWorlds(o, p))
+            foreach (var t in tasks.Take(3))
+            {
+                Assert.Equal(Path.Combine(p.RlWorlds, t.Corpus), TaskWorlds.DirOf(p, t.Corpus));
+                Assert.Equal(t.Corpus, worlds.Of(t).Env.Graph.Name);
+            }
+        // a second call reads the stored tasks back instead of synthesizing again
+        File.SetLastWriteTimeUtc(p.RlTasks, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var again = await TaskWorlds.RlTasksAsync(o, p, ct: TestContext.Current.CancellationToken);
+        Assert.Equal(tasks.Select(t => t.Id), again.Select(t => t.Id));
+        Assert.Equal(2020, File.GetLastWriteTimeUtc(p.RlTasks).Year);
+        Assert.Throws<QuestInputException>(() => (o with { RlWorlds = 17 }).Validate());
+    }
+
     private static async Task<List<RecipeEvent>> Run(RecipeOptions o, IReadOnlyCollection<string>? stages, CancellationToken ct)
     {
         var events = new List<RecipeEvent>();

@@ -19,14 +19,16 @@ public static class RlStage
 
 
     /// <summary>
-    /// Stage 6: GRPO from the SFT checkpoint (resumes from its checkpoint) on the train tasks reserved for RL, or on every
-    /// train task when none are (<see cref="RecipeOptions.RlTaskFraction"/> 0).
+    /// Stage 6: GRPO from the SFT checkpoint (resumes from its checkpoint) on the tasks of the RL worlds
+    /// (<see cref="RecipeOptions.RlWorlds"/>), else on the train tasks reserved for RL, else on every train task
+    /// (<see cref="RecipeOptions.RlTaskFraction"/> 0).
     /// </summary>
     public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
     {
         var o = c.Options;
         var train = TaskFile.Read(c.Paths.Tasks).Where(t => t.Split == "train").ToList();
-        var tasks = train.Where(t => Recipe.IsRlTask(o, t)).ToList() is { Count: > 0 } reserved ? reserved : train;
+        var tasks = o.RlWorlds > 0 ? [.. await TaskWorlds.RlTasksAsync(o, c.Paths, s => c.Progress(s, null), ct).ConfigureAwait(false)]
+            : train.Where(t => Recipe.IsRlTask(o, t)).ToList() is { Count: > 0 } reserved ? reserved : train;
         using var worlds = new TaskWorlds(o, c.Paths);   // each task rolled out in its own world
         var trainer = RlTrainer.Create(c.Paths.Sft, tasks, t => (worlds.ToolsOf(t), worlds.RewardOf(t)), OptionsOf(o, c.Paths));
         await foreach (var r in trainer.RunAsync(ct).ConfigureAwait(false))

@@ -32,9 +32,42 @@ public sealed class TaskWorlds : IDisposable
     /// <summary>The seed of task world <paramref name="i"/> (world 0: 41 + seed, as always).</summary>
     public static int SeedOf(RecipeOptions o, int i) => i == 0 ? 41 + o.Seed : 2_000_003 + 101 * i + o.Seed;
 
-    /// <summary>The stored directory of the task world named <paramref name="corpus"/>.</summary>
+    /// <summary>The corpus name of RL world <paramref name="i"/> (<see cref="RecipeOptions.RlWorlds"/>).</summary>
+    public static string RlNameOf(int i) => $"rl-world-{i}";
+
+    /// <summary>The seed of RL world <paramref name="i"/>: apart from every other world the run derives (task, page,
+    /// probe and fresh worlds).</summary>
+    public static int RlSeedOf(RecipeOptions o, int i) => 6_000_007 + 101 * i + o.Seed;
+
+    /// <summary>The stored directory of the task world named <paramref name="corpus"/> (an RL world's under <c>rl-worlds/</c>).</summary>
     public static string DirOf(RecipePaths p, string corpus) =>
-        corpus == WorldZero || string.IsNullOrEmpty(corpus) ? p.World : Path.Combine(p.TaskWorlds, corpus);
+        corpus == WorldZero || string.IsNullOrEmpty(corpus) ? p.World
+        : corpus.StartsWith("rl-world-", StringComparison.Ordinal) ? Path.Combine(p.RlWorlds, corpus)
+        : Path.Combine(p.TaskWorlds, corpus);
+
+    /// <summary>
+    /// The RL worlds' tasks, made on first use: <see cref="RecipeOptions.RlWorlds"/> worlds generated for RL alone (no
+    /// other stage reads their pages or their tasks), each with the task worlds' share of task slots, every task in
+    /// the train split. Stored in <see cref="RecipePaths.RlWorlds"/> and <see cref="RecipePaths.RlTasks"/>, so a resumed
+    /// run reads them back.
+    /// </summary>
+    public static async Task<IReadOnlyList<SynthTask>> RlTasksAsync(RecipeOptions o, RecipePaths p, Action<string>? log = null, CancellationToken ct = default)
+    {
+        if (File.Exists(p.RlTasks)) return TaskFile.Read(p.RlTasks);
+        int slots = (o.Tasks + o.TaskWorlds - 1) / o.TaskWorlds;
+        var all = new List<SynthTask>();
+        for (int i = 0; i < o.RlWorlds; i++)
+        {
+            var dir = DirOf(p, RlNameOf(i));
+            if (!CorpusStore.IsCorpusDirectory(dir)) Recipe.StoreWorld(o, dir, RlSeedOf(o, i), RlNameOf(i), ct);
+            using var env = WorldEnvironment.Open(dir);
+            var r = await new Synthesizer(env.Graph).RunAsync(new SynthesisOptions { Count = slots, Seed = o.Seed + 5000 + 1000 * i, TestFraction = o.TestFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = Recipe.ComplexitiesOf(o) }, null, ct).ConfigureAwait(false);
+            all.AddRange(r.Tasks.Select(t => t with { Split = "train" }));
+            log?.Invoke($"rl world {i}: {r.Tasks.Count} tasks (seed {RlSeedOf(o, i)})");
+        }
+        TaskFile.Write(p.RlTasks, all);
+        return all;
+    }
 
     /// <summary>Generates and stores (with its index) task world <paramref name="i"/>; returns its page count.</summary>
     public static int Generate(RecipeOptions o, RecipePaths p, int i, CancellationToken ct = default) =>
