@@ -150,7 +150,7 @@ public class EvalRlCliTests
         Assert.True(code == 0, err + output);
         var steps = output.Split('\n').Where(l => l.StartsWith("rl step")).ToList();
         Assert.Equal(2, steps.Count);
-        Assert.Matches(@"^rl step 1/2 reward \d\.\d{3} zero_var \d\.\d{2} valid \d\.\d{2} answer \d\.\d{2} gen_tok +\d+ ent \d+\.\d{3} gnorm \d+\.\d{3} lr ", steps[0]);
+        Assert.Matches(@"^rl step 1/2 reward \d\.\d{3} zero_var \d\.\d{2} valid \d\.\d{2} answer \d\.\d{2} gen_tok +\d+ gnorm \d+\.\d{3} entropy \d+\.\d{3} clip_fraction \d\.\d{3} lr ", steps[0]);
         Assert.True(Checkpoint.Exists(outDir));
         Assert.Equal(AgentView.QuestionRecent, Checkpoint.Load(outDir).Model.Config.View);        // the view travels with the policy
         var (code2, output2, err2) = await Run([.. args, "--steps", "3", "--precision", "bf16"]);   // a resumed stage may change the update's precision

@@ -78,8 +78,9 @@ public sealed record GrpoOptions
 /// <param name="Metrics">The algorithm's own measures, by snake_case name.</param>
 public sealed record PolicyUpdateReport(double Loss, double GradNorm, int Rows, long Tokens, IReadOnlyDictionary<string, double> Metrics)
 {
-    /// <summary>Nothing trained (no row carried signal).</summary>
-    public static PolicyUpdateReport None { get; } = new(0, 0, 0, 0, new Dictionary<string, double>());
+    /// <summary>Nothing trained (no row carried signal): every measure of the update, <paramref name="names"/>, at 0, so
+    /// the step's progress line keeps its fields.</summary>
+    public static PolicyUpdateReport Nothing(params string[] names) => new(0, 0, 0, 0, names.ToDictionary(n => n, _ => 0.0));
 }
 
 /// <summary>
@@ -310,7 +311,7 @@ public sealed class GrpoUpdater : IPolicyUpdate
     private PolicyUpdateReport UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed)
     {
         var live = rows.Where(r => Math.Abs(r.Advantage) > 1e-12).ToList();
-        if (live.Count == 0) return PolicyUpdateReport.None;
+        if (live.Count == 0) return PolicyUpdateReport.Nothing(Metric.Entropy, Metric.ClipFraction);
         var rng = new Random((int)(seed & 0x7FFFFFFF));
         live = live.OrderBy(_ => rng.Next()).ToList();
         int mb = Math.Clamp(Options.MiniBatches, 1, live.Count);

@@ -48,7 +48,7 @@ public sealed class RejectionSamplingUpdate : IPolicyUpdate
     private PolicyUpdateReport UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed)
     {
         var kept = rows.Where(r => r.Advantage > 1e-12).ToList();
-        if (kept.Count == 0) return PolicyUpdateReport.None;
+        if (kept.Count == 0) return PolicyUpdateReport.Nothing(Metric.Nll, Metric.KeptRows);
         var rng = new Random((int)(seed & 0x7FFFFFFF));
         kept = kept.OrderBy(_ => rng.Next()).ToList();
         int mb = Math.Clamp(Options.MiniBatches, 1, kept.Count);
