@@ -191,6 +191,42 @@ public static class Grpo
     }
 
     /// <summary>
+    /// The optimizer loop every policy update shares: <paramref name="rows"/> shuffled by <paramref name="seed"/>, split
+    /// into <see cref="GrpoOptions.MiniBatches"/> optimizer steps, each accumulating the gradient of
+    /// <paramref name="microLossSum"/> (a micro-batch's loss summed over its rows) over micro-batches of
+    /// <see cref="GrpoOptions.MicroBatch"/> rows, a dispose scope around every pass, divided by the mini-batch's row count;
+    /// gradients clipped, AdamW stepped at <paramref name="lr"/>. The model trains in <see cref="GrpoOptions.Precision"/>
+    /// and is back in eval mode and float32 on return. Returns the mean loss and gradient norm over the mini-batches.
+    /// </summary>
+    internal static (double Loss, double GradNorm) OptimizerSteps(QuestTransformer model, AdamW opt, GrpoOptions o, List<RlSample> rows, double lr, long seed,
+        Func<IReadOnlyList<RlSample>, Tensor> microLossSum)
+    {
+        var rng = new Random((int)(seed & 0x7FFFFFFF));
+        rows = rows.OrderBy(_ => rng.Next()).ToList();
+        int mb = Math.Clamp(o.MiniBatches, 1, rows.Count);
+        model.train();
+        using var precision = model.UsePrecision(o.Precision, model.Device);   // restored on return: the next rollouts sample in float32
+        double loss = 0, gnorm = 0;
+        using var lease = new ScalarLease();   // the per-batch divisors (see Scalars)
+        for (int k = 0; k < mb; k++)
+        {
+            var mini = rows.Where((_, i) => i % mb == k).ToList();
+            opt.ZeroGrad();
+            foreach (var micro in MicroBatches(mini, o.MicroBatch))
+            {
+                using var scope = NewDisposeScope();
+                var l = microLossSum(micro).div(lease.Of((long)mini.Count));
+                l.backward();
+                loss += l.item<float>() / mb;
+            }
+            gnorm += opt.ClipGradNorm(o.GradClip) / mb;
+            opt.Step(lr);
+        }
+        model.eval();
+        return (loss, gnorm);
+    }
+
+    /// <summary>
     /// A mini-batch's rows in micro-batches of at most <paramref name="size"/>, longest first, so rows of like length
     /// share a micro-batch and little is padding. Regrouping is exact: gradients accumulate over the whole mini-batch.
     /// </summary>
@@ -312,32 +348,14 @@ public sealed class GrpoUpdater : IPolicyUpdate
     {
         var live = rows.Where(r => Math.Abs(r.Advantage) > 1e-12).ToList();
         if (live.Count == 0) return PolicyUpdateReport.Nothing(Metric.Entropy, Metric.ClipFraction);
-        var rng = new Random((int)(seed & 0x7FFFFFFF));
-        live = live.OrderBy(_ => rng.Next()).ToList();
-        int mb = Math.Clamp(Options.MiniBatches, 1, live.Count);
-        Model.train();
-        using var precision = Model.UsePrecision(Options.Precision, Model.Device);   // restored on return: the next rollouts sample in float32
-        double loss = 0, gnorm = 0, clipped = 0, ent = 0;
+        double clipped = 0, ent = 0;
         long tokens = 0;
-        using var lease = new ScalarLease();   // the per-batch divisors (see Scalars)
-        for (int k = 0; k < mb; k++)
+        var (loss, gnorm) = Grpo.OptimizerSteps(Model, _opt, Options, live, lr, seed, micro =>
         {
-            var mini = live.Where((_, i) => i % mb == k).ToList();
-            _opt.ZeroGrad();
-            foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
-            {
-                using var scope = NewDisposeScope();
-                var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh, Options.Temperature);
-                var l = sum.div(lease.Of((long)mini.Count));
-                l.backward();
-                loss += l.item<float>() / mb;
-                clipped += c; ent += e;
-                tokens += n;
-            }
-            gnorm += _opt.ClipGradNorm(Options.GradClip) / mb;
-            _opt.Step(lr);
-        }
-        Model.eval();
+            var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh, Options.Temperature);
+            clipped += c; ent += e; tokens += n;
+            return sum;
+        });
         return new PolicyUpdateReport(loss, gnorm, live.Count, tokens, new Dictionary<string, double>
         {
             [Metric.Entropy] = tokens == 0 ? 0 : ent / tokens,

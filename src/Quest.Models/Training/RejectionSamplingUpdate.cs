@@ -49,36 +49,19 @@ public sealed class RejectionSamplingUpdate : IPolicyUpdate
     {
         var kept = rows.Where(r => r.Advantage > 1e-12).ToList();
         if (kept.Count == 0) return PolicyUpdateReport.Nothing(Metric.Nll, Metric.KeptRows);
-        var rng = new Random((int)(seed & 0x7FFFFFFF));
-        kept = kept.OrderBy(_ => rng.Next()).ToList();
-        int mb = Math.Clamp(Options.MiniBatches, 1, kept.Count);
-        Model.train();
-        using var precision = Model.UsePrecision(Options.Precision, Model.Device);
-        double loss = 0, gnorm = 0, nllSum = 0;
+        double nllSum = 0;
         long tokens = 0;
-        using var lease = new ScalarLease();
-        for (int k = 0; k < mb; k++)
+        var (loss, gnorm) = Grpo.OptimizerSteps(Model, _opt, Options, kept, lr, seed, micro =>
         {
-            var mini = kept.Where((_, i) => i % mb == k).ToList();
-            _opt.ZeroGrad();
-            foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
-            {
-                using var scope = NewDisposeScope();
-                var (x, y, m, old, a) = Grpo.Collate(micro, padId, Model.Device);
-                var t = Grpo.Select(y, m, old, a);
-                var h = Model.Hidden(x, null, null, null);
-                var logits = TextGenerator.AtTemperature(Model.Logits(h.reshape(-1, h.shape[^1]).index_select(0, t.Index)).to_type(ScalarType.Float32), Options.Temperature);
-                var nll = -F.log_softmax(logits, -1).gather(-1, t.Target.unsqueeze(-1)).squeeze(-1);
-                var l = (nll * t.Weights).sum().div(lease.Of((long)mini.Count));
-                l.backward();
-                loss += l.item<float>() / mb;
-                using (no_grad()) nllSum += nll.sum().item<float>();
-                tokens += t.Index.shape[0];
-            }
-            gnorm += _opt.ClipGradNorm(Options.GradClip) / mb;
-            _opt.Step(lr);
-        }
-        Model.eval();
+            var (x, y, m, old, a) = Grpo.Collate(micro, padId, Model.Device);
+            var t = Grpo.Select(y, m, old, a);
+            var h = Model.Hidden(x, null, null, null);
+            var logits = TextGenerator.AtTemperature(Model.Logits(h.reshape(-1, h.shape[^1]).index_select(0, t.Index)).to_type(ScalarType.Float32), Options.Temperature);
+            var nll = -F.log_softmax(logits, -1).gather(-1, t.Target.unsqueeze(-1)).squeeze(-1);
+            using (no_grad()) nllSum += nll.sum().item<float>();
+            tokens += t.Index.shape[0];
+            return (nll * t.Weights).sum();
+        });
         return new PolicyUpdateReport(loss, gnorm, kept.Count, tokens, new Dictionary<string, double>
         {
             [Metric.Nll] = tokens == 0 ? 0 : nllSum / tokens,
