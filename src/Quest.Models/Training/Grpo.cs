@@ -191,42 +191,6 @@ public static class Grpo
     }
 
     /// <summary>
-    /// The optimizer loop every policy update shares: <paramref name="rows"/> shuffled by <paramref name="seed"/>, split
-    /// into <see cref="GrpoOptions.MiniBatches"/> optimizer steps, each accumulating the gradient of
-    /// <paramref name="microLossSum"/> (a micro-batch's loss summed over its rows) over micro-batches of
-    /// <see cref="GrpoOptions.MicroBatch"/> rows, a dispose scope around every pass, divided by the mini-batch's row count;
-    /// gradients clipped, AdamW stepped at <paramref name="lr"/>. The model trains in <see cref="GrpoOptions.Precision"/>
-    /// and is back in eval mode and float32 on return. Returns the mean loss and gradient norm over the mini-batches.
-    /// </summary>
-    internal static (double Loss, double GradNorm) OptimizerSteps(QuestTransformer model, AdamW opt, GrpoOptions o, List<RlSample> rows, double lr, long seed,
-        Func<IReadOnlyList<RlSample>, Tensor> microLossSum)
-    {
-        var rng = new Random((int)(seed & 0x7FFFFFFF));
-        rows = rows.OrderBy(_ => rng.Next()).ToList();
-        int mb = Math.Clamp(o.MiniBatches, 1, rows.Count);
-        model.train();
-        using var precision = model.UsePrecision(o.Precision, model.Device);   // restored on return: the next rollouts sample in float32
-        double loss = 0, gnorm = 0;
-        using var lease = new ScalarLease();   // the per-batch divisors (see Scalars)
-        for (int k = 0; k < mb; k++)
-        {
-            var mini = rows.Where((_, i) => i % mb == k).ToList();
-            opt.ZeroGrad();
-            foreach (var micro in MicroBatches(mini, o.MicroBatch))
-            {
-                using var scope = NewDisposeScope();
-                var l = microLossSum(micro).div(lease.Of((long)mini.Count));
-                l.backward();
-                loss += l.item<float>() / mb;
-            }
-            gnorm += opt.ClipGradNorm(o.GradClip) / mb;
-            opt.Step(lr);
-        }
-        model.eval();
-        return (loss, gnorm);
-    }
-
-    /// <summary>
     /// A mini-batch's rows in micro-batches of at most <paramref name="size"/>, longest first, so rows of like length
     /// share a micro-batch and little is padding. Regrouping is exact: gradients accumulate over the whole mini-batch.
     /// </summary>
@@ -239,12 +203,23 @@ public static class Grpo
     /// </summary>
     public static (Tensor LossSum, double ClippedTokens, double EntropySum, long Tokens) MicroBatchLoss(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double clipLow, double clipHigh, double temperature = 1.0)
     {
+        var (logits, t) = GeneratedLogits(model, rows, padId, temperature);
+        var (loss, c, e) = TokenLoss(logits, t, clipLow, clipHigh);
+        return (loss, c, e, t.Index.shape[0]);
+    }
+
+    /// <summary>
+    /// The float32 logits <c>[N, vocab]</c> of <paramref name="model"/> at the generated positions of a micro-batch, at
+    /// <paramref name="temperature"/> (the final hidden states of every position, the LM head only where a generated
+    /// token is the target), with those tokens (<see cref="Select"/>). What every policy update's loss reads.
+    /// </summary>
+    public static (Tensor Logits, GeneratedTokens Tokens) GeneratedLogits(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double temperature = 1.0)
+    {
         var (x, y, m, old, a) = Collate(rows, padId, model.Device);
         var t = Select(y, m, old, a);
         var h = model.Hidden(x, null, null, null);
         var logits = model.Logits(h.reshape(-1, h.shape[^1]).index_select(0, t.Index)).to_type(ScalarType.Float32);
-        var (loss, c, e) = TokenLoss(TextGenerator.AtTemperature(logits, temperature), t, clipLow, clipHigh);
-        return (loss, c, e, t.Index.shape[0]);
+        return (TextGenerator.AtTemperature(logits, temperature), t);
     }
 
     /// <summary>
@@ -304,11 +279,87 @@ public static class PolicyUpdates
 }
 
 /// <summary>
+/// What every policy update shares: AdamW (decay on matrices only) over the model, its state saved with the RL
+/// checkpoint, the libtorch work on the torch thread, and the optimizer loop (<see cref="OptimizerSteps"/>). An update
+/// picks the rows it trains on and writes its loss; that is all a subclass holds.
+/// </summary>
+public abstract class PolicyUpdateBase : IPolicyUpdate
+{
+    private readonly AdamW _opt;
+
+    /// <summary>An update of <paramref name="model"/> with <paramref name="options"/>.</summary>
+    protected PolicyUpdateBase(QuestTransformer model, GrpoOptions options)
+    {
+        Model = model;
+        Options = options;
+        _opt = new AdamW(model, options.WeightDecay, beta1: 0.9, beta2: 0.95);
+    }
+
+    /// <inheritdoc/>
+    public abstract string Name { get; }
+    /// <summary>The model.</summary>
+    public QuestTransformer Model { get; }
+    /// <summary>The options.</summary>
+    public GrpoOptions Options { get; }
+
+    /// <inheritdoc/>
+    public PolicyUpdateReport Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0) =>
+        TorchThread.Run(() => UpdateHere(rows, lr, padId, seed));   // the libtorch work runs on the torch thread
+
+    /// <summary>The update itself, on the torch thread.</summary>
+    protected abstract PolicyUpdateReport UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed);
+
+    /// <summary>
+    /// The optimizer loop: <paramref name="rows"/> shuffled by <paramref name="seed"/>, split into
+    /// <see cref="GrpoOptions.MiniBatches"/> optimizer steps, each accumulating the gradient of
+    /// <paramref name="microLossSum"/> (a micro-batch's loss summed over its rows) over micro-batches of
+    /// <see cref="GrpoOptions.MicroBatch"/> rows, a dispose scope around every pass, divided by the mini-batch's row count;
+    /// gradients clipped, AdamW stepped at <paramref name="lr"/>. The model trains in <see cref="GrpoOptions.Precision"/>
+    /// and is back in eval mode and float32 on return. Returns the mean loss and gradient norm over the mini-batches.
+    /// </summary>
+    protected (double Loss, double GradNorm) OptimizerSteps(List<RlSample> rows, double lr, long seed, Func<IReadOnlyList<RlSample>, Tensor> microLossSum)
+    {
+        var rng = new Random((int)(seed & 0x7FFFFFFF));
+        rows = rows.OrderBy(_ => rng.Next()).ToList();
+        int mb = Math.Clamp(Options.MiniBatches, 1, rows.Count);
+        Model.train();
+        using var precision = Model.UsePrecision(Options.Precision, Model.Device);   // restored on return: the next rollouts sample in float32
+        double loss = 0, gnorm = 0;
+        using var lease = new ScalarLease();   // the per-batch divisors (see Scalars)
+        for (int k = 0; k < mb; k++)
+        {
+            var mini = rows.Where((_, i) => i % mb == k).ToList();
+            _opt.ZeroGrad();
+            foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
+            {
+                using var scope = NewDisposeScope();
+                var l = microLossSum(micro).div(lease.Of((long)mini.Count));
+                l.backward();
+                loss += l.item<float>() / mb;
+            }
+            gnorm += _opt.ClipGradNorm(Options.GradClip) / mb;
+            _opt.Step(lr);
+        }
+        Model.eval();
+        return (loss, gnorm);
+    }
+
+    /// <summary>Saves the optimizer state.</summary>
+    public void SaveState(string path) => _opt.Save(path);
+
+    /// <summary>Loads an optimizer state written by <see cref="SaveState"/>.</summary>
+    public void LoadState(string path) => _opt.Load(path);
+
+    /// <inheritdoc/>
+    public void Dispose() => _opt.Dispose();
+}
+
+/// <summary>
 /// The PPO-clip update QUEST's GRPO runs (<c>ppo_clip</c>): AdamW (decay on matrices only), gradient clipping,
 /// <see cref="GrpoOptions.MiniBatches"/> optimizer steps per rollout batch (with one, the ratio is 1 and the update is
 /// plain REINFORCE on the given advantages), micro-batched forward/backward, a dispose scope around every pass.
 /// </summary>
-public sealed class GrpoUpdater : IPolicyUpdate
+public sealed class GrpoUpdater(QuestTransformer model, GrpoOptions options) : PolicyUpdateBase(model, options)
 {
     /// <summary>The names of this update's measures.</summary>
     public static class Metric
@@ -320,37 +371,19 @@ public sealed class GrpoUpdater : IPolicyUpdate
     }
 
     /// <inheritdoc/>
-    public string Name => "ppo_clip";
-
-    private readonly AdamW _opt;
-
-    /// <summary>An updater for <paramref name="model"/>.</summary>
-    public GrpoUpdater(QuestTransformer model, GrpoOptions options)
-    {
-        Model = model;
-        Options = options;
-        _opt = new AdamW(model, options.WeightDecay, beta1: 0.9, beta2: 0.95);
-    }
-
-    /// <summary>The model.</summary>
-    public QuestTransformer Model { get; }
-    /// <summary>The options.</summary>
-    public GrpoOptions Options { get; }
+    public override string Name => "ppo_clip";
 
     /// <summary>
     /// One update on <paramref name="rows"/> (rows with zero advantage are dropped first; they add nothing but cost) at
     /// learning rate <paramref name="lr"/>. Returns zeros when no row carries signal.
     /// </summary>
-    public PolicyUpdateReport Update(IReadOnlyList<RlSample> rows, double lr, int padId, long seed = 0) =>
-        TorchThread.Run(() => UpdateHere(rows, lr, padId, seed));   // the libtorch work runs on the torch thread
-
-    private PolicyUpdateReport UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed)
+    protected override PolicyUpdateReport UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed)
     {
         var live = rows.Where(r => Math.Abs(r.Advantage) > 1e-12).ToList();
         if (live.Count == 0) return PolicyUpdateReport.Nothing(Metric.Entropy, Metric.ClipFraction);
         double clipped = 0, ent = 0;
         long tokens = 0;
-        var (loss, gnorm) = Grpo.OptimizerSteps(Model, _opt, Options, live, lr, seed, micro =>
+        var (loss, gnorm) = OptimizerSteps(live, lr, seed, micro =>
         {
             var (sum, c, e, n) = Grpo.MicroBatchLoss(Model, micro, padId, Options.ClipLow, Options.ClipHigh, Options.Temperature);
             clipped += c; ent += e; tokens += n;
@@ -362,13 +395,4 @@ public sealed class GrpoUpdater : IPolicyUpdate
             [Metric.ClipFraction] = tokens == 0 ? 0 : clipped / tokens,
         });
     }
-
-    /// <summary>Saves the optimizer state.</summary>
-    public void SaveState(string path) => _opt.Save(path);
-
-    /// <summary>Loads an optimizer state written by <see cref="SaveState"/>.</summary>
-    public void LoadState(string path) => _opt.Load(path);
-
-    /// <inheritdoc/>
-    public void Dispose() => _opt.Dispose();
 }
