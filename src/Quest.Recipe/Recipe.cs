@@ -223,6 +223,11 @@ public static class Recipe
     internal static IReadOnlyList<Quest.Synthesis.Families.Complexity>? ComplexitiesOf(RecipeOptions o) =>
         o.Complexities is { Count: > 0 } cs ? cs.Select(Quest.Synthesis.Families.Complexity.Parse).ToList() : null;
 
+    /// <summary>The run's synthesis settings (its attempts per task and complexity classes) for <paramref name="count"/>
+    /// task slots drawn with <paramref name="seed"/>, <paramref name="testFraction"/> of the seed entities held out.</summary>
+    internal static SynthesisOptions SynthesisOf(RecipeOptions o, int count, int seed, double testFraction) =>
+        new() { Count = count, Seed = seed, TestFraction = testFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = ComplexitiesOf(o) };
+
     /// <summary>The agent's tools over a run's corpus, their output sized by the run's <see cref="RecipeOptions.ToolOutput"/>.</summary>
     public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, WorldEnvironment sc) => sc.ToolsSized(ToolSizes.Named(o.ToolOutput)!);   // validated against ToolSizes.Names
 

@@ -138,7 +138,7 @@ public static class RecipeEval
         }
         if (File.Exists(p.FreshTasks)) return TaskFile.Read(p.FreshTasks);
         using var sc = WorldEnvironment.Open(p.FreshWorld);
-        var r = await new Synthesizer(sc.Graph).RunAsync(new SynthesisOptions { Count = o.FreshWorldTasks, Seed = o.Seed + 17, TestFraction = 0.5, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = Recipe.ComplexitiesOf(o) }, null, ct).ConfigureAwait(false);
+        var r = await new Synthesizer(sc.Graph).RunAsync(Recipe.SynthesisOf(o, o.FreshWorldTasks, o.Seed + 17, 0.5), null, ct).ConfigureAwait(false);
         var tasks = r.Tasks.Select(t => t with { Split = "test" }).ToList();
         TaskFile.Write(p.FreshTasks, tasks);
         log?.Invoke($"fresh world: {tasks.Count} verified tasks of {o.FreshWorldTasks} slots");

@@ -15,17 +15,16 @@ public static class SynthStage
         var synth = new Synthesizer(sc.Graph);
         var progress = new Recipe.SyncProgress<SynthesisProgress>(pr => c.Progress(
             $"slot {pr.Done}/{pr.Total} {pr.Family,-10} accepted {pr.Accepted} candidates {pr.Candidates}", null));
-        var classes = Recipe.ComplexitiesOf(o);
         // with several task worlds the slots are shared out, and world 0 holds out a proportionally larger share so the
         // held-out split keeps its size; worlds 1… give train tasks only
-        int n = o.TaskWorlds, slots = (o.Tasks + n - 1) / n;
-        var result = await synth.RunAsync(new SynthesisOptions { Count = slots, Seed = o.Seed, TestFraction = Math.Min(0.5, o.TestFraction * n), MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = classes }, progress, ct).ConfigureAwait(false);
+        int n = o.TaskWorlds, slots = TaskWorlds.SlotsPerWorld(o);
+        var result = await synth.RunAsync(Recipe.SynthesisOf(o, slots, o.Seed, Math.Min(0.5, o.TestFraction * n)), progress, ct).ConfigureAwait(false);
         var all = result.Tasks.ToList();
         int candidates = result.Candidates, empty = result.EmptySlots;
         using (var worlds = new TaskWorlds(o, c.Paths))
             for (int i = 1; i < n; i++)
             {
-                var more = await worlds.Of(TaskWorlds.NameOf(i)).Synth.RunAsync(new SynthesisOptions { Count = slots, Seed = o.Seed + 1000 * i, TestFraction = o.TestFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = classes }, progress, ct).ConfigureAwait(false);
+                var more = await worlds.Of(TaskWorlds.NameOf(i)).Synth.RunAsync(Recipe.SynthesisOf(o, slots, o.Seed + 1000 * i, o.TestFraction), progress, ct).ConfigureAwait(false);
                 all.AddRange(more.Tasks.Select(t => t with { Split = "train" }));
                 candidates += more.Candidates; empty += more.EmptySlots;
             }

@@ -32,6 +32,10 @@ public sealed class TaskWorlds : IDisposable
     /// <summary>The seed of task world <paramref name="i"/> (world 0: 41 + seed, as always).</summary>
     public static int SeedOf(RecipeOptions o, int i) => i == 0 ? 41 + o.Seed : 2_000_003 + 101 * i + o.Seed;
 
+    /// <summary>Task slots per task world (the run's slots shared out over <see cref="RecipeOptions.TaskWorlds"/>; an RL
+    /// world gets as many).</summary>
+    public static int SlotsPerWorld(RecipeOptions o) => (o.Tasks + o.TaskWorlds - 1) / o.TaskWorlds;
+
     /// <summary>The corpus name of RL world <paramref name="i"/> (<see cref="RecipeOptions.RlWorlds"/>).</summary>
     public static string RlNameOf(int i) => $"rl-world-{i}";
 
@@ -54,14 +58,13 @@ public sealed class TaskWorlds : IDisposable
     public static async Task<IReadOnlyList<SynthTask>> RlTasksAsync(RecipeOptions o, RecipePaths p, Action<string>? log = null, CancellationToken ct = default)
     {
         if (File.Exists(p.RlTasks)) return TaskFile.Read(p.RlTasks);
-        int slots = (o.Tasks + o.TaskWorlds - 1) / o.TaskWorlds;
         var all = new List<SynthTask>();
         for (int i = 0; i < o.RlWorlds; i++)
         {
             var dir = DirOf(p, RlNameOf(i));
             if (!CorpusStore.IsCorpusDirectory(dir)) Recipe.StoreWorld(o, dir, RlSeedOf(o, i), RlNameOf(i), ct);
             using var env = WorldEnvironment.Open(dir);
-            var r = await new Synthesizer(env.Graph).RunAsync(new SynthesisOptions { Count = slots, Seed = o.Seed + 5000 + 1000 * i, TestFraction = o.TestFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = Recipe.ComplexitiesOf(o) }, null, ct).ConfigureAwait(false);
+            var r = await new Synthesizer(env.Graph).RunAsync(Recipe.SynthesisOf(o, SlotsPerWorld(o), o.Seed + 5000 + 1000 * i, o.TestFraction), null, ct).ConfigureAwait(false);
             all.AddRange(r.Tasks.Select(t => t with { Split = "train" }));
             log?.Invoke($"rl world {i}: {r.Tasks.Count} tasks (seed {RlSeedOf(o, i)})");
         }
