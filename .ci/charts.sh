@@ -7,7 +7,8 @@
 #
 # Each notebook is exported to HTML (jupyter nbconvert), loaded in headless Chromium (Debian's
 # chromium-headless-shell) with no network (unshare -n, so a CDN cannot make it pass), and its DOM dumped. A chart
-# is the kit's <div class="quest-plotly">; it drew when plotly.js filled it (a "main-svg" element inside). Fails
+# is Plotly.NET's <div id="GUID"><!-- Plotly chart will be drawn inside this DIV -->; it drew when plotly.js filled it
+# (a "main-svg" element inside). Fails
 # when any chart did not draw, naming the notebook and the count. HTML pages and DOM dumps stay in
 # data/artifacts/jupyter/html for a look.
 set -euo pipefail
@@ -53,12 +54,14 @@ for nb in "${notebooks[@]}"; do
 import re, sys
 dom = open(sys.argv[1], encoding="utf-8", errors="replace").read()
 page = open(sys.argv[2], encoding="utf-8", errors="replace").read()
-# A chart div is <div id="quest-plot-…" class="quest-plotly" …>; plotly.js adds classes to it when it draws.
-div = r'<div id="quest-plot-[^"]*" class="quest-plotly[^"]*"'
-expected = len(re.findall(div, page))
-parts = re.split(div, dom)[1:]
-drawn = sum(1 for p in parts if "main-svg" in p[:200000])
-print(expected, drawn)
+# A chart is Plotly.NET's <div id="GUID"><!-- Plotly chart will be drawn inside this DIV --></div>; plotly.js fills
+# that div (classes and a "main-svg" element) when it draws.
+ids = re.findall(r'<div id="([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"><!-- Plotly chart will be drawn', page)
+drawn = 0
+for i in ids:
+    at = dom.find('<div id="' + i + '"')
+    if at >= 0 and "main-svg" in dom[at:at + 200000]: drawn += 1
+print(len(ids), drawn)
 PYEOF
 )
   total_expected=$((total_expected + expected)); total_drawn=$((total_drawn + drawn))

@@ -4,8 +4,8 @@ using System.Text;
 namespace Quest.Interactive;
 
 /// <summary>
-/// A self-contained HTML page of headings, text, tables and charts: the one writer of chart documents (a figure's
-/// <see cref="PlotlyFigure.ToHtmlDocument"/>, <c>quest report</c>, the analysis script). plotly.js is inlined once at
+/// A self-contained HTML page of headings, text, tables and charts (<c>quest report</c>, the analysis script); each
+/// chart is Plotly.NET's div and script (<see cref="ChartHtml.ToHtmlDiv"/>). plotly.js is inlined once at
 /// the top (see <see cref="PlotlyJs"/>: offline by default), so the page opens on a machine with no network.
 /// <code>new HtmlReport("run tiny").Heading("Ablation").Add(table).Add(chart).Save("report.html");</code>
 /// </summary>
@@ -32,7 +32,7 @@ public sealed class HtmlReport
     public HtmlReport Add(HtmlFragment html) { _parts.Add((html.Html, false)); return this; }
 
     /// <summary>Adds a chart.</summary>
-    public HtmlReport Add(PlotlyFigure figure) { _parts.Add((figure.ToHtmlDiv(), true)); return this; }
+    public HtmlReport Add(Plotly.NET.GenericChart chart) { _parts.Add((chart.ToHtmlDiv(), true)); return this; }
 
     /// <summary>Adds preformatted text (e.g. a fixed-width table the CLI prints).</summary>
     public HtmlReport Pre(string text) => Add(Html.Pre(text));

@@ -112,13 +112,11 @@ public interface INotebookFormatters
     void Register();
 }
 
-/// <summary>Formatters for the kit's own display types (HTML fragments, figures).</summary>
+/// <summary>Formatters for the kit's own display types (HTML fragments; charts: <see cref="ChartFormatters"/>).</summary>
 internal sealed class DisplayFormatters : INotebookFormatters
 {
     public void Register()
     {
         QuestNotebook.RegisterHtml<HtmlFragment>(h => h.Html);
-        QuestNotebook.RegisterHtml<PlotlyFigure>(f => f.ToHtml());
-        Formatter.Register<PlotlyFigure>((f, w) => w.Write(f.ToString()), PlainTextFormatter.MimeType);
     }
 }

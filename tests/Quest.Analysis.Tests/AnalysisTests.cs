@@ -1,4 +1,5 @@
 using Microsoft.Data.Analysis;
+using Quest.Interactive;
 using Quest.Eval;
 using Quest.Agent;
 using Quest.Analysis;
@@ -84,9 +85,9 @@ public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
         var page = await RunReport.BuildAsync(run, compare: run, Ct);
         Assert.True(page.Figures >= 9, $"{page.Figures} charts"); // the leaf heat map only when some answer was given
         var html = page.ToHtml();
-        // plotly.js is inlined once, before the first chart (the CDN address in each chart's script is only a fallback for pages without it).
+        // plotly.js is inlined once, before the first chart.
         int js = html.IndexOf("plotly.js v" + Quest.Interactive.PlotlyJs.EmbeddedVersion, StringComparison.Ordinal);
-        Assert.InRange(js, 0, html.IndexOf("class=\"quest-plotly\"", StringComparison.Ordinal));
+        Assert.InRange(js, 0, html.IndexOf("Plotly chart will be drawn inside this DIV", StringComparison.Ordinal));
         Assert.Equal(js, html.LastIndexOf("plotly.js v" + Quest.Interactive.PlotlyJs.EmbeddedVersion, StringComparison.Ordinal));
         Assert.Contains("Stage ablation", html);
         Assert.Contains("A win and a loss (rl)", html);
@@ -131,9 +132,9 @@ public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
         Assert.Equal(2, md.Split('\n').Count(l => l.StartsWith($"| {Path.GetFileName(micro.Dir)} |", StringComparison.Ordinal)));
         Assert.Contains("## Seed aggregate", md);
         Assert.Contains("| mt→sft |", md);
-        var fig = RunCharts.Overlay([run, run], "sft", window: 2);
-        Assert.Equal(2, fig.Data.Count);
-        Assert.DoesNotContain(RunCharts.Overlay([run], "rl").Data, d => d["y"]!.AsArray().Count != run.Rl().Count);
+        var fig = RunCharts.Overlay([run, run], "sft", window: 2).ToJsonNode();
+        Assert.Equal(2, fig["data"]!.AsArray().Count);
+        Assert.DoesNotContain(RunCharts.Overlay([run], "rl").ToJsonNode()["data"]!.AsArray(), d => d!["y"]!.AsArray().Count != run.Rl().Count);
     }
 
     [Fact]

@@ -11,128 +11,139 @@ namespace Quest.Notebooks.Tests;
 public sealed class DisplayTests
 {
     [Fact]
-    public void Figure_json_is_plotly_shaped_and_non_finite_numbers_become_gaps()
+    public void Chart_json_is_plotly_shaped_in_the_kit_style_and_non_finite_numbers_become_gaps()
     {
-        var fig = Charts.Line(new[] { 1, 2, 3 }, new[] { 1.0, double.NaN, double.PositiveInfinity }, name: "loss")
+        var chart = Charts.Line(new[] { 1, 2, 3 }, new[] { 1.0, double.NaN, double.PositiveInfinity }, name: "loss")
             .WithTitle("t").WithAxisTitles("step", "loss").WithLogY();
-        var root = JsonNode.Parse(fig.ToJson())!;
+        var root = chart.ToJsonNode();
         var trace = root["data"]![0]!;
         Assert.Equal("scatter", (string?)trace["type"]);
-        Assert.Equal("[1,2,3]", trace["x"]!.ToJsonString());
-        Assert.Equal("[1,null,null]", trace["y"]!.ToJsonString());
-        Assert.Equal("log", (string?)root["layout"]!["yaxis"]!["type"]);
-        Assert.Equal("step", (string?)root["layout"]!["xaxis"]!["title"]!["text"]);
-        Assert.Equal("PlotlyFigure 't': scatter 'loss'[3]", fig.ToString());
+        Assert.Equal([1.0, 2.0, 3.0], trace["x"]!.AsArray().Select(x => (double)x!));
+        // plotly.js draws a gap for a value that is not a number; Plotly.NET writes NaN and infinities as such strings
+        Assert.Equal(1.0, (double)trace["y"]![0]!);
+        Assert.Equal(["NaN", "Infinity"], trace["y"]!.AsArray().Skip(1).Select(y => (string)y!));
+        var layout = root["layout"]!;
+        Assert.Equal("log", (string?)layout["yaxis"]!["type"]);
+        Assert.Equal("loss", (string?)layout["yaxis"]!["title"]!["text"]);   // a later style keeps the earlier ones
+        Assert.Equal("step", (string?)layout["xaxis"]!["title"]!["text"]);
+        Assert.NotNull(layout["template"]);            // Plotly.NET's look, whose axes grow margins to fit labels
+        Assert.Null(layout["width"]);                  // the page's width, not Plotly.NET's 600 px
+        Assert.Equal(ChartStyle.DefaultHeight, (int)layout["height"]!);
+        Assert.Equal(600, (int)chart.WithHeight(600).ToJsonNode()["layout"]!["height"]!);
+        Assert.Equal("Chart 't': scatter 'loss'[3]", chart.Describe());
     }
 
     [Fact]
     public void Html_output_cannot_be_broken_out_of_by_data()
     {
-        PlotlyJs.UseCdn = true; // CDN loader only: the figure's own script is the only script block
-        var fig = Charts.Bar(new[] { "</script><b>x" }, new[] { 1.0 }).WithTitle("</script>");
-        string html;
-        try { html = fig.ToHtml(); } finally { PlotlyJs.UseCdn = false; }
+        PlotlyJs.UseCdn = true; // Plotly.NET's require.js loader only: the chart's own script is the only script block
+        var chart = Charts.Bar(new[] { "</script><b>x" }, new[] { 1.0 }).WithTitle("</script>");
+        string html, page;
+        try { html = chart.ToHtml(); page = chart.ToHtmlDocument(); } finally { PlotlyJs.UseCdn = false; }
         Assert.Equal(1, CountOf(html, "</script>"));
         Assert.DoesNotContain("</script><b>", html);
-        Assert.Equal("</script><b>x", (string?)JsonNode.Parse(fig.ToJson())!["data"]![0]!["x"]![0]); // the data survives, escaped
+        Assert.DoesNotContain("</script><b>", page);
+        Assert.Equal("</script><b>x", (string?)chart.ToJsonNode()["data"]![0]!["x"]![0]); // the data survives, escaped
         // Each fragment gets its own element id.
-        Assert.NotEqual(DivId(fig.ToHtml()), DivId(fig.ToHtml()));
+        Assert.NotEqual(DivId(chart.ToHtmlDiv()), DivId(chart.ToHtmlDiv()));
     }
 
     [Fact]
-    public void Sunburst_checks_lengths_and_carries_colours()
+    public void Sunburst_checks_lengths_and_carries_colours_and_hover_text()
     {
         var ex = Assert.Throws<ArgumentException>(() => Charts.Sunburst(["r", "a"], ["root"], ["", "r"], [1, 1]));
         Assert.Contains("labels 1", ex.Message);
-        var fig = Charts.Sunburst(["r", "a", "b"], ["root", "A", "B"], ["", "r", "r"], [1, 0.5, 0.5], colors: ["#000", "#111", "#222"]);
-        var trace = JsonNode.Parse(fig.ToJson())!["data"]![0]!;
+        var chart = Charts.Sunburst(["r", "a", "b"], ["root", "A", "B"], ["", "r", "r"], [1, 0.5, 0.5], colors: ["#000", "#111", "#222"], hoverText: ["x", "y", "z"]);
+        var trace = chart.ToJsonNode()["data"]![0]!;
         Assert.Equal("sunburst", (string?)trace["type"]);
         Assert.Equal("total", (string?)trace["branchvalues"]);
-        Assert.Equal("[\"#000\",\"#111\",\"#222\"]", trace["marker"]!["colors"]!.ToJsonString());
+        Assert.Equal(["r", "a", "b"], trace["ids"]!.AsArray().Select(x => (string)x!));
+        Assert.Equal(["#000", "#111", "#222"], trace["marker"]!["colors"]!.AsArray().Select(x => (string)x!));
+        Assert.Equal(["x", "y", "z"], trace["hovertext"]!.AsArray().Select(x => (string)x!));
+        Assert.Null(trace["text"]);   // hover lines are not printed on the sectors
     }
 
     [Fact]
-    public void Heatmap_rows_are_y_and_columns_are_x()
+    public void Heatmap_rows_are_y_drawn_top_down_and_columns_are_x()
     {
-        var fig = Charts.Heatmap(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } }, ["a", "b", "c"], ["r1", "r2"]);
-        var trace = JsonNode.Parse(fig.ToJson())!["data"]![0]!;
-        Assert.Equal("[[1,2,3],[4,5,6]]", trace["z"]!.ToJsonString());
-        Assert.Equal("[\"a\",\"b\",\"c\"]", trace["x"]!.ToJsonString());
+        var chart = Charts.Heatmap(new double[,] { { 1, 2, 3 }, { 4, 5, 6 } }, ["a", "b", "c"], ["r1", "r2"], colorscale: ColorScales.RedYellowGreen);
+        var root = chart.ToJsonNode();
+        var trace = root["data"]![0]!;
+        Assert.Equal([[1.0, 2, 3], [4.0, 5, 6]], trace["z"]!.AsArray().Select(r => r!.AsArray().Select(v => (double)v!).ToArray()));
+        Assert.Equal(["a", "b", "c"], trace["x"]!.AsArray().Select(x => (string)x!));
+        Assert.Equal("reversed", (string?)root["layout"]!["yaxis"]!["autorange"]);
+        Assert.Equal("#d73027", (string?)trace["colorscale"]![0]![1]);
     }
 
     [Fact]
-    public void Local_plotly_js_is_inlined_once_per_session_and_in_every_document()
+    public void Error_bars_bar_mode_and_vertical_lines_reach_the_plotly_json()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory("quest-plotly-").FullName, "plotly.min.js");
-        File.WriteAllText(file, "window.Plotly = { fake: true };");
-        var saved = PlotlyJs.LocalFile;
+        var chart = Charts.Bars(new[] { "a", "b" }, ("x", [1.0, 2.0]), ("y", [0.5, 0.5]))
+            .WithBarMode(Plotly.NET.StyleParam.BarMode.Stack)
+            .WithYErrorBars([0.1, 0.2], [0.3, 0.4])
+            .WithVerticalLines([(1.5, "#c33")]);
+        var root = chart.ToJsonNode();
+        Assert.Equal("stack", (string?)root["layout"]!["barmode"]);
+        Assert.Equal(2, root["data"]!.AsArray().Count);
+        var err = root["data"]![0]!["error_y"]!;
+        Assert.Equal([0.1, 0.2], err["array"]!.AsArray().Select(v => (double)v!));
+        Assert.Equal([0.3, 0.4], err["arrayminus"]!.AsArray().Select(v => (double)v!));
+        Assert.False((bool)err["symmetric"]!);
+        var shape = root["layout"]!["shapes"]![0]!;
+        Assert.Equal(1.5, (double)shape["x0"]!);
+        Assert.Equal("#c33", (string?)shape["line"]!["color"]);
+        // An empty combination is an empty chart that still takes a title (Plotly.NET's Combine refuses an empty list).
+        Assert.Equal("Chart 'none': scatter[0]", Charts.Combine([]).WithTitle("none").Describe());
+    }
+
+    [Fact]
+    public void Plotly_js_is_inlined_once_per_session_and_into_every_page_and_the_cdn_only_when_asked()
+    {
+        var js = PlotlyJs.Embedded();
+        Assert.StartsWith("/**", js.TrimStart());
+        Assert.Contains("plotly.js v" + PlotlyJs.EmbeddedVersion, js[..400]);
+        Assert.True(js.Length > 3_000_000, $"{js.Length} chars");
+        Assert.Contains("embedded plotly.js", PlotlyJs.Describe());
+        var marker = "plotly.js v" + PlotlyJs.EmbeddedVersion;
+        var chart = Charts.Line(new[] { 1, 2 }, new[] { 1.0, 2.0 });
         try
         {
-            PlotlyJs.LocalFile = file;
-            var fig = Charts.Line(new[] { 1 }, new[] { 1.0 });
-            Assert.Contains("window.Plotly = { fake: true };", fig.ToHtml());
-            Assert.DoesNotContain("fake: true", fig.ToHtml());
-            Assert.Contains("fake: true", fig.ToHtmlDocument());
-            Assert.Contains("fake: true", fig.ToHtmlDocument());
             PlotlyJs.ResetSession();
-            Assert.Contains("fake: true", fig.ToHtml());
+            Assert.Contains(marker, chart.ToHtml());
+            var later = chart.ToHtml();
+            Assert.DoesNotContain(marker, later);
+            Assert.DoesNotContain("cdn", later);           // no network address: the page has plotly.js already
+            Assert.Contains("Plotly.newPlot", later);
+            Assert.Contains(marker, chart.ToHtmlDocument());
+            Assert.Contains(marker, chart.ToHtmlDocument());
+            Assert.Contains(marker, new HtmlReport("r").Add(chart).ToHtml());
+            PlotlyJs.ResetSession();
+            Assert.Contains(marker, chart.ToHtml());
 
-            PlotlyJs.LocalFile = file + ".missing";
-            var ex = Assert.Throws<FileNotFoundException>(() => fig.ToHtml());
-            Assert.Contains("PlotlyJs.LocalFile", ex.Message);
-
-            PlotlyJs.LocalFile = null;
             PlotlyJs.UseCdn = true;
-            Assert.Contains(PlotlyJs.CdnUrl, fig.ToHtml());
-            Assert.DoesNotContain("<script type=\"text/javascript\">(function", fig.ToHtmlDocument());
+            var online = chart.ToHtml();
+            Assert.DoesNotContain(marker, online);
+            Assert.Contains(PlotlyJs.CdnUrl[..^3], online);   // Plotly.NET's require.js reference
+            var page = chart.ToHtmlDocument();
+            Assert.DoesNotContain(marker, page);
+            Assert.Contains(PlotlyJs.CdnUrl, page);
         }
         finally
         {
-            PlotlyJs.LocalFile = saved;
             PlotlyJs.UseCdn = false;
         }
     }
 
     [Fact]
-    public void By_default_plotly_js_comes_from_the_embedded_copy_not_the_network()
-    {
-        var saved = PlotlyJs.LocalFile;
-        try
-        {
-            PlotlyJs.LocalFile = null;
-            var js = PlotlyJs.Embedded();
-            Assert.StartsWith("/**", js.TrimStart());
-            Assert.Contains("plotly.js v" + PlotlyJs.EmbeddedVersion, js[..400]);
-            Assert.True(js.Length > 3_000_000, $"{js.Length} chars");
-            var fig = Charts.Line(new[] { 1, 2 }, new[] { 1.0, 2.0 });
-            var page = fig.ToHtmlDocument();
-            Assert.Contains("plotly.js v" + PlotlyJs.EmbeddedVersion, page);
-            // no figure names a network address unless asked to (UseCdn): a later figure waits for the inlined copy
-            // (the first fragment may inline plotly.js, whose own source names its CDN; later fragments carry only the loader)
-            _ = fig.ToHtml();
-            var later = fig.ToHtml();
-            Assert.DoesNotContain("plotly.js v", later);
-            Assert.DoesNotContain("cdn.plot.ly", later);
-            Assert.Contains("window.Plotly", later);
-            Assert.Contains("embedded plotly.js", PlotlyJs.Describe());
-        }
-        finally { PlotlyJs.LocalFile = saved; }
-    }
-
-    [Fact]
-    public void A_plotly_net_chart_becomes_a_kit_figure_and_displays_offline()
+    public void A_plotly_net_chart_displays_offline_through_the_kit()
     {
         var chart = Plotly.NET.CSharp.Chart.Line<int, double, string>(x: new[] { 1, 2, 3 }, y: new[] { 2.0, double.NaN, 0.5 }, Name: "loss");
-        var fig = chart.ToFigure().WithTitle("from Plotly.NET");
-        var root = JsonNode.Parse(fig.ToJson())!;
-        Assert.Equal("scatter", (string?)root["data"]![0]!["type"]);
-        Assert.Equal("[2,null,0.5]", root["data"]![0]!["y"]!.ToJsonString());
-        Assert.Null(root["layout"]!["template"]);   // plotly.js's own look, like every other kit chart
-        Assert.Null(root["layout"]!["width"]);
         QuestNotebook.Init();
         var html = Microsoft.DotNet.Interactive.Formatting.Formatter.ToDisplayString(chart, "text/html");
-        Assert.Contains("class=\"quest-plotly\"", html);
+        Assert.Contains("Plotly.newPlot", html);
         Assert.Contains("\"loss\"", html);
+        Assert.DoesNotContain("require.min.js", html);
+        Assert.Equal("Chart '(untitled)': scatter 'loss'[3]", Microsoft.DotNet.Interactive.Formatting.Formatter.ToDisplayString(chart, "text/plain"));
     }
 
     [Fact]
@@ -141,7 +152,7 @@ public sealed class DisplayTests
         var path = Path.Combine(Directory.CreateTempSubdirectory("quest-fig-").FullName, "loss.html");
         var written = Charts.Scatter(new[] { 1.0, 2.0 }, new[] { 3.0, 4.0 }, text: ["a", "b"]).WithTitle("pts").SaveHtml(path);
         var page = File.ReadAllText(written);
-        Assert.StartsWith("<!DOCTYPE html>", page);
+        Assert.StartsWith("<!DOCTYPE html>", page, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("<title>pts</title>", page);
         Assert.Contains("\"text\":[\"a\",\"b\"]", page);
     }
@@ -208,7 +219,7 @@ public sealed class DisplayTests
         Assert.Equal(0, live.Renders);
         Assert.Equal(100, live.Points["train"].Count);
         Assert.Equal(10, live.Points["valid"].Count);
-        var trace = JsonNode.Parse(live.ToFigure().ToJson())!["data"]![0]!;
+        var trace = live.ToChart().ToJsonNode()["data"]![0]!;
         var xs = trace["x"]!.AsArray().Select(x => (double)x!).ToList();
         Assert.Equal(10, xs.Count);
         Assert.Equal(0, xs[0]);
@@ -224,7 +235,7 @@ public sealed class DisplayTests
         for (var i = 1; i <= 2; i++) { live.Add(i, ("loss", 1.0 / i)); Thread.Sleep(20); }
         Assert.StartsWith("2/8 · 0:00 elapsed · about ", live.Progress);
         Assert.EndsWith(" left", live.Progress);
-        var title = JsonNode.Parse(live.ToFigure().ToJson())!["layout"]!["title"]!.ToJsonString();
+        var title = live.ToChart().ToJsonNode()["layout"]!["title"]!.ToJsonString();
         Assert.Contains("sft: training loss (2/8", title);
         for (var i = 3; i <= 8; i++) live.Add(i, ("loss", 1.0 / i));
         Assert.EndsWith("· done", live.Progress);
@@ -260,5 +271,9 @@ public sealed class DisplayTests
         return n;
     }
 
-    private static string DivId(string html) => html[(html.IndexOf("id=\"", StringComparison.Ordinal) + 4)..html.IndexOf("\" class", StringComparison.Ordinal)];
+    private static string DivId(string html)
+    {
+        int at = html.IndexOf("id=\"", StringComparison.Ordinal) + 4;
+        return html[at..html.IndexOf('"', at)];
+    }
 }

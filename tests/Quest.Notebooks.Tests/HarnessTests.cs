@@ -53,7 +53,7 @@ public sealed class HarnessTests
         var html = Assert.Single(run.Cells[2].Outputs, o => o.MimeType == "text/html").Value;
         Assert.Contains("newPlot", html);
         Assert.Contains("\"fixture loss\"", html);
-        Assert.Contains("[3,1.5,0.75]", html);
+        Assert.Contains("[3.0,1.5,0.75]", html);
 
         // The live chart was displayed once and then updated in place (same display id), ending with all points.
         var events = run.Cells[3].Events;
@@ -62,7 +62,7 @@ public sealed class HarnessTests
         Assert.NotEmpty(updates);
         Assert.All(updates, u => Assert.Equal(shown.ValueId, u.ValueId));
         var last = updates[^1].FormattedValues.Single(f => f.MimeType == "text/html").Value;
-        Assert.Contains("[1,0.5,0.3333333333333333,0.25,0.2]", last);
+        Assert.Contains("[1.0,0.5,0.3333333333333333,0.25,0.2]", last);
         Assert.Contains("\"valid\"", last);
         Assert.Equal(1 + updates.Count, Returned(run.Cells[3]));
 

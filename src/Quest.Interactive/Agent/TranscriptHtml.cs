@@ -1,4 +1,5 @@
 using System.Globalization;
+using Plotly.NET;
 using System.Text;
 using Quest.Agent;
 using Quest.Agent.Context;
@@ -138,10 +139,9 @@ public static class AgentCharts
     /// Context tokens sent to the model per turn, with the threshold in force and every condensation marked
     /// (a marker at the tokens before → after, a dashed line at the round); failed condensations in red.
     /// </summary>
-    public static PlotlyFigure ContextTokens(Trajectory t, string? title = null)
+    public static GenericChart ContextTokens(Trajectory t, string? title = null)
     {
-        var fig = new PlotlyFigure();
-        fig.AddTrace(Charts.LineTrace(t.Turns.Select(x => x.Round), t.Turns.Select(x => (double)x.ContextTokens), "context tokens", markers: true));
+        var charts = new List<GenericChart> { Charts.Line(t.Turns.Select(x => x.Round), t.Turns.Select(x => (double)x.ContextTokens), "context tokens", markers: true) };
         // Threshold in force at each turn: the base until the first event, then each event's threshold_after.
         if (t.Condensations.Count > 0 || t.Turns.Count > 0)
         {
@@ -154,35 +154,25 @@ public static class AgentCharts
             }
             if (th.Any(double.IsFinite))
             {
-                var trace = Charts.LineTrace(t.Turns.Select(x => x.Round), th, "threshold");
-                trace["line"] = new System.Text.Json.Nodes.JsonObject { ["dash"] = "dot", ["color"] = "#888" };
-                fig.AddTrace(trace);
+                charts.Add(Charts.Line(t.Turns.Select(x => x.Round), th, "threshold", dash: StyleParam.DrawingStyle.Dot, color: "#888"));
             }
         }
         foreach (var ok in new[] { true, false })
         {
             var evs = t.Condensations.Where(c => c.Success == ok).ToList();
             if (evs.Count == 0) continue;
-            var trace = Charts.LineTrace(evs.Select(c => c.Round + 0.5), evs.Select(c => (double)c.TokensAfter), ok ? "condensation (after)" : "condensation failed", markers: true);
-            trace["mode"] = "markers";
-            trace["marker"] = new System.Text.Json.Nodes.JsonObject { ["symbol"] = ok ? "triangle-down" : "x", ["size"] = 12, ["color"] = ok ? "#2a7" : "#c33" };
-            trace["text"] = Charts.Array(evs.Select(c => $"{c.Strategy}: {c.TokensBefore:N0} → {c.TokensAfter:N0}" + (c.Error is null ? "" : $" ({c.Error})")));
-            fig.AddTrace(trace);
+            charts.Add(Charts.Scatter(evs.Select(c => c.Round + 0.5), evs.Select(c => (double)c.TokensAfter), ok ? "condensation (after)" : "condensation failed",
+                evs.Select(c => $"{c.Strategy}: {c.TokensBefore:N0} → {c.TokensAfter:N0}" + (c.Error is null ? "" : $" ({c.Error})")),
+                symbol: ok ? StyleParam.MarkerSymbol.TriangleDown : StyleParam.MarkerSymbol.X, size: 12, color: ok ? "#2a7" : "#c33"));
         }
-        var shapes = new System.Text.Json.Nodes.JsonArray();
-        foreach (var c in t.Condensations)
-            shapes.Add(new System.Text.Json.Nodes.JsonObject
-            {
-                ["type"] = "line", ["xref"] = "x", ["yref"] = "paper", ["x0"] = c.Round + 0.5, ["x1"] = c.Round + 0.5, ["y0"] = 0, ["y1"] = 1,
-                ["line"] = new System.Text.Json.Nodes.JsonObject { ["dash"] = "dash", ["color"] = c.Success ? "#2a7" : "#c33", ["width"] = 1 },
-            });
-        fig.WithLayout("shapes", shapes);
-        return fig.WithTitle(title ?? $"Context tokens per turn ({t.Condensations.Count(c => c.Success)} condensation{(t.Condensations.Count(c => c.Success) == 1 ? "" : "s")})")
+        return Charts.Combine(charts)
+            .WithVerticalLines(t.Condensations.Select(c => (c.Round + 0.5, c.Success ? "#2a7" : "#c33")))
+            .WithTitle(title ?? $"Context tokens per turn ({t.Condensations.Count(c => c.Success)} condensation{(t.Condensations.Count(c => c.Success) == 1 ? "" : "s")})")
                   .WithAxisTitles("round", "tokens");
     }
 
     /// <summary>Terminations of many episodes as a bar chart.</summary>
-    public static PlotlyFigure Terminations(IEnumerable<Trajectory> ts, string? title = null)
+    public static GenericChart Terminations(IEnumerable<Trajectory> ts, string? title = null)
     {
         var g = ts.GroupBy(t => t.Termination).OrderBy(x => x.Key, StringComparer.Ordinal).ToList();
         return Charts.Bar(g.Select(x => x.Key), g.Select(x => (double)x.Count()), title: title ?? "Episodes by termination");

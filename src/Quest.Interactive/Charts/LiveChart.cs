@@ -13,7 +13,9 @@ namespace Quest.Interactive;
 /// </code>
 /// or in one call: <c>var reports = await LiveChart.Track(trainer.RunAsync(ct), r =&gt; r.Step, ("loss", r =&gt; r.Loss));</c>.
 /// Redraws are throttled to <see cref="MinUpdateInterval"/>; <see cref="Flush"/> draws the final state. Outside a
-/// notebook kernel nothing is displayed, but the points are kept and <see cref="ToFigure"/> still works.
+/// notebook kernel nothing is displayed, but the points are kept and <see cref="ToChart"/> still works.
+/// The kit's own because Plotly.NET draws a chart once: redrawing one output in place while a cell runs is .NET
+/// Interactive's <c>DisplayedValue.Update</c>, fed a new Plotly.NET chart each time.
 /// </summary>
 public sealed class LiveChart
 {
@@ -111,7 +113,7 @@ public sealed class LiveChart
             // replaced on every update, and an update that dropped the script would leave a saved notebook blank.
             var script = PlotlyJs.ScriptForFragment();
             if (script.Length > 0) KernelInvocationContextExtensions.Display(context, Html.Raw(script), "text/html");
-            _display = context.Display(ToFigure(), "text/html");
+            _display = context.Display(ToChart(), "text/html");
             Renders++;
             _sinceRender.Restart();
             _dirty = false;
@@ -153,22 +155,19 @@ public sealed class LiveChart
         }
     }
 
-    /// <summary>The current state as a static figure (thinned to <see cref="MaxPointsDrawn"/> per series).</summary>
-    public PlotlyFigure ToFigure()
+    /// <summary>The current state as a static chart (thinned to <see cref="MaxPointsDrawn"/> per series).</summary>
+    public Plotly.NET.GenericChart ToChart()
     {
         lock (_gate)
         {
-            var fig = new PlotlyFigure();
-            var progress = Progress;
-            if (Title is not null || progress is not null) fig.WithTitle(Title is null ? progress! : progress is null ? Title : $"{Title} ({progress})");
-            fig.WithAxisTitles(XTitle, YTitle);
-            if (LogY) fig.WithLogY();
-            foreach (var name in _order)
+            var chart = Charts.Combine(_order.Select(name =>
             {
                 var pts = Thin(_series[name], MaxPointsDrawn);
-                fig.AddTrace(Charts.LineTrace(pts.Select(p => p.X), pts.Select(p => p.Y), name));
-            }
-            return fig;
+                return Charts.Line(pts.Select(p => p.X), pts.Select(p => p.Y), name);
+            })).WithAxisTitles(XTitle, YTitle);
+            var progress = Progress;
+            if (Title is not null || progress is not null) chart = chart.WithTitle(Title is null ? progress! : progress is null ? Title : $"{Title} ({progress})");
+            return LogY ? chart.WithLogY() : chart;
         }
     }
 
@@ -204,8 +203,7 @@ public sealed class LiveChart
 
     private void RenderLocked()
     {
-        var fig = ToFigure();
-        _display!.Update(fig);
+        _display!.Update(ToChart());
         Renders++;
         _dirty = false;
         _sinceRender.Restart();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Plotly.NET;
 using Quest.Rubrics;
 
 namespace Quest.Interactive;
@@ -19,7 +20,7 @@ public static class RubricCharts
     public static double GateShare { get; set; } = 0.08;
 
     /// <summary>A sunburst of the tree, coloured by status when a report is given (else soft nodes blue, gates purple).</summary>
-    public static PlotlyFigure Sunburst(RubricTree tree, RubricReport? report = null, string? title = null)
+    public static GenericChart Sunburst(RubricTree tree, RubricReport? report = null, string? title = null)
     {
         var ids = new List<string>(); var labels = new List<string>(); var parents = new List<string>();
         var values = new List<double>(); var colors = new List<string>(); var hover = new List<string>();
@@ -51,7 +52,7 @@ public static class RubricCharts
     }
 
     /// <summary>Answers × leaves: each cell a leaf's outcome (1 passed, 0 failed, 0.5 drawn for skipped), rows labelled with the final score.</summary>
-    public static PlotlyFigure LeafHeatmap(IReadOnlyList<RubricReport> reports, IReadOnlyList<string>? names = null, string? title = null)
+    public static GenericChart LeafHeatmap(IReadOnlyList<RubricReport> reports, IReadOnlyList<string>? names = null, string? title = null)
     {
         if (reports.Count == 0) throw new ArgumentException("no reports", nameof(reports));
         var tree = reports[0].Tree;
@@ -64,7 +65,7 @@ public static class RubricCharts
                 z[i, j] = r.Status == NodeStatus.Skipped ? 0.5 : r.Score;
             }
         var rows = reports.Select((r, i) => $"{(names is not null && i < names.Count ? names[i] : $"answer {i + 1}")} ({r.Score.ToString("0.##", CultureInfo.InvariantCulture)})");
-        return Charts.Heatmap(z, leaves.Select(l => l.Id + (l.Critical ? " ★" : "")), rows, title ?? $"{tree.Name}: leaf outcomes (0.5 = skipped, ★ = critical)", "RdYlGn");
+        return Charts.Heatmap(z, leaves.Select(l => l.Id + (l.Critical ? " ★" : "")), rows, title ?? $"{tree.Name}: leaf outcomes (0.5 = skipped, ★ = critical)", ColorScales.RedYellowGreen);
     }
 
     private static Dictionary<string, double> GateValues(RubricTree tree)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Plotly.NET;
 using System.Text;
 using Quest.Rubrics;
 using Quest.Synthesis;
@@ -91,23 +92,23 @@ public static class SynthesisHtml
     }
 
     /// <summary>Stacked bars per family: accepted tasks and each rejection reason.</summary>
-    public static PlotlyFigure RejectionChart(SynthesisResult result)
+    public static GenericChart RejectionChart(SynthesisResult result)
     {
         var fams = Families(result);
         var series = new List<(string, IEnumerable<double>)> { ("accepted", fams.Select(f => (double)result.Tasks.Count(t => t.Family == f)).ToList()) };
         foreach (var reason in Reasons(result))
             series.Add((reason, fams.Select(f => (double)result.RejectedByFamily.GetValueOrDefault((f, reason))).ToList()));
-        return Charts.Bars(fams, [.. series]).WithLayout("barmode", "stack").WithTitle("Candidates per family: accepted and rejected by check");
+        return Charts.Bars(fams, [.. series]).WithBarMode(StyleParam.BarMode.Stack).WithTitle("Candidates per family: accepted and rejected by check");
     }
 
     /// <summary>Tasks per complexity class (C1…C9), one bar series per family.</summary>
-    public static PlotlyFigure ComplexityChart(IEnumerable<SynthTask> tasks)
+    public static GenericChart ComplexityChart(IEnumerable<SynthTask> tasks)
     {
         var list = tasks.ToList();
         var classes = Enumerable.Range(1, 9).Select(i => $"C{i}").ToList();
         var series = list.Select(t => t.Family).Distinct()
             .Select(f => (f, (IEnumerable<double>)classes.Select(c => (double)list.Count(t => t.Family == f && t.Complexity == c)).ToList())).ToArray();
-        return Charts.Bars(classes, series).WithLayout("barmode", "stack").WithTitle("Tasks per complexity class (breadth × depth)");
+        return Charts.Bars(classes, series).WithBarMode(StyleParam.BarMode.Stack).WithTitle("Tasks per complexity class (breadth × depth)");
     }
 
     /// <summary>Teacher results: task, family, sessions, turns, reward.</summary>
