@@ -16,6 +16,28 @@ public static class RunCharts
             .WithAxisTitles("model", "mean reward");
     }
 
+    /// <summary>
+    /// What each stage added over the one before it (untrained → MT → SFT → RL), one bar group per test set: the mean
+    /// paired difference over the same tasks with its bootstrap 95% interval. A stage helped where the whole interval
+    /// is above the zero line.
+    /// </summary>
+    public static GenericChart StageGains(RunData run)
+    {
+        var order = run.Models.ToList();   // untrained, mt, sft, rl: a stage is a model against the one before it
+        var steps = (run.Summary?.Ablation ?? []).Where(a => order.IndexOf(a.From) >= 0 && order.IndexOf(a.To) == order.IndexOf(a.From) + 1).ToList();
+        var charts = steps.GroupBy(a => a.Set).Select(g =>
+        {
+            var list = g.ToList();
+            return Charts.Bar(list.Select(a => $"{a.From} → {a.To}"), list.Select(a => a.MeanDiff), SetName(g.Key))
+                .WithYErrorBars(list.Select(a => a.Hi - a.MeanDiff), list.Select(a => a.MeanDiff - a.Lo));
+        });
+        return Charts.Combine(charts).WithBarMode(StyleParam.BarMode.Group)
+            .WithTitle("What each stage added: paired mean difference, 95% interval (helped where the interval clears 0)")
+            .WithAxisTitles("stage", "reward difference");
+    }
+
+    private static string SetName(string set) => set == Quest.Eval.TestSets.FreshWorld ? "fresh world" : set == Quest.Eval.TestSets.HeldOut ? "held-out split" : set;
+
     /// <summary>Mean test reward by <c>family</c> or <c>complexity</c>, one bar per model.</summary>
     public static GenericChart By(RunData run, string key)
     {

@@ -28,7 +28,7 @@ public static class RunReport
         r.Heading("Stage ablation");
         if (run.Summary is { } s) r.Pre(s.FormatTable());
         r.Add(Tables.ToHtml(RunAnalysis.Rewards(run).Select(x => new { x.Model, x.Tasks, Reward = RunAnalysis.Interval(x.Mean, x.Lo, x.Hi) }), caption: "mean test reward, bootstrap 95% interval over tasks"));
-        r.Add(RunCharts.Ablation(run));
+        r.Add(RunCharts.Ablation(run)).Add(RunCharts.StageGains(run));
         r.Heading("By family and complexity");
         r.Add(RunCharts.By(run, "family")).Add(RunCharts.By(run, "complexity"));
         r.Heading("pass@k");

@@ -125,6 +125,26 @@ public sealed class RunAnalysisTests(MicroRun micro) : IClassFixture<MicroRun>
     }
 
     [Fact]
+    public void Stage_gains_chart_each_stage_against_the_one_before_it_with_its_interval()
+    {
+        var run = RunData.Load(micro.Dir);
+        var traces = RunCharts.StageGains(run).ToJsonNode()["data"]!.AsArray();
+        var ablation = run.Summary!.Ablation;
+        Assert.Equal(ablation.Select(a => a.Set).Distinct().Count(), traces.Count);
+        var models = run.Models.ToList();
+        var trace = traces[0]!;
+        var set = ablation[0].Set;
+        Assert.Equal(models.Zip(models.Skip(1), (a, b) => $"{a} → {b}"), trace["x"]!.AsArray().Select(x => (string)x!));   // mt → rl (not adjacent) left out
+        for (int i = 0; i < models.Count - 1; i++)
+        {
+            var d = ablation.Single(a => a.Set == set && a.From == models[i] && a.To == models[i + 1]);
+            Assert.Equal(d.MeanDiff, (double)trace["y"]![i]!, 9);
+            Assert.Equal(d.Hi - d.MeanDiff, (double)trace["error_y"]!["array"]![i]!, 9);
+            Assert.Equal(d.MeanDiff - d.Lo, (double)trace["error_y"]!["arrayminus"]![i]!, 9);
+        }
+    }
+
+    [Fact]
     public void Several_runs_compare_in_one_table_with_the_seed_aggregate_and_overlaid_curves()
     {
         var run = RunData.Load(micro.Dir);
