@@ -208,10 +208,10 @@ public sealed class RlTrainer
     /// <summary>As the overload above, each task rolled out with its own world's tools and reward (<paramref name="worldOf"/>).</summary>
     public static async Task<IReadOnlyList<RolloutGroup>> RolloutGroupsAsync(LoadedModel model, IReadOnlyList<SynthTask> tasks, int groupSize,
         Func<SynthTask, (IReadOnlyList<ITool> Tools, RewardFunction Reward)> worldOf, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null,
-        bool prefillUnmaskedRuns = false)
+        bool prefillUnmaskedRuns = false, bool reusePrefixes = true)
     {
         using var client = LocalChatClient.Batched(model.Model, model.Tokenizer,
-            new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn, PrefillUnmaskedRuns = prefillUnmaskedRuns },
+            new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn, PrefillUnmaskedRuns = prefillUnmaskedRuns, ReusePrefixes = reusePrefixes },
             tasks.Count * groupSize, agentOptions.ModelId ?? "policy");
         // every episode joins the batcher before the first asks, so each turn of all of them is decoded as one batch
         var seats = tasks.SelectMany(t => Enumerable.Range(0, groupSize).Select(k => (Task: t, K: k, Seat: client.Batcher!.Join()))).ToList();

@@ -45,10 +45,17 @@ public static class RolloutBenchmark
         }
         var agent = Evaluation.AgentOptionsFor(maxTurns, maxNewTokens, 1.0, new DateOnly(2026, 1, 1), "bench");
 
-        // warm-up (allocator, JIT)
-        await RlTrainer.RolloutGroupsAsync(model, tasks.Take(1).ToList(), 2, tools, reward, agent with { MaxTurns = 1 }, ct).ConfigureAwait(false);
+        // warm-up (allocator, JIT, the kernels of every shape): a whole batched rollout, so the variants below compare
+        // like with like (a first rollout after a small warm-up measured 1.7× slower in prefill than the same one next)
+        await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct).ConfigureAwait(false);
 
+        // the same batched rollout computing every prompt whole (no keys and values taken from the turn before)
+        Models.Generation.GenerationStats? gsWhole = null;
         var sw = Stopwatch.StartNew();
+        await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, _ => (tools, reward), agent, ct, s => gsWhole = s, reusePrefixes: false).ConfigureAwait(false);
+        double wholeS = sw.Elapsed.TotalSeconds;
+
+        sw.Restart();
         Models.Generation.GenerationStats? gs = null;
         var batched = await RlTrainer.RolloutGroupsAsync(model, tasks, groupSize, tools, reward, agent, ct, s => gs = s).ConfigureAwait(false);
         double batchedS = sw.Elapsed.TotalSeconds;
@@ -116,6 +123,14 @@ public static class RolloutBenchmark
             ["batched_prefill_positions"] = gs.PrefillPositions,
             ["batched_prompt_tokens"] = gs.PromptTokens,
             ["batched_shared_prefill_rows"] = gs.SharedPrefillRows,
+            // prompt tokens whose keys and values came from the turn before (an agent's next prompt starts with its last),
+            // and the same rollout with every prompt computed whole (sampled episodes differ: compare per prompt token)
+            ["batched_reused_prompt_tokens"] = gs.ReusedPromptTokens,
+            ["batched_prefill_prompt_tokens_per_s_whole"] = Math.Round(gsWhole!.PromptTokens / Math.Max(1e-9, gsWhole.PrefillSeconds), 0),
+            ["batched_whole_prompts_s"] = Math.Round(wholeS, 2),
+            ["batched_whole_prompts_prefill_s"] = Math.Round(gsWhole.PrefillSeconds, 2),
+            ["batched_whole_prompts_prefill_positions"] = gsWhole.PrefillPositions,
+            ["batched_whole_prompts_prompt_tokens"] = gsWhole.PromptTokens,
             ["batched_decode_s"] = Math.Round(gs.DecodeSeconds, 2),
             ["batched_decode_steps"] = gs.DecodeSteps,
             ["batched_decode_rows"] = gs.DecodeRows,

@@ -204,6 +204,41 @@ public class TransformerTests
     }
 
     [Fact]
+    public void A_turn_that_extends_an_earlier_prompt_reuses_its_keys_and_generates_as_without()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize, kvHeads: 2), seed: 8);
+        using var reusing = new TextGenerator(m, tok) { PrefixCapacity = 4, PrefillChunkBytes = 1 };
+        var plain = new TextGenerator(m, tok);
+        var opts = new GenerationOptions { Temperature = 0, MaxNewTokens = 8, StopTokenIds = [] };
+        int[] a = tok.Encode("The agent thinks, calls a tool, reads the response and writes"), b = tok.Encode("Search results list the river towns of the world in order");
+        Assert.True(a.Length >= 16 && b.Length >= 16, "prompts long enough to be kept");
+        var first = reusing.Generate([a, b], opts);
+        Assert.Equal(0, reusing.Stats.ReusedPromptTokens);
+        // the next turns: each earlier prompt, its reply and more text; a third prompt shares nothing
+        int[] a2 = [.. a, .. first[0].TokenIds, .. tok.Encode(" and then the tool answered")], b2 = [.. b, .. first[1].TokenIds, .. tok.Encode(" x")];
+        int[] c = tok.Encode("Nothing in common with the others at all, none");
+        var next = reusing.Generate([c, a2, b2], opts);
+        Assert.Equal(a.Length + b.Length, reusing.Stats.ReusedPromptTokens);
+        var alone = plain.Generate([c, a2, b2], opts);
+        var full = plain.Generate([c, a2, b2], opts with { UseKvCache = false });
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(alone[i].TokenIds, next[i].TokenIds);
+            Assert.Equal(full[i].TokenIds, next[i].TokenIds);
+            for (int t = 0; t < alone[i].Logprobs.Length; t++) Assert.Equal(alone[i].Logprobs[t], next[i].Logprobs[t], 3);
+        }
+        // a prompt that equals a kept one still computes its last token (its logits start the reply)
+        var again = reusing.Generate([a2], opts)[0];
+        Assert.Equal(alone[1].TokenIds, again.TokenIds);
+        Assert.Equal(a.Length + b.Length + a2.Length - 1, reusing.Stats.ReusedPromptTokens);
+        // after the weights change, the kept keys are stale: cleared, the next call computes everything again
+        reusing.ClearPrefixes();
+        reusing.Generate([a2], opts);
+        Assert.Equal(a.Length + b.Length + a2.Length - 1, reusing.Stats.ReusedPromptTokens);
+    }
+
+    [Fact]
     public void GenerationStatsCountPrefillAndDecodeWork()
     {
         var tok = Fixtures.Tokenizer;

@@ -171,7 +171,7 @@ public sealed class GenerationBatcher : IDisposable
     }
 
     private static string KeyOf(GenerationOptions o) =>
-        string.Join('\u0001', o.MaxNewTokens, o.Temperature, o.TopP, o.TopK, o.Seed?.ToString() ?? "-", o.UseKvCache, o.PrefillUnmaskedRuns,
+        string.Join('\u0001', o.MaxNewTokens, o.Temperature, o.TopP, o.TopK, o.Seed?.ToString() ?? "-", o.UseKvCache, o.PrefillUnmaskedRuns, o.ReusePrefixes,
             string.Join('\u0002', o.StopSequences), o.StopTokenIds is null ? "-" : string.Join(',', o.StopTokenIds));
 
     /// <inheritdoc/>

@@ -48,7 +48,12 @@ public sealed class LocalChatClient : IChatClient
     /// <paramref name="maxBatch"/> rows), disposed with the client: what an eval or a GRPO group of episodes uses.
     /// </summary>
     public static LocalChatClient Batched(QuestTransformer model, QuestTokenizer tokenizer, GenerationOptions defaults, int maxBatch, string modelId) =>
-        new(model, tokenizer) { Defaults = defaults, ModelId = modelId, Batcher = new GenerationBatcher(new TextGenerator(model, tokenizer), Math.Max(1, maxBatch)), _ownsBatcher = true };
+        new(model, tokenizer)
+        {
+            Defaults = defaults, ModelId = modelId, _ownsBatcher = true,
+            // an agent's next turn starts with its last prompt: keep two batches' prompts (the weights do not change while this client lives)
+            Batcher = new GenerationBatcher(new TextGenerator(model, tokenizer) { PrefixCapacity = 2 * Math.Max(1, maxBatch) }, Math.Max(1, maxBatch)),
+        };
 
     private bool _ownsBatcher;
 
@@ -185,7 +190,8 @@ public sealed class LocalChatClient : IChatClient
     public void Dispose()
     {
         _gate.Dispose();
-        if (_ownsBatcher) Batcher?.Dispose();
+        if (_ownsBatcher) { Batcher?.Dispose(); Batcher?.Generator.Dispose(); }
+        Generator.Dispose();
     }
 }
 

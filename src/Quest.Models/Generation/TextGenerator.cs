@@ -36,6 +36,12 @@ public sealed record GenerationOptions
     /// chunks almost no padding, and rows of one length are mostly one row, so it is an option, not the default.
     /// </summary>
     public bool PrefillUnmaskedRuns { get; init; }
+    /// <summary>
+    /// Take the keys and values of an earlier prompt this prompt starts with from the generator's store instead of
+    /// computing them (when the generator keeps prompts: <see cref="TextGenerator.PrefixCapacity"/>). Default true; off
+    /// for comparison (<c>quest bench rollout</c>) or with <see cref="PrefillUnmaskedRuns"/>, which it does not combine with.
+    /// </summary>
+    public bool ReusePrefixes { get; init; } = true;
 }
 
 /// <summary>Why a sequence ended.</summary>
@@ -76,6 +82,8 @@ public sealed class GenerationStats
     public long SharedPrefillRows { get; internal set; }
     /// <summary>Real prompt tokens prefilled (each distinct prompt once).</summary>
     public long PromptTokens { get; internal set; }
+    /// <summary>Prompt tokens whose keys and values came from an earlier call's prompt (<see cref="TextGenerator.PrefixCapacity"/>) instead of being computed.</summary>
+    public long ReusedPromptTokens { get; internal set; }
     /// <summary>Seconds in prefill.</summary>
     public double PrefillSeconds { get; internal set; }
     /// <summary>Decode steps (one forward of the whole batch each).</summary>
@@ -92,10 +100,26 @@ public sealed class GenerationStats
 /// Batched autoregressive sampling with a key/value cache. Prompts of different lengths are left-padded; padding
 /// is masked out and rotary positions count only real tokens, so each sequence gets exactly what it would get alone.
 /// Identical prompts in one call share one prefill (a GRPO group's eight rollouts of a question start from it), and
-/// prompts are prefilled longest first so little of the padding is computed.
+/// prompts are prefilled longest first so little of the padding is computed. With <see cref="PrefixCapacity"/>, a prompt
+/// that starts with an earlier call's prompt (an agent's next turn) takes that prompt's keys and values and computes only the rest.
 /// </summary>
-public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokenizer)
+public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokenizer) : IDisposable
 {
+    private PrefixStore? _prefixes;
+
+    /// <summary>
+    /// How many earlier prompts' keys and values to keep for later prompts that start with them (0, the default: none).
+    /// Only for a generator whose model's weights do not change while it is used (one rollout or eval phase: what
+    /// <see cref="LocalChatClient.Batched"/> makes); after a weight update call <see cref="ClearPrefixes"/>.
+    /// </summary>
+    public int PrefixCapacity { get; init; }
+
+    /// <summary>Forgets the kept prompts' keys and values (<see cref="PrefixCapacity"/>).</summary>
+    public void ClearPrefixes() => Quest.Models.Runtime.TorchThread.Run(() => _prefixes?.Clear());
+
+    /// <summary>Frees the kept prompts' keys and values.</summary>
+    public void Dispose() => ClearPrefixes();
+
     /// <summary>The model.</summary>
     public QuestTransformer Model { get; } = model;
     /// <summary>The tokenizer.</summary>
@@ -149,7 +173,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             var history = new List<long[]>();   // generated tokens per step (for the no-cache path)
 
             clock.Start();
-            var lastLogits = Prefill(prompts, allIds, valid, L, capacity, cache, device, options.PrefillUnmaskedRuns);
+            var lastLogits = Prefill(prompts, allIds, valid, L, capacity, cache, device, options.PrefillUnmaskedRuns, options.ReusePrefixes);
             Stats.PrefillSeconds += clock.Elapsed.TotalSeconds;
             clock.Restart();
             decoding = true;
@@ -270,7 +294,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// prefilled once, and the distinct ones longest first, so each row chunk skips the padding columns all its rows
     /// share; keys, values and last logits are then copied to the rows in the caller's order.
     /// </summary>
-    private Tensor Prefill(IReadOnlyList<int[]> prompts, Tensor allIds, Tensor valid, int L, int capacity, KvCache? cache, Device device, bool unmaskedRuns)
+    private Tensor Prefill(IReadOnlyList<int[]> prompts, Tensor allIds, Tensor valid, int L, int capacity, KvCache? cache, Device device, bool unmaskedRuns, bool reusePrefixes)
     {
         int B = prompts.Count;
         var (order, rowOf) = PrefillOrder(prompts);
@@ -282,19 +306,52 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         var v = valid.narrow(1, 0, L);
         var pos = Positions(v);
         var mask = PrefillMask(v, L, device);
+        // an earlier prompt each distinct prompt starts with: its keys and values are copied in, the rest computed
+        var store = PrefixCapacity > 0 && reusePrefixes && cache is not null && !unmaskedRuns ? _prefixes ??= new PrefixStore(PrefixCapacity) : null;
+        var reuse = store is null ? null : order.Select(i => store.Longest(prompts[i])).ToArray();
+        var toCompute = lengths;
+        if (reuse is not null && reuse.Any(x => x is not null))
+        {
+            // computed length = prompt − reused; chunks run longest computed first, so reorder the distinct prompts
+            var rest = order.Select((_, j) => lengths[j] - (reuse[j]?.Common ?? 0)).ToArray();
+            var perm = Enumerable.Range(0, U).OrderByDescending(j => rest[j]).ToArray();   // stable
+            var slot = new long[U];
+            for (int k = 0; k < U; k++) slot[perm[k]] = k;
+            order = perm.Select(j => order[j]).ToArray();
+            lengths = perm.Select(j => lengths[j]).ToArray();
+            reuse = perm.Select(j => reuse[j]).ToArray();
+            toCompute = perm.Select(j => rest[j]).ToArray();
+            for (int b = 0; b < B; b++) rowOf[b] = slot[rowOf[b]];
+        }
+        else reuse = null;
         long computed;
         Tensor lastLogits;
-        if (order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared and already longest first
-            lastLogits = PrefillLastLogits(allIds, pos, mask, cache, lengths, unmaskedRuns, out computed).MoveToOuterDisposeScope();
-        else
+        KvCache? shared = null;
+        try
         {
-            var u = tensor(order.Select(i => (long)i).ToArray(), device: device);
-            var map = tensor(rowOf, device: device);
-            using var shared = cache is null ? null : Model.NewCache(U, capacity);
-            var logitsU = PrefillLastLogits(allIds.index_select(0, u), pos.index_select(0, u), mask.index_select(0, u), shared, lengths, unmaskedRuns, out computed);
-            cache?.CopyRowsFrom(shared!, map, L);
-            lastLogits = logitsU.index_select(0, map).MoveToOuterDisposeScope();
+            if (store is null && reuse is null && order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared or kept, and already longest first
+            {
+                lastLogits = PrefillLastLogits(allIds, pos, mask, cache, toCompute, unmaskedRuns, out computed).MoveToOuterDisposeScope();
+            }
+            else
+            {
+                var u = tensor(order.Select(i => (long)i).ToArray(), device: device);
+                var map = tensor(rowOf, device: device);
+                shared = cache is null ? null : Model.NewCache(U, capacity);
+                for (int j = 0; reuse is not null && j < U; j++)
+                    if (reuse[j] is { } hit)
+                    {
+                        PrefixStore.CopyInto(hit.Entry, hit.Common, shared!, j, L - lengths[j]);
+                        Stats.ReusedPromptTokens += hit.Common;
+                    }
+                var logitsU = PrefillLastLogits(allIds.index_select(0, u), pos.index_select(0, u), mask.index_select(0, u), shared, toCompute, unmaskedRuns, out computed);
+                cache?.CopyRowsFrom(shared!, map, L);
+                lastLogits = logitsU.index_select(0, map).MoveToOuterDisposeScope();
+            }
+            // the store keeps the distinct prompts' cache whole (the call's own cache is reused for decoding: not that one)
+            if (store is not null && shared is not null && store.Add([.. order.Select(i => prompts[i])], shared, [.. lengths.Select(n => L - n)])) shared = null;
         }
+        finally { shared?.Dispose(); }
         Stats.PrefillPositions += computed;
         return lastLogits;
     }
