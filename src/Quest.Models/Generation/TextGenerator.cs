@@ -292,7 +292,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     /// The prefill of a generate call: fills <paramref name="cache"/> with every prompt's keys and values and returns
     /// each row's last logits. Identical prompts (a GRPO group's first turn: eight rollouts of one question) are
     /// prefilled once, and the distinct ones longest first, so each row chunk skips the padding columns all its rows
-    /// share; keys, values and last logits are then copied to the rows in the caller's order.
+    /// share; keys, values and last logits are then copied to the rows in the caller's order. With a prefix store, a
+    /// prompt's kept start is copied in first and only the rest is computed, and this call's prompts are kept.
     /// </summary>
     private Tensor Prefill(IReadOnlyList<int[]> prompts, Tensor allIds, Tensor valid, int L, int capacity, KvCache? cache, Device device, bool unmaskedRuns, bool reusePrefixes)
     {
@@ -310,19 +311,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         var store = PrefixCapacity > 0 && reusePrefixes && cache is not null && !unmaskedRuns ? _prefixes ??= new PrefixStore(PrefixCapacity) : null;
         var reuse = store is null ? null : order.Select(i => store.Longest(prompts[i])).ToArray();
         var toCompute = lengths;
-        if (reuse is not null && reuse.Any(x => x is not null))
-        {
-            // computed length = prompt − reused; chunks run longest computed first, so reorder the distinct prompts
-            var rest = order.Select((_, j) => lengths[j] - (reuse[j]?.Common ?? 0)).ToArray();
-            var perm = Enumerable.Range(0, U).OrderByDescending(j => rest[j]).ToArray();   // stable
-            var slot = new long[U];
-            for (int k = 0; k < U; k++) slot[perm[k]] = k;
-            order = perm.Select(j => order[j]).ToArray();
-            lengths = perm.Select(j => lengths[j]).ToArray();
-            reuse = perm.Select(j => reuse[j]).ToArray();
-            toCompute = perm.Select(j => rest[j]).ToArray();
-            for (int b = 0; b < B; b++) rowOf[b] = slot[rowOf[b]];
-        }
+        if (reuse is not null && reuse.Any(x => x is not null)) (order, lengths, reuse, toCompute) = ByLengthToCompute(order, lengths, reuse, rowOf);
         else reuse = null;
         long computed;
         Tensor lastLogits;
@@ -354,6 +343,22 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         finally { shared?.Dispose(); }
         Stats.PrefillPositions += computed;
         return lastLogits;
+    }
+
+    /// <summary>
+    /// The distinct prompts reordered by the length still to compute once the reused keys and values are copied in,
+    /// longest first (stable), so a row chunk computes little beyond its rows' own tokens; <paramref name="rowOf"/> is
+    /// updated in place to the new order.
+    /// </summary>
+    private static (int[] Order, int[] Lengths, (PrefixStore.Entry Entry, int Common)?[] Reuse, int[] ToCompute) ByLengthToCompute(
+        int[] order, int[] lengths, (PrefixStore.Entry Entry, int Common)?[] reuse, long[] rowOf)
+    {
+        var rest = lengths.Select((n, j) => n - (reuse[j]?.Common ?? 0)).ToArray();
+        var perm = Enumerable.Range(0, order.Length).OrderByDescending(j => rest[j]).ToArray();
+        var slot = new long[order.Length];
+        for (int k = 0; k < perm.Length; k++) slot[perm[k]] = k;
+        for (int b = 0; b < rowOf.Length; b++) rowOf[b] = slot[rowOf[b]];
+        return ([.. perm.Select(j => order[j])], [.. perm.Select(j => lengths[j])], [.. perm.Select(j => reuse[j])], [.. perm.Select(j => rest[j])]);
     }
 
     /// <summary>
