@@ -23,9 +23,8 @@ public static class ChartHtml
     /// <summary>A page of its own for the chart, plotly.js inlined (Plotly.NET's <c>PlotlyJSReference.Full</c>) unless <see cref="PlotlyJs.UseCdn"/>.</summary>
     public static string ToHtmlDocument(this GenericChart chart, string? title = null)
     {
-        var titled = Plotly.NET.Chart.withDisplayOptionsStyle(FSharpOption<string>.Some(title ?? TitleOf(chart) ?? "Quest chart"), null, null, null, null, null,
-            FSharpOption<PlotlyJSReference>.Some(PlotlyJs.DocumentReference)).Invoke(chart);
-        return Render(titled, PlotlyJs.DocumentReference, document: true);
+        var titled = Plotly.NET.Chart.withDisplayOptionsStyle(FSharpOption<string>.Some(title ?? TitleOf(chart) ?? "Quest chart"), null, null, null, null, null, null).Invoke(chart);
+        return Render(titled, PlotlyJs.DocumentReference, document: true);   // Render sets the plotly.js reference
     }
 
     /// <summary>Writes <see cref="ToHtmlDocument"/> to <paramref name="path"/> atomically and returns the full path.</summary>

@@ -318,7 +318,7 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
         KvCache? shared = null;
         try
         {
-            if (store is null && reuse is null && order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared or kept, and already longest first
+            if (store is null && order.SequenceEqual(Enumerable.Range(0, B)))   // nothing shared or kept (no store, so nothing reused), and already longest first
             {
                 lastLogits = PrefillLastLogits(allIds, pos, mask, cache, toCompute, unmaskedRuns, out computed).MoveToOuterDisposeScope();
             }
