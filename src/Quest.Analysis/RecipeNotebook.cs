@@ -110,7 +110,7 @@ public static class RecipeNotebook
         [.. ChatTemplate.ReadTranscripts(run.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatTurn>)t)];
 
     /// <summary>The run's tokenizer and agent view (what SFT, RL and eval build prompts with).</summary>
-    public static AgentView View(RunData run) => new(QuestTokenizer.Load(run.Paths.Tokenizer), run.Options.View);
+    public static AgentView View(RunData run) => ChatTemplate.View(QuestTokenizer.Load(run.Paths.Tokenizer), run.Options.View);
 
     /// <summary>
     /// A training example as HTML, token by token, as readable text (decoded, wrapped to the cell's width): what the model

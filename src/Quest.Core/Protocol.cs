@@ -71,6 +71,25 @@ public static class Protocol
     /// <summary>One turn in the Qwen chat template: <c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c>.</summary>
     public static string ChatTurn(string role, string content) => ImStart + role + "\n" + content + ImEnd + "\n";
 
+    /// <summary>The role a turn header writes: tool results are user turns (QUEST's protocol), other roles as they are.</summary>
+    public static string RenderRole(string role) => role.ToLowerInvariant() switch
+    {
+        "tool" => Roles.User,
+        var r => r,
+    };
+
+    /// <summary>
+    /// A conversation in the chat template (<see cref="ChatTurn(string, string)"/> per turn, roles by <see cref="RenderRole"/>),
+    /// with an open <c>&lt;|im_start|&gt;assistant\n</c> header for the model to continue when <paramref name="addGenerationPrompt"/>.
+    /// </summary>
+    public static string RenderChat(IEnumerable<Core.ChatTurn> turns, bool addGenerationPrompt = false)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var m in turns) sb.Append(ChatTurn(RenderRole(m.Role), m.Content));
+        if (addGenerationPrompt) sb.Append(ImStart).Append(Roles.Assistant).Append('\n');
+        return sb.ToString();
+    }
+
     /// <summary>A tool result as the user turn QUEST appends: <c>&lt;tool_response&gt;\n…\n&lt;/tool_response&gt;</c>.</summary>
     public static string ToolResponse(string result) => ToolResponseOpen + "\n" + result + "\n" + ToolResponseClose;
 

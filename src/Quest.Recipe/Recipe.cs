@@ -85,9 +85,10 @@ public sealed record StageRecord
 /// <summary>
 /// The QUEST recipe at laptop scale, end to end, one file per stage under <c>Stages/</c>, each read top to bottom:
 /// <b>world</b> (<see cref="WorldStage"/>: the task world + BM25 index) → <b>synth</b> (<see cref="SynthStage"/>:
-/// verified tasks with rubric trees, train/test split) → <b>teacher</b> (<see cref="TeacherStage"/>: grounded teacher
-/// trajectories through the real tools, SFT transcripts) → <b>pretrain</b> (<see cref="MidTraining"/>: BPE tokenizer,
-/// copy phase, mid-training) → <b>sft</b> (<see cref="SftStage"/>: assistant-only loss through the model's agent view)
+/// verified tasks with rubric trees, train/test split) → <b>tokenizer</b> (<see cref="TokenizerStage"/>: BPE, so the
+/// teacher can check turns against the student's own view) → <b>teacher</b> (<see cref="TeacherStage"/>: grounded teacher
+/// trajectories through the real tools, SFT transcripts) → <b>pretrain</b> (<see cref="MidTraining"/>: copy phase,
+/// mid-training) → <b>sft</b> (<see cref="SftStage"/>: assistant-only loss through the model's agent view)
 /// → <b>rl</b> (<see cref="RlStage"/>: GRPO over the agent's own rollouts) → <b>eval</b> (<see cref="RecipeEval"/>: the
 /// stage ablation on the fresh world and the held-out split). This class only sequences them: each stage is resumable
 /// and writes atomically; a finished stage leaves a marker in <c>stages/</c> and is skipped on a re-run.
@@ -95,7 +96,7 @@ public sealed record StageRecord
 public static class Recipe
 {
     /// <summary>The stages, in order.</summary>
-    public static readonly IReadOnlyList<string> StageNames = ["world", "synth", "teacher", "pretrain", "sft", "rl", "eval"];
+    public static readonly IReadOnlyList<string> StageNames = ["world", "synth", "tokenizer", "teacher", "pretrain", "sft", "rl", "eval"];
 
     /// <summary>JSON of every file the recipe writes (snake_case, indented).</summary>
     public static JsonSerializerOptions Json => JsonFiles.Indented;
@@ -185,6 +186,7 @@ public static class Recipe
         {
             "world" => await WorldStage.RunAsync(ctx, ct).ConfigureAwait(false),
             "synth" => await SynthStage.RunAsync(ctx, ct).ConfigureAwait(false),
+            "tokenizer" => await TokenizerStage.RunAsync(ctx, ct).ConfigureAwait(false),
             "teacher" => await TeacherStage.RunAsync(ctx, ct).ConfigureAwait(false),
             "pretrain" => await MidTraining.RunAsync(ctx, ct).ConfigureAwait(false),
             "sft" => await SftStage.RunAsync(ctx, ct).ConfigureAwait(false),
@@ -229,7 +231,7 @@ public static class Recipe
         new() { Count = count, Seed = seed, TestFraction = testFraction, MaxAttemptsPerTask = o.MaxAttemptsPerTask, Classes = ComplexitiesOf(o) };
 
     /// <summary>The agent's tools over a run's corpus, their output sized by the run's <see cref="RecipeOptions.ToolOutput"/>.</summary>
-    public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, WorldEnvironment sc) => sc.ToolsSized(ToolSizes.Named(o.ToolOutput)!);   // validated against ToolSizes.Names
+    public static IReadOnlyList<ITool> ToolsOf(RecipeOptions o, WorldEnvironment sc) => sc.ToolsSized(ToolSizes.Resolve(o.ToolOutput, o.View)!);   // validated by RecipeOptions.Validate
 
     /// <summary>
     /// Whether train task <paramref name="t"/> is reserved for RL: its seed entity falls in the

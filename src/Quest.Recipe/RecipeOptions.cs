@@ -47,10 +47,11 @@ public sealed record RecipeOptions
     // ---- 3. teacher
     /// <summary>Teacher style: <c>grounded</c> (writes only what a small-window student sees; ungrounded trajectories are dropped) or <c>oracle</c>.</summary>
     public string Teacher { get; init; } = "grounded";
-    /// <summary>What the grounded teacher assumes the student sees besides the question, in characters.</summary>
-    public int TeacherViewChars { get; init; } = TeacherViewCharsOf(DefaultDepth);
-    /// <summary>Tool output sizes: <c>small</c> (3 results, short snippets, 3 evidence sentences: fits a 512-token view) or <c>quest</c>.</summary>
-    public string ToolOutput { get; init; } = "small";
+    /// <summary>
+    /// Tool output sizes: <c>auto</c> (what the <see cref="View"/> is designed for: <c>small</c> for
+    /// <c>question_recent</c>, 3 results, short snippets, 3 evidence sentences), <c>small</c> or <c>quest</c>.
+    /// </summary>
+    public string ToolOutput { get; init; } = "auto";
     /// <summary>
     /// Lowest reward at which a teacher trajectory of an open-ended (report) task is kept for SFT (objective tasks need
     /// 1.0). The grounded teacher's compact report meets the criteria a one-turn reply can (names, sections, the
@@ -63,7 +64,7 @@ public sealed record RecipeOptions
     public DateOnly Date { get; init; } = new(2026, 1, 1);
 
     // ---- 4. pretrain (mid-training)
-    /// <summary>BPE vocabulary size (trained on corpus pages and teacher transcripts).</summary>
+    /// <summary>BPE vocabulary size (trained before the teacher, on the mid-training pages, tool outputs and drills and the protocol's turns; <see cref="TokenizerStage"/>).</summary>
     public int VocabSize { get; init; } = VocabOf(DefaultDepth);
     /// <summary>Model: <c>d&lt;depth&gt;</c> from the dial, or any <c>ModelConfig.FromPreset</c> name (<c>tiny</c> is <c>d4</c>, <c>small</c> a wider 6 layers).</summary>
     public string Model { get; init; } = $"d{DefaultDepth}";
@@ -183,8 +184,8 @@ public sealed record RecipeOptions
 
     /// <summary>
     /// The one size dial. <paramref name="depth"/> is the model's layer count (<c>ModelConfig.ForDepth</c>: width
-    /// 32 × depth); the rest follows from it: context window 128 × depth tokens (the agent view, the teacher's view of
-    /// it in characters and the pretraining sequence, half the window), BPE vocabulary 512 × depth, mid-training
+    /// 32 × depth); the rest follows from it: context window 128 × depth tokens (the agent view, which the teacher's
+    /// groundedness check uses too, and the pretraining sequence, half the window), BPE vocabulary 512 × depth, mid-training
     /// 300 × depth steps, learning rates inversely proportional to depth (3e-3, 2e-3 and 3e-5 at depth 4 for
     /// mid-training, SFT and RL) and 32.5 × depth RL steps (see <see cref="RlSteps"/>). Data sizes (world, tasks, drills)
     /// and SFT steps do not change.
@@ -196,7 +197,7 @@ public sealed record RecipeOptions
         return new RecipeOptions
         {
             Preset = $"d{depth}", OutDir = Path.Combine(QuestPaths.Artifacts, "recipe", $"d{depth}"), Depth = depth,
-            Model = $"d{depth}", ContextTokens = WindowOf(depth), TeacherViewChars = TeacherViewCharsOf(depth), PretrainSeqLen = WindowOf(depth) / 2,
+            Model = $"d{depth}", ContextTokens = WindowOf(depth), PretrainSeqLen = WindowOf(depth) / 2,
             VocabSize = VocabOf(depth), PretrainSteps = PretrainStepsOf(depth), RlSteps = RlStepsOf(depth),
             PretrainLearningRate = PretrainLrOf(depth), SftLearningRate = SftLrOf(depth), RlLearningRate = RlLrOf(depth),
         };
@@ -205,7 +206,6 @@ public sealed record RecipeOptions
     /// <summary>The depth this record's field defaults are (the tiny preset): every depth-dependent default is the dial's rule at it.</summary>
     public const int DefaultDepth = 4;
     private static int WindowOf(int depth) => 128 * depth;
-    private static int TeacherViewCharsOf(int depth) => (int)Math.Round(WindowOf(depth) * 1100 / 512.0);   // ~2.15 characters a token of this tokenizer
     private static int VocabOf(int depth) => 512 * depth;
     private static int PretrainStepsOf(int depth) => 300 * depth;
     private static int RlStepsOf(int depth) => (int)Math.Round(32.5 * depth);
@@ -297,7 +297,7 @@ public sealed record RecipeOptions
         Need(FreshWorldTasks >= 0, $"fresh_world_tasks {FreshWorldTasks}", "0 (no fresh-world test) or more");
         Need(EvalSamples >= 1 && EvalParallel >= 1, $"eval_samples {EvalSamples}, eval_parallel {EvalParallel}", "at least 1");
         Need(Teacher is "grounded" or "oracle", $"teacher '{Teacher}'", "grounded or oracle");
-        Need(ToolSizes.Named(ToolOutput) is not null, $"tool_output '{ToolOutput}'", string.Join(" or ", ToolSizes.Names));
+        Need(!AgentView.Kinds.Contains(View) || ToolSizes.Resolve(ToolOutput, View) is not null, $"tool_output '{ToolOutput}'", "auto, " + string.Join(" or ", ToolSizes.Names));
         Need(Quest.Models.Training.PolicyUpdates.Names.Contains(RlUpdate), $"rl_update '{RlUpdate}'", string.Join(", ", Quest.Models.Training.PolicyUpdates.Names));
         Need(Quest.Models.Training.AdvantageEstimators.Names.Contains(RlAdvantage), $"rl_advantage '{RlAdvantage}'", string.Join(", ", Quest.Models.Training.AdvantageEstimators.Names));
         Need(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));

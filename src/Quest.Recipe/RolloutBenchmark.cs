@@ -40,7 +40,7 @@ public static class RolloutBenchmark
         else
         {
             var tok = BpeTrainer.Train(sc.Corpus.Take(200).Select(p => p.Text), new BpeTrainerOptions { VocabSize = 1024 });
-            var cfg = ModelConfig.Tiny(tok.VocabSize) with { MaxSeqLen = 384, View = Models.Generation.AgentView.QuestionRecent };
+            var cfg = ModelConfig.Tiny(tok.VocabSize) with { MaxSeqLen = 384, View = Quest.Core.AgentView.QuestionRecent };
             model = new LoadedModel(new QuestTransformer(cfg, 1), tok, "");
         }
         var agent = Evaluation.AgentOptionsFor(maxTurns, maxNewTokens, 1.0, new DateOnly(2026, 1, 1), "bench");

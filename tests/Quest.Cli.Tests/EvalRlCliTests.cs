@@ -35,7 +35,7 @@ public class EvalRlCliTests
         var tasks = Path.Combine(dir, "tasks.jsonl");
         TaskFile.Write(tasks, r.Tasks);
         var tok = BpeTrainer.Train(sc.Corpus.Take(60).Select(p => p.Text), new BpeTrainerOptions { VocabSize = 400 });
-        using var m = new QuestTransformer(new ModelConfig { VocabSize = tok.VocabSize, Layers = 1, DModel = 32, Heads = 2, KvHeads = 1, Ffn = 64, MaxSeqLen = 192, View = AgentView.QuestionRecent }, 1);
+        using var m = new QuestTransformer(new ModelConfig { VocabSize = tok.VocabSize, Layers = 1, DModel = 32, Heads = 2, KvHeads = 1, Ffn = 64, MaxSeqLen = 192, View = Quest.Core.AgentView.QuestionRecent }, 1);
         var ckpt = Path.Combine(dir, "ckpt");
         Checkpoint.Save(ckpt, m, tok);
         return (dir, tasks, ckpt, [.. r.Tasks]);
@@ -152,7 +152,7 @@ public class EvalRlCliTests
         Assert.Equal(2, steps.Count);
         Assert.Matches(@"^rl step 1/2 reward \d\.\d{3} zero_var \d\.\d{2} valid \d\.\d{2} answer \d\.\d{2} gen_tok +\d+ gnorm \d+\.\d{3} entropy \d+\.\d{3} clip_fraction \d\.\d{3} lr ", steps[0]);
         Assert.True(Checkpoint.Exists(outDir));
-        Assert.Equal(AgentView.QuestionRecent, Checkpoint.Load(outDir).Model.Config.View);        // the view travels with the policy
+        Assert.Equal(Quest.Core.AgentView.QuestionRecent, Checkpoint.Load(outDir).Model.Config.View);        // the view travels with the policy
         var (code2, output2, err2) = await Run([.. args, "--steps", "3", "--precision", "bf16"]);   // a resumed stage may change the update's precision
         Assert.True(code2 == 0, err2 + output2);
         Assert.Contains("resuming from", output2);

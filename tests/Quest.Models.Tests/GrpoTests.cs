@@ -292,7 +292,7 @@ public class ProbeTests
     {
         var tok = Fixtures.Tokenizer;
         var t = new List<ChatTurn> { new("user", "Who founded the Alder Gazette?"), new("assistant", "<answer>Alder Gazette</answer>") };
-        var view = new AgentView(tok, AgentView.QuestionRecent);
+        var view = ChatTemplate.View(tok, AgentView.QuestionRecent);
         var examples = view.TrainingExamples(t, 64).ToList();
         var e = Assert.Single(examples);
         int first = Array.IndexOf(e.AssistantMask, true);

@@ -60,7 +60,7 @@ public class SftAndChatClientTests
         var tok = Fixtures.Tokenizer;
         var cfg = Fixtures.TinyConfig(tok.VocabSize);
         using var model = new QuestTransformer(cfg, seed: 5);
-        var view = new AgentView(tok, cfg.View);
+        var view = ChatTemplate.View(tok, cfg.View);
         var examples = Transcripts().SelectMany(t => view.TrainingExamples(t, 96)).Where(e => e.AssistantTokenCount > 0).ToList();
         var batch = examples.Concat([examples[0]]).ToList();   // rows of different lengths, the longest not first
         var (x, y) = ChatSftData.PadBatch(batch, 96, tok.EndOfTextId, TorchSharp.torch.CPU);
@@ -230,11 +230,12 @@ public class AgentViewTests
         var tok = Fixtures.Tokenizer;
         foreach (var kind in AgentView.Kinds)
         {
-            var view = new AgentView(tok, kind);
+            var view = ChatTemplate.View(tok, kind);
             foreach (int seq in new[] { 40, 60, 400 })
             {
-                var examples = view.TrainingExamples(Episode, seq).ToList();
-                Assert.All(examples, e => Assert.True(e.Ids.Length <= seq + 1));
+                const int reply = 16;
+                var examples = view.TrainingExamples(Episode, seq, reply).ToList();
+                Assert.All(examples, e => Assert.True(e.Ids.Length <= seq));
                 // every assistant turn's tokens are targets exactly once, and each example's prompt is the view at that turn
                 var targets = examples.SelectMany(e => e.Ids.Where((_, i) => e.AssistantMask[i])).ToList();
                 if (kind == AgentView.Full && examples.Count == 1) { Assert.Contains("<answer>Mara Quill</answer>", tok.Decode(targets)); continue; }
@@ -244,7 +245,9 @@ public class AgentViewTests
                     var e = examples[k];
                     int first = Array.IndexOf(e.AssistantMask, true);
                     int turn = k == 0 ? 2 : 4;
-                    Assert.Equal(view.Prompt(Episode.Take(turn).ToList(), seq + 1 - (e.Ids.Length - first)), e.Ids[..first]);
+                    // the prompt a rollout gives the model: the window minus the reply budget, as LocalChatClient.Fit cuts it
+                    Assert.Equal(view.Prompt(Episode.Take(turn).ToList(), AgentView.PromptBudget(seq, reply)), e.Ids[..first]);
+                    Assert.True(e.Ids.Length - first <= AgentView.ReplyTokens(seq, reply));
                 }
             }
         }

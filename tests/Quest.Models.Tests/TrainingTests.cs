@@ -118,7 +118,7 @@ public class TrainingTests
         var t = new List<ChatTurn> { new("user", "Who?"), new("assistant", "<answer>Mara</answer>") };
         foreach (var kind in AgentView.Kinds)
         {
-            var data = new ChatSftData([t], new AgentView(tok, kind), 64);
+            var data = new ChatSftData([t], ChatTemplate.View(tok, kind), 64);
             var (x, y) = data.Batch(1, 64, 1, 1, 0, CPU);
             var ys = y.data<long>().ToArray().Where(v => v != -100).Select(v => (int)v);
             Assert.Equal("<answer>Mara</answer><|im_end|>", tok.Decode(ys));
@@ -135,7 +135,7 @@ public class TrainingTests
             new("user", "Who founded " + string.Join(" ", Enumerable.Repeat("the old", n)) + " Gazette?"),
             new("assistant", $"<answer>Mara {n}</answer>"),
         }).ToList();
-        var view = new AgentView(tok, AgentView.QuestionRecent);
+        var view = ChatTemplate.View(tok, AgentView.QuestionRecent);
         var plain = new ChatSftData(transcripts, view, 256);
         var grouped = new ChatSftData(transcripts, view, 256, lengthGroup: 8);
         Assert.Equal(1, plain.LengthGroup);

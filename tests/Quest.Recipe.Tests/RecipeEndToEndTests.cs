@@ -34,7 +34,7 @@ public class RecipeEndToEndTests
                     if (e.Stage == "pretrain" && e.Message.StartsWith("pretrain step 10/", StringComparison.Ordinal)) cts.Cancel();
             });
         }
-        Assert.Equal(["world", "synth", "teacher"], Recipe.Completed(tmp.Path).Select(s => s.Stage));
+        Assert.Equal(["world", "synth", "tokenizer", "teacher"], Recipe.Completed(tmp.Path).Select(s => s.Stage));
         Assert.True(Checkpoint.Exists(p.Pretrain), "the interrupted stage keeps its checkpoint");
         var teacherLines = File.ReadAllLines(p.TeacherTrajectories).Length;
 

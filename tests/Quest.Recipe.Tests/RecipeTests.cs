@@ -62,10 +62,10 @@ public class RecipeStageTests
         using var tmp = new TempDir();
         var o = Mini(tmp.Path);
         var ct = TestContext.Current.CancellationToken;
-        var events = await Run(o, ["world", "synth", "teacher"], ct);
+        var events = await Run(o, ["world", "synth", "tokenizer", "teacher"], ct);
         var p = new RecipePaths(tmp.Path);
 
-        Assert.Equal(["world", "synth", "teacher"], events.Where(e => e.Kind == RecipeEventKind.Finished).Select(e => e.Stage));
+        Assert.Equal(["world", "synth", "tokenizer", "teacher"], events.Where(e => e.Kind == RecipeEventKind.Finished).Select(e => e.Stage));
         Assert.All(events, e => Assert.StartsWith("recipe ", e.ToString()));
 
         // tasks: both splits, several families, every one verified (reference 1.0, negatives below)
@@ -116,6 +116,41 @@ public class RecipeStageTests
             Assert.Equal(tr.Count, rendered.Split("<|im_start|>").Length - 1);
         }
         Assert.Equal(transcripts.Count, Quest.Synthesis.Export.ShareGpt.Read(p.ShareGpt).Count);
+
+        // the teacher and the student see the same thing: at every kept turn, the text the teacher checked its turn against
+        // is the prompt a rollout gives the model (LocalChatClient.Fit) and the prompt of the turn's SFT example, decoded;
+        // and every URL the teacher visits is in that text
+        var tok = TokenizerStage.Load(p);
+        var view = ChatTemplate.View(tok, o.View);
+        var teacher = new Quest.Synthesis.Teacher.GroundedTeacher([], (_, _, _) => throw new InvalidOperationException("not scored here"),
+            new Quest.Synthesis.Teacher.GroundedTeacherOptions { View = view, Window = o.ContextTokens, ReplyTokens = o.EvalMaxNewTokens });
+        using var student = new Quest.Models.Transformer.QuestTransformer(Quest.Models.Transformer.ModelConfig.Tiny(tok.VocabSize) with { MaxSeqLen = o.ContextTokens, View = o.View }, 1);
+        var client = new Quest.Models.Generation.LocalChatClient(student, tok);
+        var gen = new Quest.Models.Generation.GenerationOptions { MaxNewTokens = o.EvalMaxNewTokens };
+        int checkedTurns = 0, visits = 0;
+        foreach (var tr in transcripts.Take(12))
+        {
+            var examples = view.TrainingExamples(tr, o.ContextTokens, o.EvalMaxNewTokens).ToList();
+            int k = 0;
+            for (int i = 0; i < tr.Count; i++)
+            {
+                if (tr[i].Role != Roles.Assistant) continue;
+                var history = tr.Take(i).Select(m => new Microsoft.Extensions.AI.ChatMessage(new Microsoft.Extensions.AI.ChatRole(m.Role), m.Content)).ToList();
+                var seen = teacher.Visible(history);
+                var prompt = client.Fit(history, gen).Prompt;
+                Assert.Equal(tok.Decode(prompt), seen);
+                var e = examples[k++];
+                Assert.Equal(prompt, e.Ids[..Array.IndexOf(e.AssistantMask, true)]);
+                if (ResponseParser.Parse(tr[i].Content).ToolCall is { Name: "visit" } call)
+                    foreach (var u in Quest.World.Tools.ToolArgs.StringList(JsonSerializer.SerializeToElement(call.Arguments), "url")!)
+                    {
+                        Assert.Contains(u, seen);
+                        visits++;
+                    }
+                checkedTurns++;
+            }
+        }
+        Assert.True(checkedTurns > 10 && visits > 0, $"{checkedTurns} turns, {visits} visits checked");
     }
 
     [Fact]
@@ -167,7 +202,7 @@ public class RecipeStageTests
         using var tmp = new TempDir();
         var o = Mini(tmp.Path) with { PretrainSteps = 6, PretrainBatch = 2 };
         var ct = TestContext.Current.CancellationToken;
-        await Run(o, ["world", "synth", "teacher", "pretrain"], ct);
+        await Run(o, ["world", "synth", "tokenizer", "teacher", "pretrain"], ct);
         var p = new RecipePaths(tmp.Path);
         StageRecord Marker() => JsonSerializer.Deserialize<StageRecord>(File.ReadAllText(p.Marker("pretrain")), Recipe.Json)!;
         var first = Marker().Metrics;
@@ -186,7 +221,7 @@ public class RecipeStageTests
         using var tmp = new TempDir();
         var o = Mini(tmp.Path) with { PageWorlds = 2, PretrainSteps = 4, PretrainBatch = 2, CopyPhaseSteps = 0 };
         var ct = TestContext.Current.CancellationToken;
-        await Run(o, ["world", "synth", "teacher", "pretrain"], ct);
+        await Run(o, ["world", "synth", "tokenizer", "teacher", "pretrain"], ct);
         var p = new RecipePaths(tmp.Path);
         var docs = Jsonl.Read<System.Text.Json.Nodes.JsonObject>(p.PretrainDocs).Select(j => (string)j["text"]!).ToList();
         using var task = WorldEnvironment.Open(p.World);
@@ -213,7 +248,7 @@ public class RecipeStageTests
         using var tmp = new TempDir();
         var o = Mini(tmp.Path) with { TaskWorlds = 3, Tasks = 24 };
         var ct = TestContext.Current.CancellationToken;
-        await Run(o, ["world", "synth", "teacher"], ct);
+        await Run(o, ["world", "synth", "tokenizer", "teacher"], ct);
         var p = new RecipePaths(tmp.Path);
         var tasks = TaskFile.Read(p.Tasks);
         Assert.All(tasks.Where(t => t.Split == "test"), t => Assert.Equal(TaskWorlds.WorldZero, t.Corpus));

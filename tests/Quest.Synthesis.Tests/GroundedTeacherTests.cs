@@ -46,7 +46,7 @@ public class GroundedTeacherTests(TeacherFixture fx) : IClassFixture<TeacherFixt
     public async Task Report_tasks_get_a_compact_grounded_report_within_the_reply_budget()
     {
         var tools = (IReadOnlyList<ITool>)[.. ToolRegistry.ForIndex(fx.Index, null, ToolSizes.SmallWindow)];
-        var teacher = new GroundedTeacher(tools, fx.Synth.Verifier.Reward, new GroundedTeacherOptions { MaxTurnChars = 384 });
+        var teacher = new GroundedTeacher(tools, fx.Synth.Verifier.Reward, new GroundedTeacherOptions { ReplyTokens = 384 });
         var reports = fx.Tasks.Where(t => t.Family == "report").ToList();
         Assert.NotEmpty(reports);
         int kept = 0;

@@ -120,6 +120,5 @@ public static class EvalCommands
 
     /// <summary>Tool sizes for <c>--tool-output</c> given the policy's view (null: not a local model).</summary>
     internal static ToolSizes Sizes(string option, string? view) =>
-        option.Equals("auto", StringComparison.OrdinalIgnoreCase) ? (view == AgentView.QuestionRecent ? ToolSizes.SmallWindow : ToolSizes.Quest)
-        : ToolSizes.Named(option) ?? throw new QuestInputException(null, null, null, $"--tool-output '{option}'", "auto, " + string.Join(" or ", ToolSizes.Names));
+        ToolSizes.Resolve(option, view) ?? throw new QuestInputException(null, null, null, $"--tool-output '{option}'", "auto, " + string.Join(" or ", ToolSizes.Names));
 }

@@ -40,7 +40,7 @@ public sealed class LocalChatClient : IChatClient
     public LocalChatClient(QuestTransformer model, QuestTokenizer tokenizer)
     {
         Generator = new TextGenerator(model, tokenizer);
-        View = new AgentView(tokenizer, model.Config.View);
+        View = ChatTemplate.View(tokenizer, model.Config.View);
     }
 
     /// <summary>
@@ -86,8 +86,7 @@ public sealed class LocalChatClient : IChatClient
     public (int[] Prompt, GenerationOptions Options) Fit(IEnumerable<ChatMessage> messages, GenerationOptions gen)
     {
         int window = Generator.Model.Config.MaxSeqLen;
-        int reply = Math.Clamp(gen.MaxNewTokens, 1, Math.Max(1, window / 2));
-        return (View.Prompt(Texts(messages), window - reply), gen with { MaxNewTokens = reply });
+        return (View.Prompt(Texts(messages), AgentView.PromptBudget(window, gen.MaxNewTokens)), gen with { MaxNewTokens = AgentView.ReplyTokens(window, gen.MaxNewTokens) });
     }
 
     private static List<ChatTurn> Texts(IEnumerable<ChatMessage> messages) => messages.Select(m => new ChatTurn(m.Role.Value, m.Text ?? "")).ToList();

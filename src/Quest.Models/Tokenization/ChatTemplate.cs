@@ -20,27 +20,28 @@ public sealed record ChatEncoding(int[] Ids, bool[] AssistantMask)
 /// the header <c>&lt;|im_start|&gt;assistant\n</c> and the trailing newline are prompt. Tool results are user
 /// turns (QUEST's protocol), so the <c>tool</c> role renders as <c>user</c>.
 /// </summary>
-public sealed class ChatTemplate(QuestTokenizer tokenizer)
+public sealed class ChatTemplate(QuestTokenizer tokenizer) : IChatCodec
 {
     /// <summary>The tokenizer.</summary>
     public QuestTokenizer Tokenizer { get; } = tokenizer;
 
-    /// <summary>The role name written into the turn header.</summary>
-    public static string RenderRole(string role) => role.ToLowerInvariant() switch
-    {
-        "tool" => "user",
-        var r => r,
-    };
+    /// <summary>The role name written into the turn header (<see cref="Protocol.RenderRole"/>).</summary>
+    public static string RenderRole(string role) => Protocol.RenderRole(role);
 
-    /// <summary>The conversation as text (what <see cref="Encode"/> tokenizes).</summary>
-    public static string Render(IEnumerable<ChatTurn> messages, bool addGenerationPrompt = false)
-    {
-        var sb = new StringBuilder();
-        foreach (var m in messages)
-            sb.Append(Protocol.ChatTurn(RenderRole(m.Role), m.Content));
-        if (addGenerationPrompt) sb.Append(Protocol.ImStart).Append("assistant\n");
-        return sb.ToString();
-    }
+    /// <summary>The conversation as text (what <see cref="Encode"/> tokenizes; <see cref="Protocol.RenderChat"/>).</summary>
+    public static string Render(IEnumerable<ChatTurn> messages, bool addGenerationPrompt = false) => Protocol.RenderChat(messages, addGenerationPrompt);
+
+    /// <summary>The agent view of <paramref name="kind"/> (<see cref="AgentView.Kinds"/>) over <paramref name="tokenizer"/>'s chat template.</summary>
+    public static AgentView View(QuestTokenizer tokenizer, string kind) => AgentView.Create(new ChatTemplate(tokenizer), kind);
+
+    /// <inheritdoc/>
+    public int[] EncodeChat(IEnumerable<ChatTurn> turns, bool addGenerationPrompt) => Encode(turns, addGenerationPrompt).Ids;
+
+    /// <inheritdoc/>
+    public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);
+
+    /// <inheritdoc/>
+    public int CountTokens(string text) => Tokenizer.CountTokens(text);
 
     /// <summary>
     /// Renders <paramref name="messages"/> to ids with the assistant mask. With <paramref name="addGenerationPrompt"/>

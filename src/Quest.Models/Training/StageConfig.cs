@@ -185,7 +185,7 @@ public sealed record StageConfig
         }
         var opts = Training with { OutputDir = outDir };
         ITrainingData data = Stage == "sft"
-            ? new ChatSftData(transcripts!, new Generation.AgentView(tok, model.Config.View), opts.SeqLen, EvalEvery, LengthGroup)
+            ? new ChatSftData(transcripts!, ChatTemplate.View(tok, model.Config.View), opts.SeqLen, EvalEvery, LengthGroup)
             : new PackedTokenStream(docs!, tok);
         log($"{Stage}: {data.TrainTokens:N0} training tokens, device {TorchRuntime.ResolveDevice(Training.Device)}, output {outDir}");
         return new Trainer(model, tok, data, opts, Stage);

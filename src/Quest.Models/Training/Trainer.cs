@@ -215,7 +215,7 @@ public sealed class Trainer
 
     /// <summary>An SFT trainer over chat transcripts (loss on assistant tokens only).</summary>
     public static Trainer Sft(QuestTransformer model, QuestTokenizer tokenizer, IEnumerable<IReadOnlyList<ChatTurn>> transcripts, TrainingOptions options, int evalEvery = 0) =>
-        new(model, tokenizer, new ChatSftData(transcripts, new Generation.AgentView(tokenizer, model.Config.View), options.SeqLen, evalEvery), options, "sft");
+        new(model, tokenizer, new ChatSftData(transcripts, ChatTemplate.View(tokenizer, model.Config.View), options.SeqLen, evalEvery), options, "sft");
 
     /// <summary>Runs the stage, yielding one report per optimizer step. Cancelling stops between steps (a checkpoint is written first when an output dir is set).</summary>
     public async IAsyncEnumerable<StepReport> RunAsync([EnumeratorCancellation] CancellationToken ct = default)

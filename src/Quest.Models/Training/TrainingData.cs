@@ -100,18 +100,19 @@ public sealed class ChatSftData : ITrainingData
     /// <param name="seqLen">The context window: longer examples are cut by the view.</param>
     /// <param name="evalEvery">Every n-th transcript is held out whole (0: none).</param>
     /// <param name="lengthGroup">Batches whose examples are drawn together and sorted by length (<see cref="LengthGroup"/>; 1: every batch drawn on its own).</param>
-    public ChatSftData(IEnumerable<IReadOnlyList<ChatTurn>> transcripts, AgentView view, int seqLen, int evalEvery = 0, int lengthGroup = 1)
+    /// <param name="replyTokens">Tokens a turn may generate at rollout: prompts keep the window minus this, as rollouts do (<see cref="ViewExamples.TrainingExamples"/>).</param>
+    public ChatSftData(IEnumerable<IReadOnlyList<ChatTurn>> transcripts, AgentView view, int seqLen, int evalEvery = 0, int lengthGroup = 1, int replyTokens = AgentView.DefaultReplyTokens)
     {
         if (lengthGroup < 1) throw new ArgumentOutOfRangeException(nameof(lengthGroup), lengthGroup, "at least 1 (1: no length grouping)");
         LengthGroup = lengthGroup;
         var list = transcripts.ToList();
         List<ChatEncoding> Examples(IEnumerable<IReadOnlyList<ChatTurn>> ts) =>
-            ts.SelectMany(t => view.TrainingExamples(t, seqLen)).Where(e => e.AssistantTokenCount > 0).ToList();
+            ts.SelectMany(t => view.TrainingExamples(t, seqLen, replyTokens)).Where(e => e.AssistantTokenCount > 0).ToList();
         _eval = evalEvery > 0 ? Examples(list.Where((_, i) => i % evalEvery == evalEvery - 1)) : [];
         _train = evalEvery > 0 ? Examples(list.Where((_, i) => i % evalEvery != evalEvery - 1)) : Examples(list);
         if (_train.Count == 0) { _train = [.. _eval]; }
         if (_train.Count == 0) throw new ArgumentException("no transcript has an assistant turn; SFT needs assistant tokens to learn from");
-        _pad = Math.Max(0, view.Tokenizer.EndOfTextId);
+        _pad = Math.Max(0, (view.Codec as ChatTemplate ?? throw new ArgumentException("SFT data needs a view over a ChatTemplate", nameof(view))).Tokenizer.EndOfTextId);
     }
 
     /// <summary>

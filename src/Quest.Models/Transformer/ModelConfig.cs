@@ -33,12 +33,12 @@ public sealed record ModelConfig
     /// <summary>Standard deviation of the normal weight init (output projections are scaled by 1/√(2·Layers)).</summary>
     [JsonPropertyName("init_std")] public double InitStd { get; init; } = 0.02;
     /// <summary>
-    /// How an agent episode is shown to this model (<see cref="Generation.AgentView"/>): <c>full</c> (system prompt and the
+    /// How an agent episode is shown to this model (<see cref="AgentView"/>): <c>full</c> (system prompt and the
     /// whole history, oldest tokens dropped when it overflows the window) or <c>question_recent</c> (the question, then
     /// the most recent tokens: what a small window can hold). SFT, RL, eval and every local policy build prompts through
     /// it, so a checkpoint is always prompted the way it was trained.
     /// </summary>
-    [JsonPropertyName("view")] public string View { get; init; } = Generation.AgentView.Full;
+    [JsonPropertyName("view")] public string View { get; init; } = AgentView.Full;
 
     /// <summary>Per-head size.</summary>
     [JsonIgnore] public int HeadDim => DModel / Heads;
@@ -91,7 +91,7 @@ public sealed record ModelConfig
         Check(KvHeads > 0 && Heads % KvHeads == 0, $"heads {Heads} is not divisible by kv_heads {KvHeads}", "kv_heads dividing heads");
         Check(Ffn > 0, $"ffn {Ffn}", "> 0");
         Check(MaxSeqLen > 1, $"max_seq_len {MaxSeqLen}", "> 1");
-        Check(Generation.AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", Generation.AgentView.Kinds));
+        Check(AgentView.Kinds.Contains(View), $"view '{View}'", string.Join(" or ", AgentView.Kinds));
         // sizes checked before anything is allocated: libtorch's own out-of-memory error names no field
         Check(VocabSize <= 1 << 20 && DModel <= 1 << 16 && Ffn <= 1 << 18 && Layers <= 1024 && MaxSeqLen <= 1 << 20 && Heads <= 1024,
             $"a dimension is out of range ({this})", "vocab_size ≤ 1,048,576, d_model ≤ 65,536, ffn ≤ 262,144, layers ≤ 1,024, heads ≤ 1,024, max_seq_len ≤ 1,048,576");

@@ -21,7 +21,7 @@ namespace Quest.Recipe;
 /// context is the skill that emerges last, abruptly, once enough of the data rewards it. The drills make copying the
 /// cheapest way to lower the loss, in the shapes the agent needs: a list of the world's names repeated, a question
 /// followed by its first sentence (the agent's first query), and a search response followed by a note of its first
-/// result (the agent's <c>Found:</c> notes). Only train-split questions are used. Stage 4 of the recipe
+/// result (the agent's <c>Found:</c> notes). Only train-split questions are used. Stage 5 of the recipe
 /// (<see cref="RunAsync"/>): the tokenizer, the copy phase, then mid-training on these documents.
 /// </summary>
 public static class MidTraining
@@ -29,7 +29,7 @@ public static class MidTraining
     /// <summary>The copy phase's probe metrics, kept beside its checkpoint for a mid-training stage that resumes after it.</summary>
     public const string CopyMetricsFile = "copy_metrics.json";
 
-    /// <summary>Stage 4: BPE tokenizer on pages + transcripts, then a causal LM on pages and tool outputs (resumes from its checkpoint).</summary>
+    /// <summary>Stage 5: a causal LM (the run's tokenizer, <see cref="TokenizerStage"/>) on pages, transcripts, tool outputs and drills, after the copy phase (resumes from its checkpoint).</summary>
     public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
     {
         var o = c.Options;
@@ -41,16 +41,7 @@ public static class MidTraining
             AtomicFile.WriteAllText(c.Paths.PretrainDocs, string.Concat(docs.Select(d => new JsonObject { ["text"] = d }.ToJsonString() + "\n")));
         }
         c.Progress($"{docs.Count} documents, {docs.Sum(d => (long)d.Length):N0} chars", null);
-        QuestTokenizer tok;
-        var sw = Stopwatch.StartNew();
-        if (File.Exists(Path.Combine(c.Paths.Tokenizer, QuestTokenizer.ConfigFile))) tok = QuestTokenizer.Load(c.Paths.Tokenizer);
-        else
-        {
-            var texts = docs.Concat(ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => ChatTemplate.Render(t)));
-            tok = BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = o.VocabSize });
-            AtomicFile.WriteDirectory(c.Paths.Tokenizer, tok.Save);
-            c.Progress($"tokenizer trained: {tok.VocabSize} tokens in {sw.Elapsed.TotalSeconds:0.0}s", null);
-        }
+        var tok = TokenizerStage.Load(c.Paths);
         ct.ThrowIfCancellationRequested();
         var cfg = ModelConfig.FromPreset(o.Model, tok.VocabSize) with { VocabSize = tok.VocabSize, MaxSeqLen = o.ContextTokens, View = o.View };
         var model = new QuestTransformer(cfg, o.Seed);
@@ -129,8 +120,11 @@ public static class MidTraining
         }
     }
 
-    /// <summary>Every mid-training document of a run, in a fixed order (seeded).</summary>
-    public static async Task<List<string>> DocumentsAsync(Recipe.StageContext c, CancellationToken ct)
+    /// <summary>
+    /// Every mid-training document of a run, in a fixed order (seeded): pages, the teacher's transcripts (without
+    /// <paramref name="withTranscripts"/>, none: what the tokenizer reads before the teacher has run), tool outputs, drills.
+    /// </summary>
+    public static async Task<List<string>> DocumentsAsync(Recipe.StageContext c, CancellationToken ct, bool withTranscripts = true)
     {
         var o = c.Options;
         EnsureWorlds(c, ct);
@@ -138,8 +132,9 @@ public static class MidTraining
         try
         {
             var docs = envs.SelectMany(sc => sc.Corpus.Select(pg => $"# {pg.Title}\n\n{pg.Text}")).ToList();
-            foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
-                docs.Add(ChatTemplate.Render(t.Where(m => m.Role != "system")));
+            if (withTranscripts)
+                foreach (var t in ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts))
+                    docs.Add(ChatTemplate.Render(t.Where(m => m.Role != "system")));
             var rng = new Random(o.Seed * 7919 + 3);
             var sampled = envs.SelectMany(sc => sc.Corpus.Select(pg => (sc, pg))).OrderBy(_ => rng.Next()).Take(o.ToolOutputDocs).ToList();
             foreach (var (sc, pg) in sampled)

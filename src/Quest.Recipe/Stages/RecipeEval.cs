@@ -94,7 +94,7 @@ public sealed record RecipeSummary
 }
 
 /// <summary>
-/// Stage 7: the stage ablation on two test sets. The untrained model (same shape and tokenizer, random weights), the
+/// Stage 8: the stage ablation on two test sets. The untrained model (same shape and tokenizer, random weights), the
 /// mid-trained model (MT), MT+SFT and MT+SFT+RL run as agents with the real tools on (1) the <b>fresh world</b>: tasks
 /// synthesized over a world generated here, with a seed no stage used, so the agent must find every fact with its tools;
 /// and (2) the <b>held-out split</b> of the training world (and a few train tasks, to see memorisation), whose pages

@@ -3,7 +3,7 @@ using Quest.Synthesis;
 
 namespace Quest.Recipe;
 
-/// <summary>Stage 6 of the recipe: GRPO over the agent's own rollouts, from the SFT checkpoint (the trainer itself is <see cref="RlTrainer"/>).</summary>
+/// <summary>Stage 7 of the recipe: GRPO over the agent's own rollouts, from the SFT checkpoint (the trainer itself is <see cref="RlTrainer"/>).</summary>
 public static class RlStage
 {
     /// <summary>The RL settings of a run.</summary>
@@ -19,7 +19,7 @@ public static class RlStage
 
 
     /// <summary>
-    /// Stage 6: GRPO from the SFT checkpoint (resumes from its checkpoint) on the tasks of the RL worlds
+    /// Stage 7: GRPO from the SFT checkpoint (resumes from its checkpoint) on the tasks of the RL worlds
     /// (<see cref="RecipeOptions.RlWorlds"/>), else on the train tasks reserved for RL, else on every train task
     /// (<see cref="RecipeOptions.RlTaskFraction"/> 0).
     /// </summary>

@@ -7,16 +7,16 @@ using Quest.Models.Training;
 
 namespace Quest.Recipe;
 
-/// <summary>Stage 5 of the recipe: supervised fine-tuning on the teacher's turns, each shown as the agent will see its episode.</summary>
+/// <summary>Stage 6 of the recipe: supervised fine-tuning on the teacher's turns, each shown as the agent will see its episode.</summary>
 public static class SftStage
 {
-    /// <summary>Stage 5: fine-tunes the pretrained model on the teacher transcripts (one example per assistant turn, loss on it only).</summary>
+    /// <summary>Stage 6: fine-tunes the pretrained model on the teacher transcripts (one example per assistant turn, loss on it only).</summary>
     public static async Task<Dictionary<string, double>> RunAsync(Recipe.StageContext c, CancellationToken ct)
     {
         var o = c.Options;
         var loaded = Checkpoint.Load(c.Paths.Pretrain, TorchRuntime.ResolveDevice(o.Device));
         var transcripts = ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatTurn>)t).ToList();
-        var data = new ChatSftData(transcripts, new AgentView(loaded.Tokenizer, loaded.Model.Config.View), o.ContextTokens, evalEvery: 10, lengthGroup: o.SftLengthGroup);
+        var data = new ChatSftData(transcripts, ChatTemplate.View(loaded.Tokenizer, loaded.Model.Config.View), o.ContextTokens, evalEvery: 10, lengthGroup: o.SftLengthGroup, replyTokens: o.EvalMaxNewTokens);
         c.Progress($"{transcripts.Count} transcripts → {data.Count} turn examples ({data.EvalCount} held out), {data.TargetTokens:N0} assistant tokens", null);
         var trainer = new Trainer(loaded.Model, loaded.Tokenizer, data, new TrainingOptions
         {

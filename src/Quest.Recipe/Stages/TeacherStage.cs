@@ -9,12 +9,12 @@ using Quest.Synthesis.Teacher;
 
 namespace Quest.Recipe;
 
-/// <summary>Stage 3 of the recipe: the teacher solves the train tasks through the real tools; what it gets right and grounded becomes SFT data.</summary>
+/// <summary>Stage 4 of the recipe: the teacher solves the train tasks through the real tools; what it gets right and grounded becomes SFT data.</summary>
 public static class TeacherStage
 {
 
     /// <summary>
-    /// Stage 3: the teacher solves every train task through the real agent loop and tools. With the <c>grounded</c>
+    /// Stage 4: the teacher solves every train task through the real agent loop and tools. With the <c>grounded</c>
     /// style (small windows) only trajectories whose every turn was grounded in the student's view and that scored 1.0
     /// become SFT transcripts; with <c>oracle</c>, every trajectory at 1.0. Writes <c>teacher/sft.jsonl</c> (one row per
     /// session), the trajectories and ShareGPT.
@@ -24,6 +24,8 @@ public static class TeacherStage
         var o = c.Options;
         var tasks = TaskFile.Read(c.Paths.Tasks).Where(t => Recipe.IsTaught(o, t)).ToList();
         using var worlds = new TaskWorlds(o, c.Paths);
+        // the student's view over the run's tokenizer: each turn is checked against the prompt a rollout will give the model
+        var view = Quest.Models.Tokenization.ChatTemplate.View(TokenizerStage.Load(c.Paths), o.View);
         var teachers = new Dictionary<string, (OracleTeacher Oracle, GroundedTeacher Grounded)>();
         (OracleTeacher Oracle, GroundedTeacher Grounded) TeachersOf(SynthTask t)   // each task is solved with its own world's tools
         {
@@ -32,7 +34,7 @@ public static class TeacherStage
             var reward = worlds.RewardOf(t);
             return teachers[t.Corpus] = (
                 new OracleTeacher(tools, reward, new TeacherOptions { ContextThreshold = o.TeacherContextThreshold, Date = o.Date }),
-                new GroundedTeacher(tools, reward, new GroundedTeacherOptions { Date = o.Date, ViewChars = o.TeacherViewChars, MaxTurnChars = o.EvalMaxNewTokens * 3 }));
+                new GroundedTeacher(tools, reward, new GroundedTeacherOptions { Date = o.Date, View = view, Window = o.ContextTokens, ReplyTokens = o.EvalMaxNewTokens }));
         }
         var traj = new StringBuilder();
         var sft = new StringBuilder();

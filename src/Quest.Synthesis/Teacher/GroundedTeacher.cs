@@ -15,12 +15,18 @@ namespace Quest.Synthesis.Teacher;
 public sealed record GroundedTeacherOptions
 {
     /// <summary>
-    /// Characters of the most recent history a student model sees besides the question (its window minus the question
-    /// and the reply, in characters: a 512-token window with a 128-token reply and ~4 characters a token is ~1,100).
+    /// What the student sees: the student model's own <see cref="AgentView"/> (its kind over its tokenizer's chat
+    /// template), so a turn is checked against exactly the prompt the student is given at that turn. The default counts
+    /// characters (<see cref="CharCodec"/>), for a teacher run with no tokenizer.
     /// </summary>
-    public int ViewChars { get; init; } = 1100;
-    /// <summary>Longest assistant turn in characters (the student's reply budget).</summary>
-    public int MaxTurnChars { get; init; } = 420;
+    public AgentView View { get; init; } = new QuestionRecentView(new CharCodec());
+    /// <summary>The student's context window, in the view's tokens.</summary>
+    public int Window { get; init; } = 1920;
+    /// <summary>
+    /// The student's reply budget, in the view's tokens: a longer turn is not grounded (the student could not write it),
+    /// and the view keeps <see cref="Window"/> minus this (<see cref="AgentView.PromptBudget"/>, as rollouts do).
+    /// </summary>
+    public int ReplyTokens { get; init; } = 420;
     /// <summary>The date written into the system prompt.</summary>
     public DateOnly Date { get; init; } = new(2026, 1, 1);
     /// <summary>Most characters of a visit goal (the goal is the question, cut at a word).</summary>
@@ -71,8 +77,8 @@ public sealed record GroundedTeacherResult(TeacherResult Result, Groundedness Gr
 /// sentence, verbatim, it visits URLs shown in the latest results, it notes every answer string the moment a tool response
 /// shows it (<c>&lt;think&gt;Found: …&lt;/think&gt;</c>, carried from turn to turn: the research state of a tiny
 /// window), and answers as soon as its notes hold the whole answer, with the shortest answer that the task's own
-/// reward scores 1.0. Every turn is checked against the student's view (question + the most recent
-/// <see cref="GroundedTeacherOptions.ViewChars"/> characters) and the result says how grounded it was.
+/// reward scores 1.0. Every turn is checked against the student's view at that turn (<see cref="Visible"/>: the prompt
+/// the student's <see cref="AgentView"/> builds, decoded) and the result says how grounded it was.
 /// </summary>
 public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction reward, GroundedTeacherOptions? options = null)
 {
@@ -157,16 +163,15 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         return (task.Reference.AnswerText.Trim(), [.. leaves]);
     }
 
-    /// <summary>What the student sees at a turn: the question, then the last <paramref name="viewChars"/> characters of the rest (chat-rendered).</summary>
-    public static string View(IReadOnlyList<ChatMessage> messages, int viewChars)
-    {
-        var rest = messages.SkipWhile(m => m.Role == ChatRole.System).ToList();
-        if (rest.Count == 0) return "";
-        var tail = new StringBuilder();
-        foreach (var m in rest.Skip(1)) tail.Append(Protocol.ChatTurn(m.Role.Value, m.Text));
-        var t = tail.ToString();
-        return rest[0].Text + "\n" + (t.Length > viewChars ? t[^viewChars..] : t);
-    }
+    /// <summary>
+    /// What the student reads before its next turn after <paramref name="messages"/>: the text of its view's prompt
+    /// within the window and reply budget (<see cref="AgentView.Visible"/>), the same ids a rollout feeds the model.
+    /// </summary>
+    public string Visible(IReadOnlyList<ChatMessage> messages) =>
+        Options.View.Visible([.. messages.Select(m => new ChatTurn(m.Role.Value, m.Text ?? ""))], AgentView.PromptBudget(Options.Window, Options.ReplyTokens));
+
+    /// <summary>Whether the student could write <paramref name="turn"/> within its reply budget (its tokens and the closing <c>&lt;|im_end|&gt;</c>).</summary>
+    public bool FitsReply(string turn) => Options.View.Codec.CountTokens(turn) + 1 <= AgentView.ReplyTokens(Options.Window, Options.ReplyTokens);
 
     private sealed class State(SynthTask task, string answer, IReadOnlyList<string> required)
     {
@@ -182,7 +187,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
 
     private string NextTurn(State s, IReadOnlyList<ChatMessage> messages)
     {
-        var view = View(messages, Options.ViewChars);
+        var view = Visible(messages);
         bool ok = true;
         void Check(bool visible, string what)
         {
@@ -207,8 +212,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         {
             if (s.Compact)
             {
-                int room = Options.MaxTurnChars - Protocol.AnswerTurn(think, "").Length;
-                turn = Protocol.AnswerTurn(think, CompactReport(s.Task, s.Required.Where(Known).ToList(), room));
+                turn = Protocol.AnswerTurn(think, CompactReport(s.Task, s.Required.Where(Known).ToList(), r => FitsReply(Protocol.AnswerTurn(think, r))));
             }
             else
             {
@@ -239,7 +243,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
         }
         s.Turns++;
         if (ok) s.GroundedTurns++;
-        if (turn.Length > Options.MaxTurnChars) s.LongTurns++;
+        if (!FitsReply(turn)) s.LongTurns++;
         return turn;
     }
 
@@ -257,13 +261,13 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
     /// <summary>
     /// A report a small student can write in one reply, from what it has seen: a title naming the topic, an overview that
     /// lists the related names the notes hold with the topic's page cited, and a summary heading (three markdown
-    /// sections). Names are dropped from the end when the report would be longer than <paramref name="maxChars"/>.
+    /// sections). Names are dropped from the end until <paramref name="fits"/> accepts the report.
     /// It meets the program-checked criteria it can (names, sections, the citation) and not the length one.
     /// </summary>
     /// <param name="task">An open-ended task with criteria.</param>
     /// <param name="known">The report strings (<see cref="ReportStrings"/>) the student has seen.</param>
-    /// <param name="maxChars">Most characters of the report.</param>
-    public static string CompactReport(SynthTask task, IReadOnlyList<string> known, int maxChars)
+    /// <param name="fits">Whether a report fits the student's reply (<see cref="FitsReply"/> of its answer turn).</param>
+    public static string CompactReport(SynthTask task, IReadOnlyList<string> known, Func<string, bool> fits)
     {
         var all = ReportStrings(task);
         var topic = all.FirstOrDefault(x => !x.StartsWith("http", StringComparison.OrdinalIgnoreCase)) ?? "";
@@ -275,7 +279,7 @@ public sealed class GroundedTeacher(IReadOnlyList<ITool> tools, RewardFunction r
             return $"# {topic}\n## Overview\n{line}\n## Summary";
         }
         int k = names.Count;
-        while (k > 0 && Render(k).Length > maxChars) k--;
+        while (k > 0 && !fits(Render(k))) k--;
         return Render(k);
     }
 

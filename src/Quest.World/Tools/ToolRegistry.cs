@@ -94,7 +94,8 @@ public sealed class ToolRegistry : IEnumerable<ITool>
 /// <summary>
 /// How much the search and visit tools print. QUEST's sizes (10 results, full snippets, up to 8 evidence sentences) are
 /// far larger than a tiny model's window: a search answer alone is ~900 tokens. <see cref="SmallWindow"/> keeps what a
-/// 512-token view can show whole, so the result a model must copy from is never scrolled out.
+/// 512-token view can show whole, so the result a model must copy from is never scrolled out. Which sizes a model gets
+/// follows its view (<see cref="Resolve"/>).
 /// </summary>
 public sealed record ToolSizes
 {
@@ -114,6 +115,16 @@ public sealed record ToolSizes
 
     /// <summary>The names a run's options and the command line give the sizes: <c>small</c> (<see cref="SmallWindow"/>) and <c>quest</c>.</summary>
     public static IReadOnlyList<string> Names { get; } = ["small", "quest"];
+
+    /// <summary>
+    /// The sizes an option asks for: a name of <see cref="Names"/>, or <c>auto</c>, the sizes the model's view is designed
+    /// for (<see cref="global::Quest.Core.AgentView.ToolOutput"/>; QUEST's when <paramref name="view"/> is null, an endpoint model).
+    /// Null for an unknown name.
+    /// </summary>
+    public static ToolSizes? Resolve(string option, string? view) =>
+        option.Equals("auto", StringComparison.OrdinalIgnoreCase)
+            ? Named(view is null ? "quest" : global::Quest.Core.AgentView.ToolOutputOf(view))
+            : Named(option);
 
     /// <summary>The sizes called <paramref name="name"/> (<see cref="Names"/>, case-insensitive), or null for another name.</summary>
     public static ToolSizes? Named(string name) => name.ToLowerInvariant() switch
