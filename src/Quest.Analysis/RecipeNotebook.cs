@@ -109,8 +109,15 @@ public static class RecipeNotebook
     public static IReadOnlyList<IReadOnlyList<ChatTurn>> SftTranscripts(RunData run) =>
         [.. ChatTemplate.ReadTranscripts(run.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatTurn>)t)];
 
-    /// <summary>The run's tokenizer and agent view (what SFT, RL and eval build prompts with).</summary>
-    public static AgentView View(RunData run) => ChatTemplate.View(QuestTokenizer.Load(run.Paths.Tokenizer), run.Options.View);
+    /// <summary>The run's tokenizer.</summary>
+    public static QuestTokenizer Tokenizer(RunData run) => QuestTokenizer.Load(run.Paths.Tokenizer);
+
+    /// <summary>The run's agent view over its tokenizer (what the teacher's check, SFT, RL and eval build prompts with).</summary>
+    public static AgentView View(RunData run) => ChatTemplate.View(Tokenizer(run), run.Options.View);
+
+    /// <summary>The SFT examples of one transcript, as the run's SFT stage builds them (the run's window and reply budget).</summary>
+    public static IReadOnlyList<ChatEncoding> SftExamples(RunData run, IReadOnlyList<ChatTurn> transcript) =>
+        [.. View(run).TrainingExamples(transcript, run.Options.ContextTokens, run.Options.EvalMaxNewTokens)];
 
     /// <summary>
     /// A training example as HTML, token by token, as readable text (decoded, wrapped to the cell's width): what the model

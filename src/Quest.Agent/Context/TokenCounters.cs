@@ -6,14 +6,8 @@ namespace Quest.Agent.Context;
 /// <summary>Renders a history the way a Qwen-style chat template does, so token counts cover the role markers too.</summary>
 public static class ChatFormat
 {
-    /// <summary><c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c> per message.</summary>
-    public static string Render(IEnumerable<ChatTurn> messages)
-    {
-        var sb = new System.Text.StringBuilder();
-        foreach (var m in messages)
-            sb.Append(Protocol.ChatTurn(m.Role, m.Content));
-        return sb.ToString();
-    }
+    /// <summary><c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c> per message (<see cref="Protocol.RenderChat"/>).</summary>
+    public static string Render(IEnumerable<ChatTurn> messages) => Protocol.RenderChat(messages);
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITokenCounter, System.Runtime.CompilerServices.ConditionalWeakTable<ChatTurn, System.Runtime.CompilerServices.StrongBox<int>>> Cache = new();
 
