@@ -46,8 +46,10 @@ public abstract class AgentView
     public const string Full = "full";
     /// <summary>The question, then the most recent tokens (no system prompt).</summary>
     public const string QuestionRecent = "question_recent";
+    /// <summary>The question, then recent tokens from a start that moves in steps of half the room (<see cref="SteppedQuestionRecentView"/>).</summary>
+    public const string QuestionRecentStepped = "question_recent_stepped";
     /// <summary>Every kind.</summary>
-    public static readonly IReadOnlyList<string> Kinds = [Full, QuestionRecent];
+    public static readonly IReadOnlyList<string> Kinds = [Full, QuestionRecent, QuestionRecentStepped];
     /// <summary>The reply budget rollouts and evaluation generate with unless told otherwise (tokens a turn).</summary>
     public const int DefaultReplyTokens = 128;
 
@@ -60,6 +62,7 @@ public abstract class AgentView
     {
         Full => new FullView(codec),
         QuestionRecent => new QuestionRecentView(codec),
+        QuestionRecentStepped => new SteppedQuestionRecentView(codec),
         _ => throw new QuestInputException(null, null, null, $"unknown agent view '{kind}'", string.Join(" or ", Kinds)),
     };
 
@@ -125,7 +128,7 @@ public sealed class FullView(IChatCodec codec) : AgentView(codec)
 /// capped at half the budget), then the most recent tokens of the episode that still fit, then the open assistant
 /// header. No system prompt.
 /// </summary>
-public sealed class QuestionRecentView(IChatCodec codec) : AgentView(codec)
+public class QuestionRecentView(IChatCodec codec) : AgentView(codec)
 {
     /// <inheritdoc/>
     public override string Kind => QuestionRecent;
@@ -140,6 +143,30 @@ public sealed class QuestionRecentView(IChatCodec codec) : AgentView(codec)
         if (rest.Count == 0) return Last(Codec.EncodeChat(rest, addGenerationPrompt: true), budget);
         var q = Codec.EncodeChat([rest[0]], addGenerationPrompt: false);
         if (q.Length > budget / 2) q = q[..(budget / 2)];
-        return [.. q, .. Last(Codec.EncodeChat(rest.Skip(1), addGenerationPrompt: true), budget - q.Length)];
+        var tail = Codec.EncodeChat(rest.Skip(1), addGenerationPrompt: true);
+        int room = budget - q.Length;
+        return [.. q, .. tail.Length <= room ? tail : tail[TailStart(tail.Length, room)..]];
+    }
+
+    /// <summary>Where the tail of <paramref name="length"/> tokens starts when only <paramref name="room"/> fit (length &gt; room): the most recent tokens.</summary>
+    protected virtual int TailStart(int length, int room) => length - room;
+}
+
+/// <summary>
+/// <see cref="QuestionRecentView"/> whose window of recent tokens starts at a multiple of half the room instead of
+/// sliding every turn: between two moves each turn's prompt is the last one extended (the reply and the tool output
+/// appended), so a generator that keeps the last prompts' keys and values prefills only the new tokens. The price is a
+/// shorter view on average (between half the room and the whole of it, not always all of it).
+/// </summary>
+public sealed class SteppedQuestionRecentView(IChatCodec codec) : QuestionRecentView(codec)
+{
+    /// <inheritdoc/>
+    public override string Kind => QuestionRecentStepped;
+
+    /// <inheritdoc/>
+    protected override int TailStart(int length, int room)
+    {
+        int step = Math.Max(1, room / 2);
+        return (length - room + step - 1) / step * step;
     }
 }

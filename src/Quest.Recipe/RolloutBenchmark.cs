@@ -22,10 +22,12 @@ public static class RolloutBenchmark
     /// <summary>
     /// Runs the benchmark on the first <paramref name="groups"/> tasks of <paramref name="tasksFile"/> (or synthesized) over <paramref name="corpus"/> with the model in
     /// <paramref name="checkpoint"/> (null: a fresh Tiny model with a tokenizer trained on the corpus, which writes
-    /// every turn to the token limit: a worst case of equal length). Returns one JSON object.
+    /// every turn to the token limit: a worst case of equal length). <paramref name="view"/> rolls the model out under
+    /// another agent view than its own (how much of each prompt the last turn's keys and values cover depends on it).
+    /// Returns one JSON object.
     /// </summary>
     public static async Task<JsonObject> RunAsync(string corpus, string? tasksFile, string? checkpoint, int groups, int groupSize, int maxTurns, int maxNewTokens,
-        string device, CancellationToken ct = default)
+        string device, CancellationToken ct = default, string? view = null)
     {
         using var sc = WorldEnvironment.Open(corpus);
         var tools = sc.ToolsSized(ToolSizes.SmallWindow);
@@ -42,6 +44,13 @@ public static class RolloutBenchmark
             var tok = BpeTrainer.Train(sc.Corpus.Take(200).Select(p => p.Text), new BpeTrainerOptions { VocabSize = 1024 });
             var cfg = ModelConfig.Tiny(tok.VocabSize) with { MaxSeqLen = 384, View = Quest.Core.AgentView.QuestionRecent };
             model = new LoadedModel(new QuestTransformer(cfg, 1), tok, "");
+        }
+        if (view is not null && view != model.Model.Config.View)
+        {
+            var other = new QuestTransformer(model.Model.Config with { View = view }, 1);
+            other.load_state_dict(model.Model.state_dict());
+            other.to(dev);
+            model = model with { Model = other };
         }
         var agent = Evaluation.AgentOptionsFor(maxTurns, maxNewTokens, 1.0, new DateOnly(2026, 1, 1), "bench");
 

@@ -31,6 +31,43 @@ public class CoreAgentViewTests
     }
 
     [Fact]
+    public void The_stepped_view_extends_the_last_prompt_between_moves_of_its_start()
+    {
+        var episode = new List<ChatTurn> { new(Roles.User, "Who founded the Alder Gazette?") };
+        var stepped = AgentView.Create(new CharCodec(), AgentView.QuestionRecentStepped);
+        var sliding = AgentView.Create(new CharCodec(), AgentView.QuestionRecent);
+        const int budget = 2000;   // room for about 13 turns, so the start moves every 6 or 7
+        int room = budget - Protocol.RenderChat(episode).Length;
+        int[]? lastStepped = null, lastSliding = null;
+        int extended = 0, moved = 0, slidingExtended = 0, overflowing = 0;
+        for (int turn = 0; turn < 50; turn++)
+        {
+            var p = stepped.Prompt(episode, budget);
+            var q = sliding.Prompt(episode, budget);
+            Assert.True(p.Length <= budget);
+            var tail = p.Length - (budget - room);
+            if (Protocol.RenderChat(episode.Skip(1), true).Length > room)
+            {
+                overflowing++;
+                Assert.InRange(tail, room / 2 + 1, room);                        // never less than half the room is shown
+                if (lastSliding is not null && q.AsSpan().StartsWith(lastSliding)) slidingExtended++;
+            }
+            if (lastStepped is not null)
+            {
+                if (p.AsSpan().StartsWith(lastStepped)) extended++;            // the last prompt, extended: its cache is reusable
+                else moved++;
+            }
+            Assert.Equal(sliding.Visible(episode, 10_000), stepped.Visible(episode, 10_000));   // the two differ only on overflow
+            lastStepped = p; lastSliding = q;
+            episode.Add(new(Roles.Assistant, $"<tool_call>search query number {turn}</tool_call>"));
+            episode.Add(new(Roles.User, $"<tool_response>\nresult {turn}: a sentence about the gazette.\n</tool_response>"));
+        }
+        Assert.True(overflowing >= 30, $"{overflowing} overflowing turns");
+        Assert.True(extended > 4 * moved && moved > 0, $"{extended} extended, {moved} moved");
+        Assert.Equal(0, slidingExtended);                                       // the sliding view re-windows every turn
+    }
+
+    [Fact]
     public void Full_keeps_the_system_prompt_and_drops_the_oldest_on_overflow()
     {
         var view = AgentView.Create(new CharCodec(), AgentView.Full);

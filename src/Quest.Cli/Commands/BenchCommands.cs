@@ -26,15 +26,18 @@ public static class BenchCommands
         var turns = new Option<int>("--max-turns") { Description = "Model calls per rollout.", DefaultValueFactory = _ => 4 };
         var tokens = new Option<int>("--max-tokens") { Description = "Tokens per model call.", DefaultValueFactory = _ => 64 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda.", DefaultValueFactory = _ => "auto" };
-        foreach (var o in new Option[] { corpus, tasks, init, groups, size, turns, tokens, device }) cmd.Options.Add(o);
+        var view = new Option<string?>("--view") { Description = "Roll out under this agent view instead of the model's own (" + string.Join(", ", Quest.Core.AgentView.Kinds) + ")." };
+        foreach (var o in new Option[] { corpus, tasks, init, groups, size, turns, tokens, device, view }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             try
             {
                 if (pr.GetValue(groups) < 1 || pr.GetValue(size) < 1 || pr.GetValue(turns) < 1 || pr.GetValue(tokens) < 1)
                     throw new Quest.Core.QuestInputException("command line", null, null, "--groups, --group-size, --max-turns and --max-tokens must be at least 1");
+                if (pr.GetValue(view) is { } v && !Quest.Core.AgentView.Kinds.Contains(v))
+                    throw new Quest.Core.QuestInputException("--view", null, null, $"unknown agent view '{v}'", string.Join(" or ", Quest.Core.AgentView.Kinds));
                 var json = await Quest.Recipe.RolloutBenchmark.RunAsync(pr.GetValue(corpus)!, pr.GetValue(tasks), pr.GetValue(init), pr.GetValue(groups), pr.GetValue(size),
-                    pr.GetValue(turns), pr.GetValue(tokens), pr.GetValue(device)!, ct);
+                    pr.GetValue(turns), pr.GetValue(tokens), pr.GetValue(device)!, ct, pr.GetValue(view));
                 pr.InvocationConfiguration.Output.WriteLine(json.ToJsonString());
                 return 0;
             }
