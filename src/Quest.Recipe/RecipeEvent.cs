@@ -17,7 +17,7 @@ public enum RecipeEventKind
 }
 
 /// <summary>One event of a recipe run. <see cref="ToString"/> is the fixed-format progress line.</summary>
-/// <param name="Stage">Stage name: world, synth, teacher, pretrain, sft, eval.</param>
+/// <param name="Stage">Stage name (<see cref="Recipe.StageNames"/>).</param>
 /// <param name="Kind">What happened.</param>
 /// <param name="Message">Free text (for training steps the trainer's own step line).</param>
 /// <param name="Metrics">Numbers (a finished stage's metrics; progress counters).</param>

@@ -21,9 +21,9 @@ public static class RecipeCommands
         var output = new Option<string?>("--out") { Description = "Run directory (default data/artifacts/recipe/PRESET)." };
         var seed = new Option<int>("--seed") { Description = "Master seed (world, tasks, model init, data order).", DefaultValueFactory = _ => 1 };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out: finished stages are skipped, an interrupted one resumes." };
-        var stages = new Option<string?>("--stages") { Description = "Only these stages (comma-separated: world,synth,teacher,pretrain,sft,rl,eval); earlier outputs must exist." };
+        var stages = new Option<string?>("--stages") { Description = $"Only these stages (comma-separated: {string.Join(',', Quest.Recipe.Recipe.StageNames)}); earlier outputs must exist." };
         var set = new Option<string[]>("--set") { Description = "Override one recipe option of the preset, as its recipe.json name: --set page_worlds=2 --set rl_steps=200 (repeatable; recorded in recipe.json).", AllowMultipleArgumentsPerToken = false };
-        var cmd = new Command("recipe", "Run the whole QUEST recipe end to end: world, synth, teacher, pretrain, sft, rl, eval on the fresh world and the held-out split (resumable).");
+        var cmd = new Command("recipe", $"Run the whole QUEST recipe end to end: {string.Join(", ", Quest.Recipe.Recipe.StageNames)} (on the fresh world and the held-out split), resumable.");
         foreach (var o in new Option[] { preset, output, seed, resume, stages, set }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
