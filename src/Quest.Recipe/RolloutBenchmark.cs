@@ -157,6 +157,10 @@ public static class RolloutBenchmark
             ["rl_step_rollout_s"] = Math.Round(batchedS, 2),
             ["rl_step_update_s"] = Math.Round(updateS, 2),
             ["rl_step_rows"] = u.Rows,
+            // rows whose prompts extend the row before train as one sequence (Grpo.Chains): sequences and positions the update runs
+            ["rl_step_sequences"] = Grpo.Chains(live).Count,
+            ["rl_step_row_positions"] = live.Sum(r => (long)r.PromptIds.Length + r.TokenIds.Length),
+            ["rl_step_sequence_positions"] = Grpo.Chains(live).Sum(c => (long)c[^1].PromptIds.Length + c[^1].TokenIds.Length),
             ["update_passes_s"] = Math.Round(fastS, 2),
             ["update_passes_full_logits_s"] = Math.Round(referenceS, 2),
             ["rl_step_tokens"] = u.Tokens,

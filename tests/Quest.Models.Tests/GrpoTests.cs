@@ -137,6 +137,58 @@ public class GrpoTests
         Assert.True(clipped >= 0 && clipped <= n);
     }
 
+    /// <summary>Rollouts of several calls whose prompts extend each other (a view that did not re-window), with some loose rows.</summary>
+    private static List<RlSample> ChainedRows(int rollouts, int vocab, int seed)
+    {
+        var rng = new Random(seed);
+        int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => 1 + rng.Next(vocab - 1)).ToArray();
+        var rows = new List<RlSample>();
+        for (int k = 0; k < rollouts; k++)
+        {
+            var prompt = Ids(3 + rng.Next(10));
+            double adv = rng.NextDouble() * 2 - 1;
+            for (int call = 0; call < 1 + k % 3; call++)
+            {
+                var gen = Ids(1 + rng.Next(6));
+                rows.Add(new RlSample(prompt, gen, gen.Select(_ => (float)(-Math.Log(vocab) + rng.NextDouble() - 0.5)).ToArray(), adv, $"g{k % 2}"));
+                prompt = [.. prompt, .. gen, .. Ids(2 + rng.Next(5))];   // the reply, then the tool output: the next call's prompt
+            }
+        }
+        return rows;
+    }
+
+    [Fact]
+    public void RowsThatExtendEachOtherTrainAsOneSequenceWithTheSameLossAndGradients()
+    {
+        using var model = new QuestTransformer(Fixtures.TinyConfig(64), seed: 5);
+        var rows = ChainedRows(6, 64, 4);   // calls per rollout: 1, 2, 3, 1, 2, 3
+        var chains = Grpo.Chains(rows);
+        Assert.Equal([1, 2, 3, 1, 2, 3], chains.Select(c => c.Length));
+        Assert.Equal(rows, chains.SelectMany(c => c));
+        var mbs = Grpo.MicroBatches(rows, 2);
+        Assert.Equal(3, mbs.Count);                                    // two sequences a micro-batch, each chain kept whole
+        Assert.All(mbs, mb => Assert.Equal(2, Grpo.Chains(mb).Count));
+
+        var (sum, _, _, n) = Grpo.MicroBatchLoss(model, rows, 0, 0.2, 0.28);
+        sum.backward();
+        var packed = model.parameters().Select(p => p.grad!.clone()).ToList();
+        Assert.Equal(rows.Sum(r => r.TokenIds.Length), n);
+        model.zero_grad();
+        var reference = Grpo.ReferenceMicroBatchLoss(model, rows, 0, 0.2, 0.28);   // every row on its own
+        reference.backward();
+        Assert.Equal(reference.item<float>(), sum.item<float>(), 4);
+        var separate = model.parameters().Select(p => p.grad!).ToList();
+        for (int i = 0; i < separate.Count; i++)
+            Assert.True(separate[i].allclose(packed[i], rtol: 1e-4, atol: 1e-6), $"parameter {i}: gradients differ");
+
+        // a row of another group, or whose prompt does not continue the last row's tokens, starts a new chain
+        var other = rows[2] with { GroupId = "elsewhere" };
+        Assert.Equal(2, Grpo.Chains([rows[1], other]).Count);
+        var broken = rows[2] with { PromptIds = [.. rows[2].PromptIds] };
+        broken.PromptIds[rows[1].PromptIds.Length] ^= 1;
+        Assert.Equal(2, Grpo.Chains([rows[1], broken]).Count);
+    }
+
     [Fact]
     public void MicroBatchesGroupRowsOfLikeLengthAndTheUpdateDoesNotDependOnTheirSize()
     {

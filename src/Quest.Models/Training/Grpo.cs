@@ -191,11 +191,83 @@ public static class Grpo
     }
 
     /// <summary>
-    /// A mini-batch's rows in micro-batches of at most <paramref name="size"/>, longest first, so rows of like length
-    /// share a micro-batch and little is padding. Regrouping is exact: gradients accumulate over the whole mini-batch.
+    /// A mini-batch's rows in micro-batches of at most <paramref name="size"/> sequences, longest first, so sequences of
+    /// like length share a micro-batch and little is padding. A sequence is a chain of rows (<see cref="Chains"/>: one
+    /// model call, or several that extend each other), kept together and in order. Regrouping is exact: gradients
+    /// accumulate over the whole mini-batch.
     /// </summary>
     public static List<List<RlSample>> MicroBatches(IReadOnlyList<RlSample> rows, int size) =>
-        rows.OrderByDescending(r => r.PromptIds.Length + r.TokenIds.Length).Chunk(Math.Max(1, size)).Select(c => c.ToList()).ToList();
+        Chains(rows).OrderByDescending(c => c[^1].PromptIds.Length + c[^1].TokenIds.Length).Chunk(Math.Max(1, size))
+            .Select(c => c.SelectMany(x => x).ToList()).ToList();
+
+    /// <summary>
+    /// Consecutive rows that extend each other, as one sequence each: row i + 1 joins row i's chain when its prompt is
+    /// row i's prompt and generated tokens followed by more (the next call of the same rollout, under a view that did not
+    /// re-window in between, <c>question_recent_stepped</c>). A causal model gives every earlier row's tokens the same
+    /// log-probs inside the longer sequence, so a chain is trained as one row of the chain's last prompt and tokens, with
+    /// each call's tokens weighted as in its own row: the same loss and gradients for fewer positions (QUEST trains a
+    /// context session as one row the same way).
+    /// </summary>
+    public static List<RlSample[]> Chains(IReadOnlyList<RlSample> rows)
+    {
+        var chains = new List<RlSample[]>();
+        var current = new List<RlSample>();
+        foreach (var r in rows)
+        {
+            if (current.Count > 0 && !Extends(r, current[^1])) { chains.Add([.. current]); current.Clear(); }
+            current.Add(r);
+        }
+        if (current.Count > 0) chains.Add([.. current]);
+        return chains;
+    }
+
+    /// <summary>Whether <paramref name="next"/>'s prompt is <paramref name="prev"/>'s prompt and generated tokens followed by more, in the same group.</summary>
+    private static bool Extends(RlSample next, RlSample prev)
+    {
+        int p = prev.PromptIds.Length, g = prev.TokenIds.Length;
+        return next.GroupId == prev.GroupId && next.PromptIds.Length > p + g
+            && next.PromptIds.AsSpan(0, p).SequenceEqual(prev.PromptIds) && next.PromptIds.AsSpan(p, g).SequenceEqual(prev.TokenIds);
+    }
+
+    /// <summary>
+    /// Right-padded tensors of chains of rows (<see cref="Chains"/>; one sequence each, the chain's last prompt and
+    /// generated tokens): input ids <c>[B, T]</c>, target ids, and per target position the loss mask (1 where the target
+    /// is a token some row of the chain generated), its old log-prob, its row's advantage and its weight (1 / that row's
+    /// generated-token count).
+    /// </summary>
+    public static (Tensor Input, Tensor Target, Tensor Mask, Tensor OldLogprobs, Tensor Advantages, Tensor Weights) CollateChains(IReadOnlyList<RlSample[]> chains, int padId, Device device)
+    {
+        int T = chains.Max(c => c[^1].PromptIds.Length + c[^1].TokenIds.Length) - 1;
+        int B = chains.Count;
+        var x = new long[B * T];
+        var y = new long[B * T];
+        var m = new float[B * T];
+        var old = new float[B * T];
+        var a = new float[B * T];
+        var w = new float[B * T];
+        for (int b = 0; b < B; b++)
+        {
+            var last = chains[b][^1];
+            var seq = last.PromptIds.Concat(last.TokenIds).ToArray();
+            for (int t = 0; t < T; t++)
+            {
+                x[b * T + t] = t < seq.Length - 1 ? seq[t] : padId;
+                y[b * T + t] = t < seq.Length - 1 ? seq[t + 1] : padId;
+            }
+            foreach (var r in chains[b])
+            {
+                if (r.TokenIds.Length == 0 || r.PromptIds.Length == 0) throw new ArgumentException("every RL row needs prompt and generated tokens");
+                if (r.Logprobs.Length != r.TokenIds.Length) throw new ArgumentException("one log-prob per generated token");
+                for (int g = 0; g < r.TokenIds.Length; g++)
+                {
+                    int at = b * T + r.PromptIds.Length - 1 + g;   // the position whose target is generated token g
+                    m[at] = 1; old[at] = r.Logprobs[g]; a[at] = (float)r.Advantage; w[at] = 1f / r.TokenIds.Length;
+                }
+            }
+        }
+        return (tensor(x, [B, T], device: device), tensor(y, [B, T], device: device), tensor(m, [B, T], device: device),
+                tensor(old, [B, T], device: device), tensor(a, [B, T], device: device), tensor(w, [B, T], device: device));
+    }
 
     /// <summary>
     /// The loss sum of one micro-batch under <paramref name="model"/>: the final hidden states of every position, the LM
@@ -211,12 +283,15 @@ public static class Grpo
     /// <summary>
     /// The float32 logits <c>[N, vocab]</c> of <paramref name="model"/> at the generated positions of a micro-batch, at
     /// <paramref name="temperature"/> (the final hidden states of every position, the LM head only where a generated
-    /// token is the target), with those tokens (<see cref="Select"/>). What every policy update's loss reads.
+    /// token is the target), with those tokens (as <see cref="Select"/>). Rows that extend each other run as one
+    /// sequence (<see cref="Chains"/>). What every policy update's loss reads.
     /// </summary>
     public static (Tensor Logits, GeneratedTokens Tokens) GeneratedLogits(QuestTransformer model, IReadOnlyList<RlSample> rows, int padId, double temperature = 1.0)
     {
-        var (x, y, m, old, a) = Collate(rows, padId, model.Device);
-        var t = Select(y, m, old, a);
+        var (x, y, m, old, a, w) = CollateChains(Chains(rows), padId, model.Device);
+        var idx = m.reshape(-1).nonzero().squeeze(1);
+        Tensor At(Tensor v) => v.reshape(-1).index_select(0, idx);
+        var t = new GeneratedTokens(idx, At(y), At(old), At(a), At(w));
         var h = model.Hidden(x, null, null, null);
         var logits = model.Logits(h.reshape(-1, h.shape[^1]).index_select(0, t.Index)).to_type(ScalarType.Float32);
         return (TextGenerator.AtTemperature(logits, temperature), t);
@@ -310,8 +385,8 @@ public abstract class PolicyUpdateBase : IPolicyUpdate
     protected abstract PolicyUpdateReport UpdateHere(IReadOnlyList<RlSample> rows, double lr, int padId, long seed);
 
     /// <summary>
-    /// The optimizer loop: <paramref name="rows"/> shuffled by <paramref name="seed"/>, split into
-    /// <see cref="GrpoOptions.MiniBatches"/> optimizer steps, each accumulating the gradient of
+    /// The optimizer loop: <paramref name="rows"/> shuffled by <paramref name="seed"/> (a chain of rows that extend each
+    /// other, <see cref="Grpo.Chains"/>, as one), split into <see cref="GrpoOptions.MiniBatches"/> optimizer steps, each accumulating the gradient of
     /// <paramref name="microLossSum"/> (a micro-batch's loss summed over its rows) over micro-batches of
     /// <see cref="GrpoOptions.MicroBatch"/> rows, a dispose scope around every pass, divided by the mini-batch's row count;
     /// gradients clipped, AdamW stepped at <paramref name="lr"/>. The model trains in <see cref="GrpoOptions.Precision"/>
@@ -320,15 +395,16 @@ public abstract class PolicyUpdateBase : IPolicyUpdate
     protected (double Loss, double GradNorm) OptimizerSteps(List<RlSample> rows, double lr, long seed, Func<IReadOnlyList<RlSample>, Tensor> microLossSum)
     {
         var rng = new Random((int)(seed & 0x7FFFFFFF));
-        rows = rows.OrderBy(_ => rng.Next()).ToList();
-        int mb = Math.Clamp(Options.MiniBatches, 1, rows.Count);
+        // chains of rows that extend each other (Grpo.Chains) are shuffled and shared out whole, so each trains as one sequence
+        var units = Grpo.Chains(rows).OrderBy(_ => rng.Next()).ToList();
+        int mb = Math.Clamp(Options.MiniBatches, 1, units.Count);
         Model.train();
         using var precision = Model.UsePrecision(Options.Precision, Model.Device);   // restored on return: the next rollouts sample in float32
         double loss = 0, gnorm = 0;
         using var lease = new ScalarLease();   // the per-batch divisors (see Scalars)
         for (int k = 0; k < mb; k++)
         {
-            var mini = rows.Where((_, i) => i % mb == k).ToList();
+            var mini = units.Where((_, i) => i % mb == k).SelectMany(c => c).ToList();
             _opt.ZeroGrad();
             foreach (var micro in Grpo.MicroBatches(mini, Options.MicroBatch))
             {
