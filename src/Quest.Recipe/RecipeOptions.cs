@@ -70,7 +70,7 @@ public sealed record RecipeOptions
     public string Model { get; init; } = $"d{DefaultDepth}";
     /// <summary>The model's context window in tokens (max_seq_len); the agent's view of an episode is cut to it.</summary>
     public int ContextTokens { get; init; } = WindowOf(DefaultDepth);
-    /// <summary>How the model sees an episode (recorded in its config): <c>question_recent</c> fits a small window.</summary>
+    /// <summary>How the model sees an episode (recorded in its config; <see cref="AgentView.Kinds"/>): <c>question_recent</c> fits a small window.</summary>
     public string View { get; init; } = AgentView.QuestionRecent;
     /// <summary>
     /// Worlds whose pages, tool outputs and copy drills mid-training reads instead of the task world's (0: the task

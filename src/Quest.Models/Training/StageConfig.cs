@@ -33,7 +33,7 @@ public sealed record StageConfig
     public List<string> Data { get; init; } = [];
     /// <summary>A stage directory to start from (its model and tokenizer), e.g. the pretrain output for sft.</summary>
     public string? Init { get; init; }
-    /// <summary>The agent view of a fresh model (<c>full</c> or <c>question_recent</c>; null: the preset's). A model from <see cref="Init"/> keeps its own.</summary>
+    /// <summary>The agent view of a fresh model (a kind of <see cref="AgentView.Kinds"/>; null: the preset's). A model from <see cref="Init"/> keeps its own.</summary>
     public string? View { get; init; }
     /// <summary>Model preset when not starting from <see cref="Init"/>.</summary>
     public string Model { get; init; } = "tiny";

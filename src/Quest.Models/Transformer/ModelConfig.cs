@@ -34,9 +34,10 @@ public sealed record ModelConfig
     [JsonPropertyName("init_std")] public double InitStd { get; init; } = 0.02;
     /// <summary>
     /// How an agent episode is shown to this model (<see cref="AgentView"/>): <c>full</c> (system prompt and the
-    /// whole history, oldest tokens dropped when it overflows the window) or <c>question_recent</c> (the question, then
-    /// the most recent tokens: what a small window can hold). SFT, RL, eval and every local policy build prompts through
-    /// it, so a checkpoint is always prompted the way it was trained.
+    /// whole history, oldest tokens dropped when it overflows the window), <c>question_recent</c> (the question, then
+    /// the most recent tokens: what a small window can hold) or <c>question_recent_stepped</c> (the same, the recent
+    /// window moving in steps). SFT, RL, eval and every local policy build prompts through it, so a checkpoint is always
+    /// prompted the way it was trained.
     /// </summary>
     [JsonPropertyName("view")] public string View { get; init; } = AgentView.Full;
 
