@@ -115,6 +115,9 @@ public static class RecipeNotebook
     /// <summary>The run's agent view over its tokenizer (what the teacher's check, SFT, RL and eval build prompts with).</summary>
     public static AgentView View(RunData run) => ChatTemplate.View(Tokenizer(run), run.Options.View);
 
+    /// <summary>The run's SFT set, as its SFT stage builds it (<see cref="SftStage.Data"/>).</summary>
+    public static Quest.Models.Training.ChatSftData SftData(RunData run) => SftStage.Data(run.Options, View(run), SftTranscripts(run));
+
     /// <summary>The SFT examples of one transcript, as the run's SFT stage builds them (the run's window and reply budget).</summary>
     public static IReadOnlyList<ChatEncoding> SftExamples(RunData run, IReadOnlyList<ChatTurn> transcript) =>
         [.. View(run).TrainingExamples(transcript, run.Options.ContextTokens, run.Options.EvalMaxNewTokens)];

@@ -16,7 +16,7 @@ public static class SftStage
         var o = c.Options;
         var loaded = Checkpoint.Load(c.Paths.Pretrain, TorchRuntime.ResolveDevice(o.Device));
         var transcripts = ChatTemplate.ReadTranscripts(c.Paths.SftTranscripts).Select(t => (IReadOnlyList<ChatTurn>)t).ToList();
-        var data = new ChatSftData(transcripts, ChatTemplate.View(loaded.Tokenizer, loaded.Model.Config.View), o.ContextTokens, evalEvery: 10, lengthGroup: o.SftLengthGroup, replyTokens: o.EvalMaxNewTokens);
+        var data = Data(o, ChatTemplate.View(loaded.Tokenizer, loaded.Model.Config.View), transcripts);
         c.Progress($"{transcripts.Count} transcripts → {data.Count} turn examples ({data.EvalCount} held out), {data.TargetTokens:N0} assistant tokens", null);
         var trainer = new Trainer(loaded.Model, loaded.Tokenizer, data, new TrainingOptions
         {
@@ -33,5 +33,13 @@ public static class SftStage
         m["other_token_acc"] = Math.Round(after.OtherAccuracy, 4);
         return m;
     }
+
+    /// <summary>
+    /// The SFT set of a run: one example per assistant turn of <paramref name="transcripts"/> under <paramref name="view"/>,
+    /// the prompt cut to the window minus the reply budget as rollouts cut it, every 10th transcript held out for the
+    /// eval loss.
+    /// </summary>
+    public static ChatSftData Data(RecipeOptions o, AgentView view, IReadOnlyList<IReadOnlyList<ChatTurn>> transcripts) =>
+        new(transcripts, view, o.ContextTokens, evalEvery: 10, lengthGroup: o.SftLengthGroup, replyTokens: o.EvalMaxNewTokens);
 
 }
