@@ -80,6 +80,12 @@ public abstract class AgentView
     public abstract string ToolOutput { get; }
 
     /// <summary>
+    /// Whether a history that fits the budget is shown whole, system prompt included, so that every turn's prompt is
+    /// a prefix of the whole transcript's ids (SFT can then train all of a transcript's turns as one sequence).
+    /// </summary>
+    public virtual bool ShowsWholeHistory => false;
+
+    /// <summary>
     /// Prompt ids for the next assistant turn after <paramref name="messages"/> (system prompt first when present, then
     /// the question, then assistant / tool-response turns), at most <paramref name="budget"/> tokens.
     /// </summary>
@@ -114,6 +120,8 @@ public sealed class FullView(IChatCodec codec) : AgentView(codec)
     public override string Kind => Full;
     /// <inheritdoc/>
     public override string ToolOutput => "quest";
+    /// <inheritdoc/>
+    public override bool ShowsWholeHistory => true;
 
     /// <inheritdoc/>
     public override int[] Prompt(IReadOnlyList<ChatTurn> messages, int budget)

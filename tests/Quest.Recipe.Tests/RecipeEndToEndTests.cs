@@ -51,7 +51,7 @@ public class RecipeEndToEndTests
                 }
             });
         }
-        Assert.Equal(3, resumed.Count(e => e.Kind == RecipeEventKind.Skipped));
+        Assert.Equal(Recipe.StageNames.ToList().IndexOf("pretrain"), resumed.Count(e => e.Kind == RecipeEventKind.Skipped));   // every stage before the interrupted one
         var firstStep = resumed.First(e => e.Stage == "pretrain" && e.Message.StartsWith("pretrain step", StringComparison.Ordinal));
         int resumedAt = int.Parse(firstStep.Message["pretrain step".Length..].Split('/')[0].Trim());
         Assert.True(resumedAt > 10, $"pretraining resumed from its checkpoint, not from scratch: {firstStep.Message}");
@@ -81,7 +81,7 @@ public class RecipeEndToEndTests
         // 3. resume to the end
         var final = new List<RecipeEvent>();
         await foreach (var e in Recipe.RunAsync(o, outer)) final.Add(e);
-        Assert.Equal(6, final.Count(e => e.Kind == RecipeEventKind.Skipped));
+        Assert.Equal(Recipe.StageNames.ToList().IndexOf("eval"), final.Count(e => e.Kind == RecipeEventKind.Skipped));
         Assert.Contains(final, e => e.Stage == "eval" && e.Kind == RecipeEventKind.Finished);
 
         var summary = RecipeSummary.Read(tmp.Path);

@@ -10,8 +10,8 @@ public static class ViewExamples
     /// at most <paramref name="seqLen"/> tokens with a mask on the tokens the loss is taken on. One example per assistant
     /// turn: the prompt a rollout gives the model before that turn (<see cref="AgentView.Prompt"/> within
     /// <see cref="AgentView.PromptBudget"/> of the window and <paramref name="replyTokens"/>), then the turn's tokens and
-    /// <c>&lt;|im_end|&gt;</c>, cut to the reply budget. Under <see cref="AgentView.Full"/>, a transcript that fits the
-    /// prompt budget whole is one example with every assistant turn masked in: the same prompts and targets, since a
+    /// <c>&lt;|im_end|&gt;</c>, cut to the reply budget. Under a view that shows the whole history when it fits
+    /// (<see cref="AgentView.ShowsWholeHistory"/>: <c>full</c>), a transcript that fits the prompt budget whole is one example with every assistant turn masked in: the same prompts and targets, since a
     /// causal model sees exactly the earlier tokens.
     /// </summary>
     /// <param name="view">The model's view; its codec must be a <see cref="ChatTemplate"/> (the mask needs the template).</param>
@@ -22,7 +22,7 @@ public static class ViewExamples
     {
         var template = view.Codec as ChatTemplate ?? throw new ArgumentException("training examples need a view over a ChatTemplate (a tokenizer's chat template)", nameof(view));
         int reply = AgentView.ReplyTokens(seqLen, replyTokens), budget = seqLen - reply;
-        if (view.Kind == AgentView.Full)
+        if (view.ShowsWholeHistory)
         {
             var whole = template.Encode(transcript);
             if (whole.Ids.Length <= budget)
