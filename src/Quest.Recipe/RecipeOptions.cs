@@ -151,6 +151,9 @@ public sealed record RecipeOptions
     /// evaluation decodes greedily.
     /// </summary>
     public double RlTemperature { get; init; } = 1.0;
+    /// <summary>Share of each RL step's groups the update trains on, those with the largest reward spread (RAGEN keeps a
+    /// quarter; 1: every group, QUEST's; see <c>RlOptions.KeepGroups</c>).</summary>
+    public double RlKeepGroups { get; init; } = 1.0;
 
     // ---- 7. eval
     /// <summary>Most test tasks rolled out (0: all of the test split).</summary>
@@ -177,9 +180,9 @@ public sealed record RecipeOptions
 
     /// <summary>Torch device: auto (cuda when available), cpu, cuda.</summary>
     public string Device { get; init; } = "auto";
-    /// <summary>Matrix products of mid-training (copy phase and pretraining): <c>auto</c> (mixed bf16 on a CPU with
-    /// native bfloat16 instructions, else fp32), <c>fp32</c> or <c>bf16</c>. SFT and RL's update stay float32 (their short
-    /// rows were no faster in bf16); rollouts and eval always sample in float32.</summary>
+    /// <summary>Matrix products of mid-training (copy phase and pretraining) and of RL's update: <c>auto</c> (mixed bf16 on
+    /// a CPU with native bfloat16 instructions, else fp32), <c>fp32</c> or <c>bf16</c>. SFT stays float32 (its short rows
+    /// were no faster in bf16 on the machine it was measured on); rollouts and eval always sample in float32.</summary>
     public string Precision { get; init; } = Quest.Models.Transformer.Precision.Auto;
 
     /// <summary>
@@ -290,6 +293,7 @@ public sealed record RecipeOptions
         Need(PretrainSeqLen <= ContextTokens, $"pretrain_seq_len {PretrainSeqLen}", "at most context_tokens");
         Need(RlMiniBatches >= 1, $"rl_mini_batches {RlMiniBatches}", "at least 1");
         Need(double.IsFinite(RlTemperature) && RlTemperature > 0, $"rl_temperature {RlTemperature}", "a finite temperature > 0");
+        Need(RlKeepGroups is > 0 and <= 1, $"rl_keep_groups {RlKeepGroups}", "a share in (0, 1]");
         Need(RlSteps > 0 && RlPromptsPerStep > 0 && RlGroupSize >= 2, $"rl_steps {RlSteps}, rl_prompts_per_step {RlPromptsPerStep}, rl_group_size {RlGroupSize}", "positive steps and prompts, a group of at least 2");
         Need(TaskWorlds is >= 1 and <= 32, $"task_worlds {TaskWorlds}", "1 (the task world alone) to 32");
         Need(RlWorlds is >= 0 and <= 16, $"rl_worlds {RlWorlds}", "0 (the task worlds' train split) to 16");

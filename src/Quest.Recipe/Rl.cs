@@ -48,6 +48,13 @@ public sealed record RlOptions
     /// when <see cref="GrpoOptions.ScaleByStd"/>), <c>rloo</c> or <c>reinforce</c> (the batch mean as baseline).
     /// </summary>
     public string Advantage { get; init; } = "grpo";
+    /// <summary>
+    /// Share of each step's groups the update trains on: the groups with the largest spread of rewards (standard
+    /// deviation), as RAGEN keeps the quarter of its groups with the largest σ; 1 trains on every group with signal
+    /// (QUEST's). Under advantages r − group mean a group's gradient grows with its spread, so the groups left out add
+    /// least to the update and cost as much as any other.
+    /// </summary>
+    public double KeepGroups { get; init; } = 1.0;
     /// <summary>Linear warm-up steps to the peak learning rate (QUEST: 5); constant after.</summary>
     public int WarmupSteps { get; init; } = 2;
     /// <summary>Write a resumable checkpoint every N steps (and at the end).</summary>
@@ -72,6 +79,7 @@ public sealed record RlOptions
         Need(GroupSize >= 2, $"group_size {GroupSize}", "at least 2 (advantages are relative to the group)");
         Need(MaxTurns > 0 && MaxNewTokens > 0, "max_turns / max_new_tokens", "> 0");
         Need(double.IsFinite(Temperature) && Temperature > 0, $"temperature {Temperature}", "a finite temperature > 0 (RL samples)");
+        Need(KeepGroups is > 0 and <= 1, $"keep_groups {KeepGroups}", "a share in (0, 1]");
         Need(double.IsFinite(Grpo.LearningRate) && Grpo.LearningRate > 0, $"learning_rate {Grpo.LearningRate}", "a finite rate > 0");
         Need(Grpo.ClipLow is > 0 and < 1 && Grpo.ClipHigh > 0, "clip", "0 < clip_low < 1, clip_high > 0");
         Need(Grpo.MiniBatches >= 1 && Grpo.MicroBatch >= 1, $"mini_batches {Grpo.MiniBatches}, micro_batch {Grpo.MicroBatch}", "at least 1");
@@ -109,6 +117,10 @@ public sealed record RlStepReport
     public double LearningRate { get; init; }
     /// <summary>Rows trained on (model calls of rollouts in groups with signal).</summary>
     public int Rows { get; init; }
+    /// <summary>Groups the update trained on (<see cref="RlOptions.KeepGroups"/>: those with the largest reward spread).</summary>
+    public int GroupsKept { get; init; }
+    /// <summary>Groups rolled out this step.</summary>
+    public int Groups { get; init; }
     /// <summary>Seconds spent rolling out.</summary>
     public double RolloutSeconds { get; init; }
     /// <summary>Seconds spent in the update.</summary>
@@ -116,12 +128,12 @@ public sealed record RlStepReport
     /// <summary>Checkpoint directory when one was written at this step.</summary>
     public string? Checkpoint { get; init; }
 
-    /// <summary><c>rl step  3/30 reward 0.125 zero_var 0.50 valid 0.81 answer 0.44 gen_tok 12345 gnorm 0.456 entropy 1.234 clip_fraction 0.012 lr 3.0e-04 rollout_s 12.3 update_s 4.5</c></summary>
+    /// <summary><c>rl step  3/30 reward 0.125 zero_var 0.50 valid 0.81 answer 0.44 gen_tok 12345 gnorm 0.456 entropy 1.234 clip_fraction 0.012 lr 3.0e-04 rollout_s 12.3 update_s 4.5 kept 4/8</c></summary>
     public override string ToString()
     {
         var w = TotalSteps.ToString().Length;
         var s = FormattableString.Invariant(
-            $"rl step {Step.ToString().PadLeft(w)}/{TotalSteps} reward {RewardMean:0.000} zero_var {ZeroVarianceShare:0.00} valid {ValidTurnRate:0.00} answer {AnswerRate:0.00} gen_tok {TokensGenerated,6} gnorm {GradNorm:0.000}{string.Concat(Update.Select(kv => FormattableString.Invariant($" {kv.Key} {kv.Value:0.000}")))} lr {LearningRate:0.0e+00} rollout_s {RolloutSeconds,5:0.0} update_s {UpdateSeconds,5:0.0}");
+            $"rl step {Step.ToString().PadLeft(w)}/{TotalSteps} reward {RewardMean:0.000} zero_var {ZeroVarianceShare:0.00} valid {ValidTurnRate:0.00} answer {AnswerRate:0.00} gen_tok {TokensGenerated,6} gnorm {GradNorm:0.000}{string.Concat(Update.Select(kv => FormattableString.Invariant($" {kv.Key} {kv.Value:0.000}")))} lr {LearningRate:0.0e+00} rollout_s {RolloutSeconds,5:0.0} update_s {UpdateSeconds,5:0.0} kept {GroupsKept}/{Groups}");
         return Checkpoint is null ? s : s + " ckpt " + Checkpoint;
     }
 }
@@ -280,6 +292,8 @@ public sealed class RlTrainer
             double rolloutS = sw.Elapsed.TotalSeconds;
             sw.Restart();
             var (rows, adv) = Rows(groups, estimator);
+            var kept = KeptGroups(groups, o.KeepGroups);
+            if (kept.Count < groups.Count) rows = rows.Where(r => kept.Contains(r.GroupId)).ToList();
             double lr = o.Grpo.LearningRate * (o.WarmupSteps > 0 ? Math.Min(1.0, (double)step / o.WarmupSteps) : 1.0);
             var u = updater.Update(rows, lr, pad, o.Seed * 1_000_003 + step);
             var trajs = groups.SelectMany(g => g.Trajectories).ToList();
@@ -293,7 +307,7 @@ public sealed class RlTrainer
                 ValidTurnRate = turns == 0 ? 0 : trajs.Sum(t => t.Turns.Count(x => x.Kind is "answer" or "tool_call")) / (double)turns,
                 AnswerRate = trajs.Count(t => !string.IsNullOrWhiteSpace(t.Prediction)) / (double)trajs.Count,
                 TokensGenerated = groups.SelectMany(g => g.Turns).SelectMany(x => x).Sum(t => (long)t.TokenIds.Length),
-                GradNorm = u.GradNorm, Update = new(u.Metrics), LearningRate = lr, Rows = u.Rows,
+                GradNorm = u.GradNorm, Update = new(u.Metrics), LearningRate = lr, Rows = u.Rows, GroupsKept = groups.Count(g => kept.Contains(g.Task.Id) && !AdvantageEstimators.Flat(g.Rewards)), Groups = groups.Count,
                 RolloutSeconds = rolloutS, UpdateSeconds = sw.Elapsed.TotalSeconds,
             };
             _history.Add(report);
@@ -305,6 +319,17 @@ public sealed class RlTrainer
             }
             yield return report;
         }
+    }
+
+    /// <summary>
+    /// The task ids of the groups an update trains on: the ⌈<paramref name="share"/> · groups⌉ with the largest reward
+    /// standard deviation (ties in rollout order); every group at share 1.
+    /// </summary>
+    public static HashSet<string> KeptGroups(IReadOnlyList<RolloutGroup> groups, double share)
+    {
+        int n = Math.Clamp((int)Math.Ceiling(share * groups.Count - 1e-9), 1, groups.Count);
+        static double Std(IReadOnlyList<double> r) { double m = r.Average(); return Math.Sqrt(r.Average(x => (x - m) * (x - m))); }
+        return groups.Select((g, i) => (g.Task.Id, Std: Std(g.Rewards), i)).OrderByDescending(x => x.Std).ThenBy(x => x.i).Take(n).Select(x => x.Id).ToHashSet();
     }
 
     /// <summary>The tasks of one step: a seeded shuffle of the train tasks, taken in turn (every task once per epoch).</summary>

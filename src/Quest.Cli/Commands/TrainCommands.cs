@@ -110,11 +110,12 @@ public static class TrainCommands
         var miniBatches = new Option<int?>("--mini-batches") { Description = "Optimizer steps per rollout batch (QUEST: 4)." };
         var noStd = new Option<bool>("--no-std") { Description = "Advantages r − group mean, not divided by the group's standard deviation (Dr. GRPO)." };
         var toolOutput = EvalCommands.ToolOutputOption();
-        var precision = new Option<string?>("--precision") { Description = "Matrix products of the update: fp32 (default), bf16 (mixed precision) or auto (bf16 on a CPU with native bfloat16 instructions); rollouts sample in float32." };
+        var precision = new Option<string?>("--precision") { Description = "Matrix products of the update: auto (default: bf16 on a CPU with native bfloat16 instructions), fp32 or bf16 (mixed precision); rollouts compute in float32." };
         var seed = new Option<long?>("--seed") { Description = "Seed of the task order and of the rollouts' sampling (default 1): runs with other seeds are independent samples of the stage." };
         var update = new Option<string?>("--update") { Description = "The policy update: ppo_clip (default, QUEST's) or rft (rejection-sampling fine-tuning on the rollouts that beat their baseline)." };
         var advantage = new Option<string?>("--advantage") { Description = "How rewards become advantages: grpo (default; --no-std for Dr. GRPO), rloo, or reinforce (the batch mean as baseline)." };
-        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, temperature, miniBatches, noStd, advantage, update, toolOutput, precision, seed }) cmd.Options.Add(o);
+        var keepGroups = new Option<double?>("--keep-groups") { Description = "Share of each step's groups the update trains on, those with the largest reward spread (default 1: every group, QUEST's; RAGEN keeps 0.25)." };
+        foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, temperature, miniBatches, noStd, advantage, update, keepGroups, toolOutput, precision, seed }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var err = pr.InvocationConfiguration.Error;
@@ -127,7 +128,7 @@ public static class TrainCommands
                 {
                     Steps = pr.GetValue(steps) ?? d.Steps, PromptsPerStep = pr.GetValue(prompts) ?? d.PromptsPerStep, GroupSize = pr.GetValue(group) ?? d.GroupSize,
                     MaxTurns = pr.GetValue(maxTurns) ?? d.MaxTurns, MaxNewTokens = pr.GetValue(maxTokens) ?? d.MaxNewTokens, Device = pr.GetValue(device) ?? d.Device,
-                    Temperature = pr.GetValue(temperature) ?? d.Temperature, Seed = pr.GetValue(seed) ?? d.Seed, Advantage = pr.GetValue(advantage) ?? d.Advantage, Update = pr.GetValue(update) ?? d.Update,
+                    Temperature = pr.GetValue(temperature) ?? d.Temperature, Seed = pr.GetValue(seed) ?? d.Seed, Advantage = pr.GetValue(advantage) ?? d.Advantage, Update = pr.GetValue(update) ?? d.Update, KeepGroups = pr.GetValue(keepGroups) ?? d.KeepGroups,
                     Grpo = d.Grpo with { LearningRate = pr.GetValue(lr) ?? d.Grpo.LearningRate, MiniBatches = pr.GetValue(miniBatches) ?? d.Grpo.MiniBatches, ScaleByStd = !pr.GetValue(noStd), Precision = pr.GetValue(precision) ?? d.Grpo.Precision }, OutputDir = QuestPaths.OutputDirectory(pr.GetValue(output), "--output"),
                 };
                 o.Validate("command line");

@@ -9,8 +9,8 @@ public static class RlStage
     /// <summary>The RL settings of a run.</summary>
     public static RlOptions OptionsOf(RecipeOptions o, RecipePaths p) => new()
     {
-        Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens, Temperature = o.RlTemperature,
-        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches, ScaleByStd = o.RlScaleByStd }, Advantage = o.RlAdvantage, Update = o.RlUpdate, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
+        Steps = o.RlSteps, PromptsPerStep = o.RlPromptsPerStep, GroupSize = o.RlGroupSize, MaxTurns = o.EvalMaxTurns, MaxNewTokens = o.EvalMaxNewTokens, Temperature = o.RlTemperature, KeepGroups = o.RlKeepGroups,
+        Grpo = new GrpoOptions { LearningRate = o.RlLearningRate, MiniBatches = o.RlMiniBatches, ScaleByStd = o.RlScaleByStd, Precision = o.Precision }, Advantage = o.RlAdvantage, Update = o.RlUpdate, CheckpointEvery = Math.Max(1, o.RlSteps / 4),
         OutputDir = p.Rl, Seed = o.Seed, Device = o.Device, Date = o.Date,
     };
 
