@@ -144,6 +144,11 @@ public class ModelCliTests
         Assert.True(json.GetProperty("tokens_per_s").GetDouble() > 0);
         Assert.Equal(1, json.GetProperty("chunk_rows").GetInt32());      // the trainer's row chunks, one row each at 1 byte
         Assert.Equal("bf16", json.GetProperty("precision").GetString());
+        // the step split phase by phase: every phase timed, the dense products' time at the peak below the whole step
+        var phases = json.GetProperty("phase_ms");
+        foreach (var k in new[] { "forward", "head_and_loss", "backward", "optimizer", "attention" })
+            Assert.True(phases.GetProperty(k).GetDouble() > 0, k);
+        Assert.True(json.GetProperty("dense_products_at_peak_ms").GetDouble() < json.GetProperty("step_ms_median").GetDouble());
         var (codeBad, _, errBad) = await Run("bench", "train", "--chunk-bytes", "-1", "--device", "cpu");
         Assert.Equal(2, codeBad);
         Assert.Contains("--chunk-bytes -1", errBad);

@@ -316,8 +316,27 @@ public class RecipeStageTests
         Assert.Equal((true, 4, 1e-4, 0.6), (other.Grpo.ScaleByStd, other.Grpo.MiniBatches, other.Grpo.LearningRate, other.Temperature));
         Assert.Throws<QuestInputException>(() => (RecipeOptions.Tiny with { RlTemperature = 0 }).Validate());
         Assert.Equal(paths.Rl, other.OutputDir);
-        // RL's update stays float32 whatever mid-training's precision: bf16 was no faster on its short rows
-        Assert.Equal("fp32", RlStage.OptionsOf(RecipeOptions.Tiny with { Precision = "bf16" }, paths).Grpo.Precision);
+        // RL's update multiplies in the recipe's precision (bf16 where the CPU has it, as mid-training)
+        Assert.Equal("bf16", RlStage.OptionsOf(RecipeOptions.Tiny with { Precision = "bf16" }, paths).Grpo.Precision);
+        Assert.Equal(RecipeOptions.Tiny.Precision, tiny.Grpo.Precision);
+        Assert.Equal(RecipeOptions.Tiny.RlKeepGroups, tiny.KeepGroups);
+        Assert.Equal(0.25, RlStage.OptionsOf(RecipeOptions.Tiny with { RlKeepGroups = 0.25 }, paths).KeepGroups);
+        Assert.Contains("rl_keep_groups 0", Assert.Throws<QuestInputException>(() => (RecipeOptions.Tiny with { RlKeepGroups = 0 }).Validate()).Message);
+        Assert.Throws<QuestInputException>(() => new RlOptions { KeepGroups = 1.5 }.Validate());
+    }
+
+    [Fact]
+    public void The_update_keeps_the_groups_with_the_largest_reward_spread()
+    {
+        RolloutGroup G(string id, params double[] r) => new(new SynthTask { Id = id, Question = "q" }, [], [], r);
+        var groups = new[] { G("flat", 0.5, 0.5, 0.5, 0.5), G("wide", 0, 1, 0, 1), G("narrow", 0.4, 0.5, 0.4, 0.5), G("mid", 0, 0.5, 0, 0.5) };
+        Assert.Equal(["mid", "wide"], RlTrainer.KeptGroups(groups, 0.5).Order());
+        Assert.Equal(["wide"], RlTrainer.KeptGroups(groups, 0.25).Order());
+        Assert.Equal(["wide"], RlTrainer.KeptGroups(groups, 0.01).Order());          // at least one group
+        Assert.Equal(4, RlTrainer.KeptGroups(groups, 1.0).Count);
+        // ties keep rollout order
+        var tied = new[] { G("a", 0, 1), G("b", 0, 1), G("c", 0, 1) };
+        Assert.Equal(["a", "b"], RlTrainer.KeptGroups(tied, 0.5).Order());
     }
 
     [Fact]

@@ -52,7 +52,9 @@ public static class ModelBenchmarks
     /// <paramref name="steps"/> steps after <paramref name="warmup"/> untimed ones. Reports the median step time,
     /// tokens/s and achieved GFLOP/s (training ≈ 3 × forward FLOPs, with the causal attention's average context of seq/2).
     /// <paramref name="precision"/> is the trainer's (<see cref="Precision"/>); the share of peak is always against the
-    /// float32 matmul peak.
+    /// float32 matmul peak. <c>phase_ms</c> splits a step (median ms of the blocks' forward, LM head and loss, backward,
+    /// clipping and AdamW, and attention alone) and <c>dense_products_at_peak_ms</c> is what the linear layers and the LM
+    /// head would take at that peak: the gap between the two is attention and element-wise work.
     /// </summary>
     public static JsonObject Train(ModelConfig config, int batch, int seqLen, int steps = 20, int warmup = 5, Device? device = null, long chunkBytes = ActivationChunks.DefaultBytes,
         string precision = Precision.Float32)
@@ -104,6 +106,68 @@ public static class ModelBenchmarks
         double peak = MatmulGflops(device);
         o["machine_matmul_gflops"] = Math.Round(peak, 2);
         o["share_of_matmul_peak"] = Math.Round(tokPerS * flopsPerTok / 1e9 / peak, 3);
+        // where a step's time goes: the same step timed phase by phase, attention alone, and what the dense products
+        // (linear layers and LM head, forward and backward) would take at the machine's matmul peak
+        var phases = TorchThread.Run(() => Phases(model, batch, seqLen, (int)o["chunk_rows"]!.GetValue<int>(), precision, device, steps));
+        o["phase_ms"] = phases;
+        double dense = 3 * 2.0 * (config.NonEmbeddingParameterCount + (long)config.VocabSize * config.DModel) * batch * seqLen;
+        o["dense_products_at_peak_ms"] = Math.Round(dense / (peak * 1e9) * 1000, 2);
+        return o;
+    }
+
+    /// <summary>
+    /// Median milliseconds of each phase of a dense training step (every position a target, <paramref name="chunkRows"/>
+    /// rows per pass as the trainer runs them): the blocks' forward, the LM head and loss, the backward pass, gradient
+    /// clipping with the AdamW step; and the causal attention of every layer and chunk alone (forward and backward).
+    /// </summary>
+    private static JsonObject Phases(QuestTransformer model, int batch, int seqLen, int chunkRows, string precision, Device device, int steps)
+    {
+        var c = model.Config;
+        using var precisionScope = model.UsePrecision(precision, device);
+        model.train();
+        using var opt = new AdamW(model, 0.1, 0.9, 0.95);
+        var names = new[] { "forward", "head_and_loss", "backward", "optimizer", "attention" };
+        var times = names.ToDictionary(n => n, _ => new List<double>());
+        using var scalars = new ScalarLease();
+        var scale = scalars.Of(1.0 / (batch * seqLen));
+        for (int step = 0; step < steps + 2; step++)
+        {
+            var t = names.ToDictionary(n => n, _ => 0.0);
+            var sw = Stopwatch.StartNew();
+            double Lap() { double ms = sw.Elapsed.TotalMilliseconds; sw.Restart(); return ms; }
+            opt.ZeroGrad();
+            for (int r = 0; r < batch; r += chunkRows)
+            {
+                using var scope = NewDisposeScope();
+                int n = Math.Min(chunkRows, batch - r);
+                var x = randint(0, c.VocabSize, [n, seqLen], device: device);
+                var y = randint(0, c.VocabSize, [n * seqLen], device: device);
+                Lap();
+                var h = model.Hidden(x, null, null, null).reshape(-1, c.DModel);
+                h.sum().item<float>();   // the forward is done (on a GPU, synchronised)
+                t["forward"] += Lap();
+                var loss = F.cross_entropy(model.Logits(h), y, reduction: nn.Reduction.Sum).mul(scale);
+                loss.item<float>();
+                t["head_and_loss"] += Lap();
+                loss.backward();
+                t["backward"] += Lap();
+                // the attention of every layer alone: q, k and v of the chunk's shape (grouped heads expanded, as the model does)
+                var q = randn([n, c.Heads, seqLen, c.HeadDim], device: device, requires_grad: true);
+                var k = randn([n, c.Heads, seqLen, c.HeadDim], device: device, requires_grad: true);
+                var v = randn([n, c.Heads, seqLen, c.HeadDim], device: device, requires_grad: true);
+                Lap();
+                for (int l = 0; l < c.Layers; l++) F.scaled_dot_product_attention(q, k, v, null, 0.0, true).sum().backward();
+                k.grad!.sum().item<float>();
+                t["attention"] += Lap();
+            }
+            opt.ClipGradNorm(1.0);
+            opt.Step(1e-4);
+            t["optimizer"] += Lap();
+            if (step >= 2) foreach (var n in names) times[n].Add(t[n]);
+        }
+        model.eval();
+        var o = new JsonObject();
+        foreach (var n in names) { var l = times[n].Order().ToList(); o[n] = Math.Round(l[l.Count / 2], 2); }
         return o;
     }
 

@@ -42,7 +42,7 @@ public static class TokenizerStage
 
     /// <summary>
     /// The agent protocol's turns for each task, rendered in the chat template: the question, a search with its first
-    /// sentence, a visit of each page of its reference path with the question as goal, and the reference answer with a
+    /// sentence, a visit of each page of its reference path with the question as goal (cut as the recipe's teacher cuts it), and the reference answer with a
     /// note of the answer. Tool responses are left out (mid-training's tool-output documents hold them).
     /// </summary>
     public static List<string> ProtocolSamples(IEnumerable<SynthTask> tasks)
@@ -57,7 +57,7 @@ public static class TokenizerStage
             };
             foreach (var (kind, step) in OracleTeacher.PlanOf(t).Where(p => p.Kind == "visit"))
                 turns.Add(new(Roles.Assistant, Protocol.ToolCallTurn(step.Entity is null ? null : $"Found: {step.Entity}.", "visit",
-                    new JsonObject { ["url"] = new JsonArray(step.Url!), ["goal"] = GroundedTeacher.Goal(t.Question, 200) })));
+                    new JsonObject { ["url"] = new JsonArray(step.Url!), ["goal"] = GroundedTeacher.Goal(t.Question, GroundedTeacherOptions.DefaultMaxGoalChars) })));
             turns.Add(new(Roles.Assistant, Protocol.AnswerTurn($"Found: {t.Answer}.", t.Reference.AnswerText)));
             samples.Add(Protocol.RenderChat(turns));
         }

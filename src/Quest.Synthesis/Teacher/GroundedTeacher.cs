@@ -30,7 +30,9 @@ public sealed record GroundedTeacherOptions
     /// <summary>The date written into the system prompt.</summary>
     public DateOnly Date { get; init; } = new(2026, 1, 1);
     /// <summary>Most characters of a visit goal (the goal is the question, cut at a word).</summary>
-    public int MaxGoalChars { get; init; } = 200;
+    public int MaxGoalChars { get; init; } = DefaultMaxGoalChars;
+    /// <summary>The default of <see cref="MaxGoalChars"/> (the recipe's teacher; its tokenizer stage writes goals of this length too).</summary>
+    public const int DefaultMaxGoalChars = 200;
     /// <summary>Turn budget.</summary>
     public int MaxTurns { get; init; } = 16;
     /// <summary>
