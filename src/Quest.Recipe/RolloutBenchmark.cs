@@ -113,7 +113,7 @@ public static class RolloutBenchmark
         // on the torch thread, where the recipe's update runs (see TorchThread)
         double referenceS = TorchThread.Run(() => Passes(false)), fastS = TorchThread.Run(() => Passes(true));
         // the fast passes with bfloat16 products (RL's update runs in the recipe's precision, bf16 where the CPU has it),
-        // interleaved with float32 ones, the best of two each
+        // interleaved with two more float32 ones; each is reported as its best run
         double bf16S = double.MaxValue;
         for (int rep = 0; rep < 2; rep++)
         {

@@ -94,7 +94,8 @@ public static class ModelBenchmarks
         o["mkl_intel_path"] = TorchRuntime.MklIntelPath;
         o["precision"] = Precision.Describe(precision, device);
         o["steps"] = steps;
-        o["chunk_rows"] = chunkBytes <= 0 ? batch : Math.Min(batch, ActivationChunks.RowsPerChunk(config, seqLen, allLogits: true, chunkBytes));
+        int chunkRows = chunkBytes <= 0 ? batch : Math.Min(batch, ActivationChunks.RowsPerChunk(config, seqLen, allLogits: true, chunkBytes));
+        o["chunk_rows"] = chunkRows;
         o["step_ms_median"] = Math.Round(median * 1000, 2);
         o["step_ms_min"] = Math.Round(times[0] * 1000, 2);
         o["tokens_per_s"] = Math.Round(tokPerS, 1);
@@ -108,7 +109,7 @@ public static class ModelBenchmarks
         o["share_of_matmul_peak"] = Math.Round(tokPerS * flopsPerTok / 1e9 / peak, 3);
         // where a step's time goes: the same step timed phase by phase, attention alone, and what the dense products
         // (linear layers and LM head, forward and backward) would take at the machine's matmul peak
-        var phases = TorchThread.Run(() => Phases(model, batch, seqLen, (int)o["chunk_rows"]!.GetValue<int>(), precision, device, steps));
+        var phases = TorchThread.Run(() => Phases(model, batch, seqLen, chunkRows, precision, device, steps));
         o["phase_ms"] = phases;
         double dense = 3 * 2.0 * (config.NonEmbeddingParameterCount + (long)config.VocabSize * config.DModel) * batch * seqLen;
         o["dense_products_at_peak_ms"] = Math.Round(dense / (peak * 1e9) * 1000, 2);
