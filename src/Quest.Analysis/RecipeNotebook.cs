@@ -179,13 +179,18 @@ public static class RecipeNotebook
             .OrderBy(t => t.Family == "constraint" ? 0 : 1).ThenBy(t => t.Id, StringComparer.Ordinal).Take(tries).ToList();
         if (candidates.Count == 0) throw new InvalidOperationException($"run {run.Name} has no train task on its task world");
         var loaded = RecipeEval.Load(run.Paths, ModelDir(run, model), o);
+        var estimator = AdvantageEstimators.Create(o.RlAdvantage, o.RlScaleByStd);
         IReadOnlyList<RolloutGroup> groups;
         using (var sc = WorldEnvironment.Open(run.Paths.World))
-            groups = await RlTrainer.RolloutGroupsAsync(loaded, candidates, size, Quest.Recipe.Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward,
-                Evaluation.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct).ConfigureAwait(false);
+        {
+            var tools = Quest.Recipe.Recipe.ToolsOf(o, sc);
+            var reward = new Synthesizer(sc.Graph).Verifier.Reward;
+            groups = await RlTrainer.RolloutGroupsAsync(loaded, candidates, size, _ => (tools, reward),
+                Evaluation.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct, greedyBaseline: estimator.NeedsGreedyRollout).ConfigureAwait(false);
+        }
         loaded.Model.Dispose();
         var pick = groups.FirstOrDefault(g => g.Rewards.Distinct().Count() > 1) ?? groups[0];
-        var (_, adv) = RlTrainer.Rows([pick], AdvantageEstimators.Create(o.RlAdvantage, o.RlScaleByStd));
+        var (_, adv) = RlTrainer.Rows([pick], estimator);
         return (pick.Task, pick, adv, groups.Count, groups.Count(g => g.Rewards.Distinct().Count() == 1));
     }
 

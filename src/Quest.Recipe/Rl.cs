@@ -45,7 +45,8 @@ public sealed record RlOptions
     public string Update { get; init; } = "ppo_clip";
     /// <summary>
     /// How rewards become advantages (<see cref="AdvantageEstimators"/>): <c>grpo</c> (QUEST's; divided by the group's σ
-    /// when <see cref="GrpoOptions.ScaleByStd"/>), <c>rloo</c> or <c>reinforce</c> (the batch mean as baseline).
+    /// when <see cref="GrpoOptions.ScaleByStd"/>), <c>rloo</c>, <c>reinforce</c> (the batch mean as baseline) or <c>scst</c>
+    /// (the reward of one greedy rollout per task, rolled out beside the group: <see cref="GreedyBaselineAdvantage"/>).
     /// </summary>
     public string Advantage { get; init; } = "grpo";
     /// <summary>
@@ -99,7 +100,10 @@ public sealed record RlStepReport
     public int TotalSteps { get; init; }
     /// <summary>Mean reward over the step's rollouts.</summary>
     public double RewardMean { get; init; }
-    /// <summary>Share of groups whose rewards were all equal (no signal; left out of the loss).</summary>
+    /// <summary>Mean reward of the step's greedy rollouts (one per task; the policy the evaluation runs), when the advantage
+    /// estimator rolls them out (<c>scst</c>); null otherwise.</summary>
+    public double? GreedyRewardMean { get; init; }
+    /// <summary>Share of groups with no signal, left out of the loss (rewards all equal; with <c>scst</c>, all equal to the greedy rollout's).</summary>
     public double ZeroVarianceShare { get; init; }
     /// <summary>Share of groups with at least one rollout at reward &gt; 0 (pass@group on this step's prompts).</summary>
     public double GroupsWithReward { get; init; }
@@ -128,12 +132,13 @@ public sealed record RlStepReport
     /// <summary>Checkpoint directory when one was written at this step.</summary>
     public string? Checkpoint { get; init; }
 
-    /// <summary><c>rl step  3/30 reward 0.125 zero_var 0.50 valid 0.81 answer 0.44 gen_tok 12345 gnorm 0.456 entropy 1.234 clip_fraction 0.012 lr 3.0e-04 rollout_s 12.3 update_s 4.5 kept 4/8</c></summary>
+    /// <summary><c>rl step  3/30 reward 0.125 zero_var 0.50 valid 0.81 answer 0.44 gen_tok 12345 gnorm 0.456 entropy 1.234 clip_fraction 0.012 lr 3.0e-04 rollout_s 12.3 update_s 4.5 kept 4/8</c>
+    /// (with <c>scst</c>, <c>greedy 0.100</c> follows the reward: the greedy rollouts' mean).</summary>
     public override string ToString()
     {
         var w = TotalSteps.ToString().Length;
         var s = FormattableString.Invariant(
-            $"rl step {Step.ToString().PadLeft(w)}/{TotalSteps} reward {RewardMean:0.000} zero_var {ZeroVarianceShare:0.00} valid {ValidTurnRate:0.00} answer {AnswerRate:0.00} gen_tok {TokensGenerated,6} gnorm {GradNorm:0.000}{string.Concat(Update.Select(kv => FormattableString.Invariant($" {kv.Key} {kv.Value:0.000}")))} lr {LearningRate:0.0e+00} rollout_s {RolloutSeconds,5:0.0} update_s {UpdateSeconds,5:0.0} kept {GroupsKept}/{Groups}");
+            $"rl step {Step.ToString().PadLeft(w)}/{TotalSteps} reward {RewardMean:0.000}{(GreedyRewardMean is double gr ? FormattableString.Invariant($" greedy {gr:0.000}") : "")} zero_var {ZeroVarianceShare:0.00} valid {ValidTurnRate:0.00} answer {AnswerRate:0.00} gen_tok {TokensGenerated,6} gnorm {GradNorm:0.000}{string.Concat(Update.Select(kv => FormattableString.Invariant($" {kv.Key} {kv.Value:0.000}")))} lr {LearningRate:0.0e+00} rollout_s {RolloutSeconds,5:0.0} update_s {UpdateSeconds,5:0.0} kept {GroupsKept}/{Groups}");
         return Checkpoint is null ? s : s + " ckpt " + Checkpoint;
     }
 }
@@ -143,7 +148,10 @@ public sealed record RlStepReport
 /// <param name="Trajectories">The rollouts.</param>
 /// <param name="Turns">Per rollout, the generated turns (prompt ids, token ids, log-probs) in order.</param>
 /// <param name="Rewards">Per rollout, its reward (0 when it ended on invalid turns).</param>
-public sealed record RolloutGroup(SynthTask Task, IReadOnlyList<Trajectory> Trajectories, IReadOnlyList<IReadOnlyList<GeneratedTurn>> Turns, IReadOnlyList<double> Rewards);
+/// <param name="GreedyReward">The reward of one greedy rollout of the task beside the group (the policy the evaluation runs),
+/// when the advantage estimator asks for it (<see cref="IAdvantageEstimator.NeedsGreedyRollout"/>); it is a baseline, not trained on.</param>
+public sealed record RolloutGroup(SynthTask Task, IReadOnlyList<Trajectory> Trajectories, IReadOnlyList<IReadOnlyList<GeneratedTurn>> Turns, IReadOnlyList<double> Rewards,
+    double? GreedyReward = null);
 
 /// <summary>
 /// The RL stage: GRPO over the agent's own rollouts through the real agent loop and tools. Each step samples
@@ -217,32 +225,43 @@ public sealed class RlTrainer
         IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null) =>
         RolloutGroupsAsync(model, tasks, groupSize, _ => (tools, reward), agentOptions, ct, generation);
 
-    /// <summary>As the overload above, each task rolled out with its own world's tools and reward (<paramref name="worldOf"/>).</summary>
+    /// <summary>
+    /// As the overload above, each task rolled out with its own world's tools and reward (<paramref name="worldOf"/>).
+    /// With <paramref name="greedyBaseline"/>, each task also gets one greedy rollout (temperature 0), decoded in the same
+    /// batches as the group, whose reward is the group's <see cref="RolloutGroup.GreedyReward"/>.
+    /// </summary>
     public static async Task<IReadOnlyList<RolloutGroup>> RolloutGroupsAsync(LoadedModel model, IReadOnlyList<SynthTask> tasks, int groupSize,
         Func<SynthTask, (IReadOnlyList<ITool> Tools, RewardFunction Reward)> worldOf, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null,
-        bool prefillUnmaskedRuns = false, bool reusePrefixes = true)
+        bool prefillUnmaskedRuns = false, bool reusePrefixes = true, bool greedyBaseline = false)
     {
+        int perTask = groupSize + (greedyBaseline ? 1 : 0);
         using var client = LocalChatClient.Batched(model.Model, model.Tokenizer,
             new GenerationOptions { Temperature = agentOptions.Temperature ?? 1, TopP = 1, MaxNewTokens = agentOptions.MaxTokensPerTurn, PrefillUnmaskedRuns = prefillUnmaskedRuns, ReusePrefixes = reusePrefixes },
-            tasks.Count * groupSize, agentOptions.ModelId ?? "policy");
-        // every episode joins the batcher before the first asks, so each turn of all of them is decoded as one batch
-        var seats = tasks.SelectMany(t => Enumerable.Range(0, groupSize).Select(k => (Task: t, K: k, Seat: client.Batcher!.Join()))).ToList();
+            tasks.Count * perTask, agentOptions.ModelId ?? "policy");
+        var greedyOptions = agentOptions with { Temperature = 0 };
+        // every episode joins the batcher before the first asks, so each turn of all of them is decoded as one batch;
+        // the greedy rollout is seat K = groupSize
+        var seats = tasks.SelectMany(t => Enumerable.Range(0, perTask).Select(k => (Task: t, K: k, Seat: client.Batcher!.Join()))).ToList();
         var jobs = seats.Select(async job =>
         {
             var rec = new TurnRecorder(client);
             var (tools, reward) = worldOf(job.Task);
-            var agent = new ResearchAgent(rec, tools, agentOptions, tokenCounter: model.Tokenizer);
+            var agent = new ResearchAgent(rec, tools, job.K < groupSize ? agentOptions : greedyOptions, tokenCounter: model.Tokenizer);
             Trajectory traj;
             using (job.Seat) traj = await agent.RunAsync(job.Task.Question, new EpisodeInfo(job.Task.Id, job.K, job.Task.Answer), cancellationToken: ct).ConfigureAwait(false);
             double r = (await TaskRewardScorer.RewardAsync(job.Task, traj, reward, ct).ConfigureAwait(false))?.Total ?? 0;
             traj.Reward = r;
-            return (job.Task, traj, rec.Turns, r);
+            return (job.Task, job.K, traj, rec.Turns, r);
         }).ToList();
         var done = await Task.WhenAll(jobs).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
         generation?.Invoke(client.Batcher!.Generator.Stats);
-        return done.GroupBy(d => d.Task.Id).Select(g => new RolloutGroup(g.First().Task, g.Select(x => x.traj).ToList(),
-            g.Select(x => x.Turns).ToList(), g.Select(x => x.r).ToList())).ToList();
+        return done.GroupBy(d => d.Task.Id).Select(g =>
+        {
+            var sampled = g.Where(x => x.K < groupSize).ToList();
+            double? greedy = g.Where(x => x.K == groupSize).Select(x => (double?)x.r).FirstOrDefault();
+            return new RolloutGroup(g.First().Task, sampled.Select(x => x.traj).ToList(), sampled.Select(x => x.Turns).ToList(), sampled.Select(x => x.r).ToList(), greedy);
+        }).ToList();
     }
 
     /// <summary>Training rows of rollout groups: one per model call, each with its rollout's advantage from <paramref name="estimator"/>.</summary>
@@ -250,7 +269,9 @@ public sealed class RlTrainer
     {
         var rewards = groups.SelectMany(g => g.Rewards).ToList();
         var ids = groups.SelectMany(g => g.Rewards.Select(_ => g.Task.Id)).ToList();
-        var adv = estimator.Compute(rewards, ids);
+        var adv = estimator.NeedsGreedyRollout
+            ? estimator.Compute(rewards, ids, groups.ToDictionary(g => g.Task.Id, g => g.GreedyReward ?? throw new ArgumentException($"group '{g.Task.Id}' has no greedy rollout, which {estimator.Name} needs")))
+            : estimator.Compute(rewards, ids);
         var rows = new List<RlSample>();
         int i = 0;
         foreach (var g in groups)
@@ -283,7 +304,7 @@ public sealed class RlTrainer
             TorchSharp.torch.manual_seed(o.Seed * 1_000_003 + step);
             var tasks = TasksFor(step);
             IReadOnlyList<RolloutGroup> groups;
-            try { groups = await RolloutGroupsAsync(Loaded, tasks, o.GroupSize, _worldOf, agentOptions, ct).ConfigureAwait(false); }
+            try { groups = await RolloutGroupsAsync(Loaded, tasks, o.GroupSize, _worldOf, agentOptions, ct, greedyBaseline: estimator.NeedsGreedyRollout).ConfigureAwait(false); }
             catch (OperationCanceledException)
             {
                 if (o.OutputDir is not null && step - 1 > _startStep) Save(updater, step - 1);
@@ -302,12 +323,13 @@ public sealed class RlTrainer
             {
                 Step = step, TotalSteps = o.Steps,
                 RewardMean = groups.SelectMany(g => g.Rewards).Average(),
+                GreedyRewardMean = estimator.NeedsGreedyRollout ? groups.Average(g => g.GreedyReward ?? 0) : null,
                 ZeroVarianceShare = adv.Groups == 0 ? 0 : (double)adv.ZeroVarianceGroups / adv.Groups,
                 GroupsWithReward = groups.Count(g => g.Rewards.Any(r => r > 0)) / (double)groups.Count,
                 ValidTurnRate = turns == 0 ? 0 : trajs.Sum(t => t.Turns.Count(x => x.Kind is "answer" or "tool_call")) / (double)turns,
                 AnswerRate = trajs.Count(t => !string.IsNullOrWhiteSpace(t.Prediction)) / (double)trajs.Count,
                 TokensGenerated = groups.SelectMany(g => g.Turns).SelectMany(x => x).Sum(t => (long)t.TokenIds.Length),
-                GradNorm = u.GradNorm, Update = new(u.Metrics), LearningRate = lr, Rows = u.Rows, GroupsKept = groups.Count(g => kept.Contains(g.Task.Id) && !AdvantageEstimators.Flat(g.Rewards)), Groups = groups.Count,
+                GradNorm = u.GradNorm, Update = new(u.Metrics), LearningRate = lr, Rows = u.Rows, GroupsKept = groups.Count(g => kept.Contains(g.Task.Id) && Spread(g) > 0), Groups = groups.Count,
                 RolloutSeconds = rolloutS, UpdateSeconds = sw.Elapsed.TotalSeconds,
             };
             _history.Add(report);
@@ -322,14 +344,24 @@ public sealed class RlTrainer
     }
 
     /// <summary>
-    /// The task ids of the groups an update trains on: the ⌈<paramref name="share"/> · groups⌉ with the largest reward
-    /// standard deviation (ties in rollout order); every group at share 1.
+    /// The task ids of the groups an update trains on: the ⌈<paramref name="share"/> · groups⌉ with the largest
+    /// <see cref="Spread"/> (ties in rollout order); every group at share 1.
     /// </summary>
     public static HashSet<string> KeptGroups(IReadOnlyList<RolloutGroup> groups, double share)
     {
         int n = Math.Clamp((int)Math.Ceiling(share * groups.Count - 1e-9), 1, groups.Count);
-        static double Std(IReadOnlyList<double> r) { double m = r.Average(); return Math.Sqrt(r.Average(x => (x - m) * (x - m))); }
-        return groups.Select((g, i) => (g.Task.Id, Std: Std(g.Rewards), i)).OrderByDescending(x => x.Std).ThenBy(x => x.i).Take(n).Select(x => x.Id).ToHashSet();
+        return groups.Select((g, i) => (g.Task.Id, S: Spread(g), i)).OrderByDescending(x => x.S).ThenBy(x => x.i).Take(n).Select(x => x.Id).ToHashSet();
+    }
+
+    /// <summary>
+    /// How far a group's rewards lie from its baseline, root mean square: from the group's greedy reward when it has one
+    /// (<see cref="RolloutGroup.GreedyReward"/>), else from the group mean (the rewards' standard deviation). 0: no signal.
+    /// </summary>
+    public static double Spread(RolloutGroup g)
+    {
+        double b = g.GreedyReward ?? g.Rewards.Average();
+        double s = Math.Sqrt(g.Rewards.Average(x => (x - b) * (x - b)));
+        return s < 1e-9 ? 0 : s;
     }
 
     /// <summary>The tasks of one step: a seeded shuffle of the train tasks, taken in turn (every task once per epoch).</summary>

@@ -162,6 +162,14 @@ public class EvalRlCliTests
         var (bad, _, badErr) = await Run("train", "rl", "--init", ckpt, "--tasks", tasks, "--corpus", "world-tiny", "--output", Path.Combine(dir, "rl2"), "--group-size", "1");
         Assert.Equal(2, bad);
         Assert.Contains("group_size", badErr);
+        // self-critical: one greedy rollout per task beside each group, its mean on the line and in the metrics
+        var scstDir = Path.Combine(dir, "rl-scst");
+        var (code3, output3, err3) = await Run(["train", "rl", "--init", ckpt, "--tasks", tasks, "--corpus", "world-tiny", "--output", scstDir, "--prompts", "2", "--group-size", "2",
+            "--max-turns", "2", "--max-tokens", "12", "--device", "cpu", "--seed", "5", "--steps", "1", "--advantage", "scst"]);
+        Assert.True(code3 == 0, err3 + output3);
+        Assert.Matches(@"^rl step 1/1 reward \d\.\d{3} greedy \d\.\d{3} zero_var ", output3.Split('\n').Single(l => l.StartsWith("rl step")));
+        Assert.True(JsonDocument.Parse(File.ReadAllLines(Path.Combine(scstDir, Checkpoint.MetricsFile))[0]).RootElement.TryGetProperty("greedy_reward_mean", out var g) && g.ValueKind == JsonValueKind.Number);
+        Assert.DoesNotContain("greedy", steps[0]);                                                       // other estimators roll out no greedy episode
     }
 
     [Fact]

@@ -39,6 +39,52 @@ public class GenerationBatcherTests
     }
 
     [Fact]
+    public async Task GreedyAndSampledEpisodesShareABatchAndTheGreedyOnesDecodeAsAlone()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 4);
+        var gen = new TextGenerator(m, tok);
+        var options = new GenerationOptions { Temperature = 0, MaxNewTokens = 12, StopTokenIds = [] };
+        var alone = Enumerable.Range(0, 3).Select(i => gen.Generate([Prompt(i)], options)[0]).ToList();
+        using var batcher = new GenerationBatcher(gen, maxBatch: 16, participantLinger: TimeSpan.FromSeconds(30));
+        var seats = Enumerable.Range(0, 6).Select(_ => batcher.Join()).ToList();
+        // rows 0, 2, 4 greedy; 1, 3, 5 sampled at temperature 1.5 (an untrained model: samples wander)
+        var asks = seats.Select(async (seat, i) =>
+        {
+            using (seat) return await batcher.GenerateAsync(Prompt(i / 2), options with { Temperature = i % 2 == 0 ? 0 : 1.5 }, TestContext.Current.CancellationToken);
+        }).ToList();
+        var seqs = await Task.WhenAll(asks).WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        Assert.Equal(1, batcher.Batches);                                 // one batch whatever the temperatures
+        for (int i = 0; i < 3; i++) Assert.Equal(alone[i].TokenIds, seqs[2 * i].TokenIds);   // greedy rows: the argmax path
+        Assert.Contains(Enumerable.Range(0, 3), i => !seqs[2 * i + 1].TokenIds.SequenceEqual(alone[i].TokenIds));
+        // a sampled row's log-probs are at its own temperature: the greedy path's tokens are less likely at 1.5 than at 1
+        Assert.All(seqs.Where((_, i) => i % 2 == 1), s => Assert.All(s.Logprobs, lp => Assert.True(lp <= 0)));
+        Assert.Throws<ArgumentException>(() => gen.Generate([Prompt(0)], options, temperatures: [0, 1]));
+    }
+
+    [Fact]
+    public void PerRowTemperaturesSampleEachRowAsItsOwnTemperatureWould()
+    {
+        var tok = Fixtures.Tokenizer;
+        using var m = new QuestTransformer(Fixtures.TinyConfig(tok.VocabSize), seed: 4);
+        var gen = new TextGenerator(m, tok);
+        var o = new GenerationOptions { MaxNewTokens = 1, StopTokenIds = [], Seed = 5 };
+        // one temperature for every row is the ordinary path: the same draws as the options' temperature
+        var same = gen.Generate([Prompt(0), Prompt(1)], o with { Temperature = 0.7 });
+        Assert.Equal(same.Select(x => x.TokenIds), gen.Generate([Prompt(0), Prompt(1)], o with { Temperature = 1 }, temperatures: [0.7, 0.7]).Select(x => x.TokenIds));
+        // a row's first-token log-prob is log softmax(logits / T) of its token: compare with a greedy row at T = 1
+        var greedy = gen.Generate([Prompt(0)], o with { Temperature = 0 })[0];
+        var mixed = gen.Generate([Prompt(0), Prompt(0)], o, temperatures: [0, 0.5]);
+        Assert.Equal(greedy.TokenIds, mixed[0].TokenIds);
+        Assert.Equal(greedy.Logprobs[0], mixed[0].Logprobs[0], 4);
+        // a sampled row beside a greedy one draws what it draws alone at its temperature, with that temperature's log-prob
+        var sharpAlone = gen.Generate([Prompt(1)], o with { Temperature = 0.5 })[0];
+        var sharp = gen.Generate([Prompt(1), Prompt(0)], o, temperatures: [0.5, 0])[0];
+        Assert.Equal(sharpAlone.TokenIds, sharp.TokenIds);
+        Assert.Equal(sharpAlone.Logprobs[0], sharp.Logprobs[0], 4);
+    }
+
+    [Fact]
     public async Task AnEpisodeThatLeavesReleasesTheOthersAndOneThatStallsOnlyDelaysThem()
     {
         var tok = Fixtures.Tokenizer;

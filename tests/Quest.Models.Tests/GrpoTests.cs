@@ -397,4 +397,23 @@ public class AdvantageEstimatorTests
         Assert.Equal(1, a.ZeroVarianceGroups);
         Assert.Throws<Quest.Core.QuestInputException>(() => AdvantageEstimators.Create("ppo"));
     }
+
+    [Fact]
+    public void Scst_measures_each_rollout_against_its_groups_greedy_rollout()
+    {
+        var est = AdvantageEstimators.Create("scst");
+        Assert.True(est.NeedsGreedyRollout);
+        Assert.False(AdvantageEstimators.Create("grpo").NeedsGreedyRollout);
+        Assert.Throws<ArgumentException>(() => est.Compute(Rewards, Ids));                     // the baseline is required
+        Assert.Throws<ArgumentException>(() => est.Compute(Rewards, Ids, new Dictionary<string, double> { ["a"] = 0 }));
+        // group a's greedy rollout scored 1: its failures are pushed down and its successes carry nothing; group b's greedy
+        // rollout failed, so its four successes (a flat group for GRPO) are all pushed up
+        var a = est.Compute(Rewards, Ids, new Dictionary<string, double> { ["a"] = 1, ["b"] = 0 });
+        Assert.Equal([0, -1, -1, 0, 1, 1, 1, 1], a.Values);
+        Assert.Equal((2, 0), (a.Groups, a.ZeroVarianceGroups));
+        // every rollout scored what the greedy one did: no signal
+        var same = est.Compute(Rewards, Ids, new Dictionary<string, double> { ["a"] = 0.5, ["b"] = 1 });
+        Assert.All(same.Values.Skip(4), v => Assert.Equal(0, v));
+        Assert.Equal(1, same.ZeroVarianceGroups);
+    }
 }

@@ -337,6 +337,13 @@ public class RecipeStageTests
         // ties keep rollout order
         var tied = new[] { G("a", 0, 1), G("b", 0, 1), G("c", 0, 1) };
         Assert.Equal(["a", "b"], RlTrainer.KeptGroups(tied, 0.5).Order());
+        // with a greedy rollout the spread is around its reward: a group that all agrees but beat the greedy rollout by
+        // 0.8 outranks one that spreads by 0.5 around a greedy reward in its middle
+        var greedy = new[] { G("agree", 0.8, 0.8, 0.8, 0.8) with { GreedyReward = 0 }, G("spread", 0, 1, 0, 1) with { GreedyReward = 0.5 }, G("same", 0.3, 0.3) with { GreedyReward = 0.3 } };
+        Assert.Equal(0.8, RlTrainer.Spread(greedy[0]), 9);
+        Assert.Equal(0.5, RlTrainer.Spread(greedy[1]), 9);
+        Assert.Equal(0, RlTrainer.Spread(greedy[2]));
+        Assert.Equal(["agree"], RlTrainer.KeptGroups(greedy, 0.25).Order());
     }
 
     [Fact]

@@ -113,7 +113,7 @@ public static class TrainCommands
         var precision = new Option<string?>("--precision") { Description = "Matrix products of the update: auto (default: bf16 on a CPU with native bfloat16 instructions), fp32 or bf16 (mixed precision); rollouts compute in float32." };
         var seed = new Option<long?>("--seed") { Description = "Seed of the task order and of the rollouts' sampling (default 1): runs with other seeds are independent samples of the stage." };
         var update = new Option<string?>("--update") { Description = "The policy update: ppo_clip (default, QUEST's) or rft (rejection-sampling fine-tuning on the rollouts that beat their baseline)." };
-        var advantage = new Option<string?>("--advantage") { Description = "How rewards become advantages: grpo (default; --no-std for Dr. GRPO), rloo, or reinforce (the batch mean as baseline)." };
+        var advantage = new Option<string?>("--advantage") { Description = "How rewards become advantages: grpo (default; --no-std for Dr. GRPO), rloo, reinforce (the batch mean as baseline), or scst (one greedy rollout per task as baseline)." };
         var keepGroups = new Option<double?>("--keep-groups") { Description = "Share of each step's groups the update trains on, those with the largest reward spread (default 1: every group, QUEST's; RAGEN keeps 0.25)." };
         foreach (var o in new Option[] { init, tasks, corpus, output, steps, prompts, group, lr, maxTurns, maxTokens, device, temperature, miniBatches, noStd, advantage, update, keepGroups, toolOutput, precision, seed }) cmd.Options.Add(o);
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>

@@ -1,12 +1,12 @@
 namespace Quest.Models.Generation;
 
 /// <summary>
-/// Coalesces generation requests from concurrent callers into batched <see cref="TextGenerator.Generate(IReadOnlyList{int[]}, GenerationOptions?, CancellationToken, Action{int, int, float}?)"/>
+/// Coalesces generation requests from concurrent callers into batched <see cref="TextGenerator.Generate(IReadOnlyList{int[]}, GenerationOptions?, CancellationToken, Action{int, int, float}?, IReadOnlyList{double}?)"/>
 /// calls. Agent episodes run concurrently (a GRPO group, an eval over many tasks); each asks for its next turn; the
 /// batcher waits until <see cref="MaxBatch"/> requests are pending or no new request has arrived for
 /// <see cref="Linger"/>, then decodes them together with one KV cache. At 1–10M parameters a decode step costs about
 /// the same for one row as for thirty-two, so this is where rollouts get cheap. Requests with different generation
-/// options go in different batches. One batch runs at a time.
+/// options go in different batches, except that each row keeps its own temperature within a batch. One batch runs at a time.
 /// <para>
 /// Callers that <see cref="Join"/> the batcher (one per episode) let it batch by turn: once every joined caller is
 /// waiting for a reply, the pending requests go at once, and otherwise they wait for the others up to
@@ -156,7 +156,8 @@ public sealed class GenerationBatcher : IDisposable
         try
         {
             // A batch is bounded by MaxNewTokens steps; it runs to the end and callers that cancelled meanwhile get a cancellation.
-            var seqs = Generator.Generate(batch.Select(r => r.Prompt).ToList(), batch[0].Options, CancellationToken.None);
+            var seqs = Generator.Generate(batch.Select(r => r.Prompt).ToList(), batch[0].Options, CancellationToken.None,
+                temperatures: batch.Select(r => r.Options.Temperature).ToList());
             Batches++;
             Rows += batch.Count;
             for (int i = 0; i < batch.Count; i++)
@@ -170,8 +171,9 @@ public sealed class GenerationBatcher : IDisposable
         finally { BatchDone(); _run.Release(); }
     }
 
+    // temperature is not in the key: rows of one batch each keep their own (greedy and sampled episodes decode together)
     private static string KeyOf(GenerationOptions o) =>
-        string.Join('\u0001', o.MaxNewTokens, o.Temperature, o.TopP, o.TopK, o.Seed?.ToString() ?? "-", o.UseKvCache, o.PrefillUnmaskedRuns, o.ReusePrefixes,
+        string.Join('\u0001', o.MaxNewTokens, o.TopP, o.TopK, o.Seed?.ToString() ?? "-", o.UseKvCache, o.PrefillUnmaskedRuns, o.ReusePrefixes,
             string.Join('\u0002', o.StopSequences), o.StopTokenIds is null ? "-" : string.Join(',', o.StopTokenIds));
 
     /// <inheritdoc/>

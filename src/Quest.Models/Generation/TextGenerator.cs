@@ -133,18 +133,27 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
 
     /// <summary>
     /// Generates a continuation for every prompt, all in one batch. <paramref name="onToken"/>, when given, is called
-    /// with (sequence index, token id, logprob) as each token is sampled (for streaming).
+    /// with (sequence index, token id, logprob) as each token is sampled (for streaming). <paramref name="temperatures"/>,
+    /// when given, is each row's own temperature in place of the options' (0: that row decodes greedily), so sampled
+    /// and greedy rows share one batch (an RL group and its greedy baseline rollout).
     /// </summary>
     public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> prompts, GenerationOptions? options = null, CancellationToken ct = default,
-        Action<int, int, float>? onToken = null) =>
-        Quest.Models.Runtime.TorchThread.Run(() => GenerateHere(prompts, options, ct, onToken));   // decoding runs on the torch thread
+        Action<int, int, float>? onToken = null, IReadOnlyList<double>? temperatures = null) =>
+        Quest.Models.Runtime.TorchThread.Run(() => GenerateHere(prompts, options, ct, onToken, temperatures));   // decoding runs on the torch thread
 
     private IReadOnlyList<GeneratedSequence> GenerateHere(IReadOnlyList<int[]> prompts, GenerationOptions? options, CancellationToken ct,
-        Action<int, int, float>? onToken)
+        Action<int, int, float>? onToken, IReadOnlyList<double>? temperatures)
     {
         options ??= new GenerationOptions();
         if (prompts.Count == 0) return [];
         if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token");
+        if (temperatures is not null)
+        {
+            if (temperatures.Count != prompts.Count) throw new ArgumentException("one temperature per prompt", nameof(temperatures));
+            if (temperatures.Any(t => !double.IsFinite(t))) throw new ArgumentException("temperatures are finite (≤ 0: greedy)", nameof(temperatures));
+            // one temperature for the whole batch is the ordinary path
+            if (temperatures.All(t => t == temperatures[0])) { options = options with { Temperature = temperatures[0] }; temperatures = null; }
+        }
         int B = prompts.Count, L = prompts.Max(p => p.Length);
         if (L >= Model.Config.MaxSeqLen) throw new ArgumentException($"a prompt of {L} tokens leaves no room in max_seq_len {Model.Config.MaxSeqLen}");
         int maxNew = Math.Min(options.MaxNewTokens, Model.Config.MaxSeqLen - L);
@@ -188,7 +197,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
                 float[] lps;
                 using (var scope = NewDisposeScope())
                 {
-                    var (tok, lp) = Sample(lastLogits, options, gen);
+                    var (tok, lp) = temperatures is null ? Sample(lastLogits, options, gen)
+                        : SampleRows(lastLogits, options, active.Select(b => temperatures[b]).ToArray(), gen);
                     next = tok.cpu().data<long>().ToArray();
                     lps = lp.cpu().data<float>().ToArray();
                 }
@@ -526,6 +536,21 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
             }
             tok = InverseCdf(F.softmax(l, -1), gen);
         }
+        return (tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1));
+    }
+
+    /// <summary>
+    /// As <see cref="Sample"/> with a temperature per row (<paramref name="temperatures"/>; ≤ 0: that row takes its argmax,
+    /// with its log-prob at temperature 1). Each sampled row draws from the same distribution as alone at its temperature.
+    /// </summary>
+    internal static (Tensor Tokens, Tensor Logprobs) SampleRows(Tensor logits, GenerationOptions o, double[] temperatures, Generator? gen)
+    {
+        long B = logits.shape[0];
+        var divisors = tensor(temperatures.Select(t => t > 0 ? (float)t : 1f).ToArray(), [B, 1], device: logits.device);
+        var greedy = tensor(temperatures.Select(t => t <= 0).ToArray(), device: logits.device);
+        var (sampled, _) = Sample(logits.div(divisors), o with { Temperature = 1.0 }, gen);
+        var tok = where(greedy, logits.argmax(-1), sampled);
+        var logp = F.log_softmax(logits.div(divisors), -1);
         return (tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1));
     }
 
