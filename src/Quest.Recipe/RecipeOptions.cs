@@ -146,7 +146,8 @@ public sealed record RecipeOptions
     /// <summary>The RL policy update (<c>ppo_clip</c>: QUEST's; <c>rft</c>: rejection-sampling fine-tuning; see <c>PolicyUpdates</c>).</summary>
     public string RlUpdate { get; init; } = "ppo_clip";
     /// <summary>How RL turns rewards into advantages (<c>grpo</c>, <c>rloo</c>, <c>reinforce</c>, <c>scst</c>: against one greedy
-    /// rollout per task; see <c>AdvantageEstimators</c>).</summary>
+    /// rollout per task; see <c>AdvantageEstimators</c>). <c>scst</c> gained no more on the fresh world than <c>grpo</c> from the
+    /// same SFT checkpoint (docs/results.md), so the default stays.</summary>
     public string RlAdvantage { get; init; } = "grpo";
     /// <summary>
     /// RL rollout temperature, which is also the temperature of the policy the update optimises (QUEST: 1.0). The
