@@ -56,9 +56,6 @@ public static class AdvantageEstimators
 
     internal static bool Flat(IReadOnlyList<double> rewards, int[] idx) => idx.Max(i => rewards[i]) - idx.Min(i => rewards[i]) < 1e-9;
 
-    /// <summary>Whether a group's <paramref name="rewards"/> are all equal (no signal: zero advantage for every rollout).</summary>
-    public static bool Flat(IReadOnlyList<double> rewards) => Flat(rewards, [.. Enumerable.Range(0, rewards.Count)]);
-
     internal static void CheckLengths(IReadOnlyList<double> rewards, IReadOnlyList<string> groupIds)
     {
         if (rewards.Count != groupIds.Count) throw new ArgumentException("one group id per reward");
