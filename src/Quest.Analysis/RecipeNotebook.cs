@@ -182,12 +182,8 @@ public static class RecipeNotebook
         var estimator = AdvantageEstimators.Create(o.RlAdvantage, o.RlScaleByStd);
         IReadOnlyList<RolloutGroup> groups;
         using (var sc = WorldEnvironment.Open(run.Paths.World))
-        {
-            var tools = Quest.Recipe.Recipe.ToolsOf(o, sc);
-            var reward = new Synthesizer(sc.Graph).Verifier.Reward;
-            groups = await RlTrainer.RolloutGroupsAsync(loaded, candidates, size, _ => (tools, reward),
+            groups = await RlTrainer.RolloutGroupsAsync(loaded, candidates, size, Quest.Recipe.Recipe.ToolsOf(o, sc), new Synthesizer(sc.Graph).Verifier.Reward,
                 Evaluation.AgentOptionsFor(o.EvalMaxTurns, o.EvalMaxNewTokens, 1.0, o.Date, model), ct, greedyBaseline: estimator.NeedsGreedyRollout).ConfigureAwait(false);
-        }
         loaded.Model.Dispose();
         var pick = groups.FirstOrDefault(g => g.Rewards.Distinct().Count() > 1) ?? groups[0];
         var (_, adv) = RlTrainer.Rows([pick], estimator);

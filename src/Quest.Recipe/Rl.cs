@@ -222,8 +222,9 @@ public sealed class RlTrainer
     /// <see cref="GenerationBatcher"/>, and scores them (a rollout that ended on invalid turns gets 0, as in QUEST RL).
     /// </summary>
     public static Task<IReadOnlyList<RolloutGroup>> RolloutGroupsAsync(LoadedModel model, IReadOnlyList<SynthTask> tasks, int groupSize,
-        IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null) =>
-        RolloutGroupsAsync(model, tasks, groupSize, _ => (tools, reward), agentOptions, ct, generation);
+        IReadOnlyList<ITool> tools, RewardFunction reward, AgentOptions agentOptions, CancellationToken ct = default, Action<GenerationStats>? generation = null,
+        bool greedyBaseline = false) =>
+        RolloutGroupsAsync(model, tasks, groupSize, _ => (tools, reward), agentOptions, ct, generation, greedyBaseline: greedyBaseline);
 
     /// <summary>
     /// As the overload above, each task rolled out with its own world's tools and reward (<paramref name="worldOf"/>).

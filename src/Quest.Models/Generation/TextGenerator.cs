@@ -511,32 +511,8 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     internal static (Tensor Tokens, Tensor Logprobs) Sample(Tensor logits, GenerationOptions o, Generator? gen)
     {
         var tempered = AtTemperature(logits, o.Temperature);
-        var logp = F.log_softmax(tempered, -1);
-        Tensor tok;
-        if (o.Temperature <= 0)
-        {
-            tok = logits.argmax(-1);
-        }
-        else
-        {
-            var l = tempered;
-            if (o.TopK > 0 && o.TopK < l.shape[1])
-            {
-                var kth = l.topk(o.TopK, -1).values.narrow(1, o.TopK - 1, 1);
-                l = l.masked_fill(l.lt(kth), Scalars.NegativeInfinity);
-            }
-            if (o.TopP < 1.0)
-            {
-                var (sorted, idx) = l.sort(-1, descending: true);
-                var probs = F.softmax(sorted, -1);
-                var before = probs.cumsum(-1) - probs;            // mass of strictly more likely tokens
-                var drop = before.gt(Scalars.Of(o.TopP));         // keep the first token always
-                var dropOrig = drop.scatter(1, idx, drop);   // idx is a permutation: back to vocabulary order
-                l = l.masked_fill(dropOrig, Scalars.NegativeInfinity);
-            }
-            tok = InverseCdf(F.softmax(l, -1), gen);
-        }
-        return (tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1));
+        var tok = o.Temperature <= 0 ? logits.argmax(-1) : Draw(tempered, o, gen);
+        return (tok, F.log_softmax(tempered, -1).gather(1, tok.unsqueeze(1)).squeeze(1));
     }
 
     /// <summary>
@@ -546,12 +522,32 @@ public sealed class TextGenerator(QuestTransformer model, QuestTokenizer tokeniz
     internal static (Tensor Tokens, Tensor Logprobs) SampleRows(Tensor logits, GenerationOptions o, double[] temperatures, Generator? gen)
     {
         long B = logits.shape[0];
-        var divisors = tensor(temperatures.Select(t => t > 0 ? (float)t : 1f).ToArray(), [B, 1], device: logits.device);
+        var tempered = logits.div(tensor(temperatures.Select(t => t > 0 ? (float)t : 1f).ToArray(), [B, 1], device: logits.device));
         var greedy = tensor(temperatures.Select(t => t <= 0).ToArray(), device: logits.device);
-        var (sampled, _) = Sample(logits.div(divisors), o with { Temperature = 1.0 }, gen);
-        var tok = where(greedy, logits.argmax(-1), sampled);
-        var logp = F.log_softmax(logits.div(divisors), -1);
-        return (tok, logp.gather(1, tok.unsqueeze(1)).squeeze(1));
+        var tok = where(greedy, logits.argmax(-1), Draw(tempered, o, gen));
+        return (tok, F.log_softmax(tempered, -1).gather(1, tok.unsqueeze(1)).squeeze(1));
+    }
+
+    /// <summary>One token per row of the <paramref name="tempered"/> logits <c>[B, V]</c>, after <see cref="GenerationOptions.TopK"/>
+    /// and <see cref="GenerationOptions.TopP"/> filtering: the draw <see cref="Sample"/> and <see cref="SampleRows"/> share.</summary>
+    private static Tensor Draw(Tensor tempered, GenerationOptions o, Generator? gen)
+    {
+        var l = tempered;
+        if (o.TopK > 0 && o.TopK < l.shape[1])
+        {
+            var kth = l.topk(o.TopK, -1).values.narrow(1, o.TopK - 1, 1);
+            l = l.masked_fill(l.lt(kth), Scalars.NegativeInfinity);
+        }
+        if (o.TopP < 1.0)
+        {
+            var (sorted, idx) = l.sort(-1, descending: true);
+            var probs = F.softmax(sorted, -1);
+            var before = probs.cumsum(-1) - probs;            // mass of strictly more likely tokens
+            var drop = before.gt(Scalars.Of(o.TopP));         // keep the first token always
+            var dropOrig = drop.scatter(1, idx, drop);   // idx is a permutation: back to vocabulary order
+            l = l.masked_fill(dropOrig, Scalars.NegativeInfinity);
+        }
+        return InverseCdf(F.softmax(l, -1), gen);
     }
 
     /// <summary>
