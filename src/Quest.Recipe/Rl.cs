@@ -271,7 +271,7 @@ public sealed class RlTrainer
         var rewards = groups.SelectMany(g => g.Rewards).ToList();
         var ids = groups.SelectMany(g => g.Rewards.Select(_ => g.Task.Id)).ToList();
         var adv = estimator.NeedsGreedyRollout
-            ? estimator.Compute(rewards, ids, groups.ToDictionary(g => g.Task.Id, g => g.GreedyReward ?? throw new ArgumentException($"group '{g.Task.Id}' has no greedy rollout, which {estimator.Name} needs")))
+            ? estimator.Compute(rewards, ids, groups.Where(g => g.GreedyReward is not null).ToDictionary(g => g.Task.Id, g => g.GreedyReward!.Value))   // the estimator names a group without one
             : estimator.Compute(rewards, ids);
         var rows = new List<RlSample>();
         int i = 0;
